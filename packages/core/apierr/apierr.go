@@ -1,0 +1,175 @@
+// Package apierr holds the error contract shared by every Santokit HTTP API
+// (SPEC §3): the error codes, their HTTP statuses, the JSON envelope, and the
+// Error type that domain code returns so that the HTTP edge can map it without
+// guessing. Domain packages build errors with the constructors here; handlers
+// only call Write.
+package apierr
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Code is one of the error codes of SPEC §3.
+type Code string
+
+// The codes of SPEC §3, in the order of its table.
+const (
+	BadRequest             Code = "BAD_REQUEST"
+	SchemaValidationFailed Code = "SCHEMA_VALIDATION_FAILED"
+	Unauthorized           Code = "UNAUTHORIZED"
+	Forbidden              Code = "FORBIDDEN"
+	NotFound               Code = "NOT_FOUND"
+	MethodNotAllowed       Code = "METHOD_NOT_ALLOWED"
+	Conflict               Code = "CONFLICT"
+	SchemaDrift            Code = "SCHEMA_DRIFT"
+	PayloadTooLarge        Code = "PAYLOAD_TOO_LARGE"
+	TooManyRequests        Code = "TOO_MANY_REQUESTS"
+	Internal               Code = "INTERNAL_ERROR"
+	ServiceUnavailable     Code = "SERVICE_UNAVAILABLE"
+	Timeout                Code = "TIMEOUT"
+)
+
+var statuses = map[Code]int{
+	BadRequest:             http.StatusBadRequest,
+	SchemaValidationFailed: http.StatusBadRequest,
+	Unauthorized:           http.StatusUnauthorized,
+	Forbidden:              http.StatusForbidden,
+	NotFound:               http.StatusNotFound,
+	MethodNotAllowed:       http.StatusMethodNotAllowed,
+	Conflict:               http.StatusConflict,
+	SchemaDrift:            http.StatusConflict,
+	PayloadTooLarge:        http.StatusRequestEntityTooLarge,
+	TooManyRequests:        http.StatusTooManyRequests,
+	Internal:               http.StatusInternalServerError,
+	ServiceUnavailable:     http.StatusServiceUnavailable,
+	Timeout:                http.StatusGatewayTimeout,
+}
+
+// Status is the HTTP status of a code; unknown codes are internal errors.
+func (c Code) Status() int {
+	if s, ok := statuses[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Codes lists every code of SPEC §3.
+func Codes() []Code {
+	return []Code{BadRequest, SchemaValidationFailed, Unauthorized, Forbidden, NotFound,
+		MethodNotAllowed, Conflict, SchemaDrift, PayloadTooLarge, TooManyRequests, Internal,
+		ServiceUnavailable, Timeout}
+}
+
+// Problem is one entry of details.problems[] (SPEC §3).
+type Problem struct {
+	Path    string `json:"path"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	File    string `json:"file,omitempty"`
+	Message string `json:"message"`
+}
+
+// Missing is one entry of details.missing[] (SPEC §3, drift).
+type Missing struct {
+	Connection string `json:"connection"`
+	Table      string `json:"table"`
+	Column     string `json:"column,omitempty"`
+	Reason     string `json:"reason"`
+}
+
+// Error is a client-presentable error. Message must never hold a secret,
+// a connection URL, SQL text or a bound value (SPEC §3).
+type Error struct {
+	Code    Code           `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+	// Headers are extra response headers (Allow, Retry-After).
+	Headers map[string]string `json:"-"`
+	// cause is kept for logs only; it is never serialized.
+	cause error
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Unwrap exposes the internal cause to errors.Is/As (logging only).
+func (e *Error) Unwrap() error { return e.cause }
+
+// Status is the HTTP status for the error.
+func (e *Error) Status() int { return e.Code.Status() }
+
+// New builds an error with a formatted message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap builds an error that keeps cause for the logs but shows only message.
+func Wrap(code Code, cause error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), cause: cause}
+}
+
+// WithDetail returns e with details[key] = value.
+func (e *Error) WithDetail(key string, value any) *Error {
+	if e.Details == nil {
+		e.Details = map[string]any{}
+	}
+	e.Details[key] = value
+	return e
+}
+
+// WithHeader returns e with a response header to set.
+func (e *Error) WithHeader(key, value string) *Error {
+	if e.Headers == nil {
+		e.Headers = map[string]string{}
+	}
+	e.Headers[key] = value
+	return e
+}
+
+// Validation builds a SCHEMA_VALIDATION_FAILED error listing problems.
+func Validation(message string, problems []Problem) *Error {
+	return New(SchemaValidationFailed, "%s", message).WithDetail("problems", problems)
+}
+
+// As extracts an *Error from err. Anything else becomes INTERNAL_ERROR with a
+// fixed message, so that internal text never reaches a client.
+func As(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: Internal, Message: "internal error", cause: err}
+}
+
+// Body is the JSON body of an error response.
+type Body struct {
+	Error BodyError `json:"error"`
+}
+
+// BodyError is the object inside Body.
+type BodyError struct {
+	Code      Code           `json:"code"`
+	Message   string         `json:"message"`
+	RequestID string         `json:"requestId,omitempty"`
+	Details   map[string]any `json:"details,omitempty"`
+}
+
+// Envelope renders e as the §3 body for the given request id.
+func (e *Error) Envelope(requestID string) Body {
+	return Body{Error: BodyError{Code: e.Code, Message: e.Message, RequestID: requestID, Details: e.Details}}
+}
+
+// Write sends err as a §3 envelope. The request id header is expected to be
+// set already by the server's middleware; requestID is echoed in the body.
+func Write(w http.ResponseWriter, requestID string, err error) {
+	e := As(err)
+	for k, v := range e.Headers {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.Status())
+	_ = json.NewEncoder(w).Encode(e.Envelope(requestID))
+}

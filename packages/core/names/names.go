@@ -1,0 +1,66 @@
+// Package names holds the naming rules of SPEC §2 for orgs, projects, envs,
+// connections, API keys and roles. Every check returns a BAD_REQUEST that
+// names the offending field, so callers can return it to clients unchanged.
+package names
+
+import (
+	"regexp"
+
+	"github.com/santokit/santokit/packages/core/apierr"
+)
+
+var (
+	resourceRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+	roleRe     = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+)
+
+// Reserved role keywords (SPEC §5.1) that cannot be given to an API key.
+const (
+	RolePublic        = "public"
+	RoleAuthenticated = "authenticated"
+)
+
+// IsResource reports whether s is a valid org/project/env/connection/key name.
+func IsResource(s string) bool { return resourceRe.MatchString(s) }
+
+// IsRole reports whether s is a valid role name (keywords included).
+func IsRole(s string) bool { return roleRe.MatchString(s) }
+
+// Resource checks a resource name; field names the JSON field or flag
+// ("name", "project", "env", …) in the error message.
+func Resource(field, value string) error {
+	if IsResource(value) {
+		return nil
+	}
+	if value == "" {
+		return apierr.New(apierr.BadRequest, "%s is required", field).
+			WithDetail("problems", []apierr.Problem{{Path: field, Message: "required"}})
+	}
+	return apierr.New(apierr.BadRequest,
+		"%s %q is not a valid name: use 1-63 characters, lowercase letters, digits and '-', starting with a letter", field, clip(value)).
+		WithDetail("problems", []apierr.Problem{{Path: field, Message: "must match ^[a-z][a-z0-9-]{0,62}$"}})
+}
+
+// Role checks a role name. When forKey is true the reserved keywords are
+// refused too, since an API key can never hold them (SPEC §2).
+func Role(field, value string, forKey bool) error {
+	if !IsRole(value) {
+		return apierr.New(apierr.BadRequest,
+			"%s %q is not a valid role name: use 1-63 characters, lowercase letters, digits, '_' and '-', starting with a letter", field, clip(value)).
+			WithDetail("problems", []apierr.Problem{{Path: field, Message: "must match ^[a-z][a-z0-9_-]{0,62}$"}})
+	}
+	if forKey && (value == RolePublic || value == RoleAuthenticated) {
+		return apierr.New(apierr.BadRequest, "%s %q is a reserved keyword and cannot be given to an API key", field, value).
+			WithDetail("problems", []apierr.Problem{{Path: field, Message: "reserved keyword"}})
+	}
+	return nil
+}
+
+// clip keeps echoed user input short so error messages stay readable.
+func clip(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}

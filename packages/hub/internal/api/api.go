@@ -1,0 +1,194 @@
+// Package api is the Hub's HTTP edge (SPEC §15): routes, request decoding,
+// response encoding and the §3 error envelope. Handlers are thin: decode,
+// call the service with the acting principal, encode. Every route — unknown
+// ones and wrong methods included — answers errors as envelopes and carries
+// X-Request-Id.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/hub/internal/auth"
+	"github.com/santokit/santokit/packages/hub/internal/service"
+)
+
+// Config configures the HTTP edge.
+type Config struct {
+	Version string
+	// AuthDisabled makes every request act as auth.Dev() (STK_DISABLE_AUTH).
+	AuthDisabled bool
+}
+
+type handlers struct {
+	svc *service.Service
+	log *slog.Logger
+	cfg Config
+}
+
+// New returns the Hub's HTTP handler.
+func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
+	h := &handlers{svc: svc, log: log, cfg: cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.HandleFunc("GET /readyz", h.readyz)
+	mux.HandleFunc("GET /v1/version", h.version)
+
+	mux.HandleFunc("POST /v1/projects", h.createProject)
+	mux.HandleFunc("GET /v1/projects", h.listProjects)
+	mux.HandleFunc("GET /v1/projects/{p}", h.getProject)
+	mux.HandleFunc("POST /v1/projects/{p}/envs", h.createEnv)
+	mux.HandleFunc("GET /v1/projects/{p}/envs", h.listEnvs)
+
+	const env = "/v1/projects/{p}/envs/{e}"
+	mux.HandleFunc("GET "+env+"/connections", h.listConnections)
+	mux.HandleFunc("PUT "+env+"/connections/{name}", h.putConnection)
+	mux.HandleFunc("GET "+env+"/connections/{name}", h.getConnection)
+	mux.HandleFunc("POST "+env+"/connections/{name}/test", h.testConnection)
+	mux.HandleFunc("POST "+env+"/connections/{name}/snapshots", h.snapshot)
+	mux.HandleFunc("GET "+env+"/schema", h.schema)
+
+	return edge(log, h.principal, envelopeMux(mux))
+}
+
+// principal resolves the acting operator. Only the auth-disabled mode
+// exists today (the server refuses to start otherwise); RBAC and tokens
+// plug in here.
+func (h *handlers) principal(*http.Request) auth.Principal {
+	return auth.Dev()
+}
+
+func actor(ctx context.Context) auth.Principal {
+	p, _ := auth.FromContext(ctx)
+	return p
+}
+
+// fail answers err as a §3 envelope; unexpected failures are logged with
+// their cause and request id (the client sees only "internal error").
+func (h *handlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := apierr.As(err)
+	if e.Code == apierr.Internal {
+		h.log.Error("internal error", "requestId", RequestID(r.Context()), "message", e.Message, "cause", causeText(e))
+	}
+	fail(w, r, e)
+}
+
+func causeText(e *apierr.Error) string {
+	if c := e.Unwrap(); c != nil {
+		return c.Error()
+	}
+	return ""
+}
+
+func (h *handlers) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, hubapi.Health{Status: "ok", Mode: h.mode()})
+}
+
+func (h *handlers) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.Ready(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, hubapi.Health{Status: "ok", Mode: h.mode()})
+}
+
+func (h *handlers) mode() string {
+	if h.cfg.AuthDisabled {
+		return "auth-disabled"
+	}
+	return ""
+}
+
+func (h *handlers) version(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, hubapi.Version{Version: h.cfg.Version})
+}
+
+func (h *handlers) createProject(w http.ResponseWriter, r *http.Request) {
+	var in hubapi.CreateProject
+	if err := decode(w, r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.CreateProject(r.Context(), actor(r.Context()), in)
+	h.reply(w, r, http.StatusCreated, out, err)
+}
+
+func (h *handlers) listProjects(w http.ResponseWriter, r *http.Request) {
+	out, err := h.svc.ListProjects(r.Context(), actor(r.Context()))
+	h.reply(w, r, http.StatusOK, hubapi.List[hubapi.Project]{Items: out}, err)
+}
+
+func (h *handlers) getProject(w http.ResponseWriter, r *http.Request) {
+	out, err := h.svc.GetProject(r.Context(), actor(r.Context()), r.PathValue("p"))
+	h.reply(w, r, http.StatusOK, out, err)
+}
+
+func (h *handlers) createEnv(w http.ResponseWriter, r *http.Request) {
+	var in hubapi.CreateEnv
+	if err := decode(w, r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.CreateEnv(r.Context(), actor(r.Context()), r.PathValue("p"), in)
+	h.reply(w, r, http.StatusCreated, out, err)
+}
+
+func (h *handlers) listEnvs(w http.ResponseWriter, r *http.Request) {
+	out, err := h.svc.ListEnvs(r.Context(), actor(r.Context()), r.PathValue("p"))
+	h.reply(w, r, http.StatusOK, hubapi.List[hubapi.Env]{Items: out}, err)
+}
+
+func (h *handlers) putConnection(w http.ResponseWriter, r *http.Request) {
+	var in hubapi.PutConnection
+	if err := decode(w, r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, created, err := h.svc.PutConnection(r.Context(), actor(r.Context()), r.PathValue("p"), r.PathValue("e"), r.PathValue("name"), in)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	h.reply(w, r, status, out, err)
+}
+
+func (h *handlers) listConnections(w http.ResponseWriter, r *http.Request) {
+	out, err := h.svc.ListConnections(r.Context(), actor(r.Context()), r.PathValue("p"), r.PathValue("e"))
+	h.reply(w, r, http.StatusOK, hubapi.List[hubapi.Connection]{Items: out}, err)
+}
+
+func (h *handlers) getConnection(w http.ResponseWriter, r *http.Request) {
+	out, err := h.svc.GetConnection(r.Context(), actor(r.Context()), r.PathValue("p"), r.PathValue("e"), r.PathValue("name"))
+	h.reply(w, r, http.StatusOK, out, err)
+}
+
+func (h *handlers) testConnection(w http.ResponseWriter, r *http.Request) {
+	out, err := h.svc.TestConnection(r.Context(), actor(r.Context()), r.PathValue("p"), r.PathValue("e"), r.PathValue("name"))
+	h.reply(w, r, http.StatusOK, out, err)
+}
+
+func (h *handlers) snapshot(w http.ResponseWriter, r *http.Request) {
+	out, err := h.svc.Snapshot(r.Context(), actor(r.Context()), r.PathValue("p"), r.PathValue("e"), r.PathValue("name"))
+	status := http.StatusCreated
+	if out.Reused {
+		status = http.StatusOK
+	}
+	h.reply(w, r, status, out, err)
+}
+
+func (h *handlers) schema(w http.ResponseWriter, r *http.Request) {
+	out, err := h.svc.Schema(r.Context(), actor(r.Context()), r.PathValue("p"), r.PathValue("e"), r.URL.Query().Get("connection"))
+	h.reply(w, r, http.StatusOK, hubapi.List[hubapi.Snapshot]{Items: out}, err)
+}
+
+// reply sends v with status, or err as an envelope.
+func (h *handlers) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, v)
+}

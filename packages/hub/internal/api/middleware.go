@@ -1,0 +1,140 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/ids"
+	"github.com/santokit/santokit/packages/hub/internal/auth"
+)
+
+type requestIDKey struct{}
+
+// RequestID returns the request id set by the middleware.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// validRequestID accepts an incoming X-Request-Id: printable ASCII, at most
+// 128 characters (SPEC §3).
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter records the status written through it, for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// edge wraps the router with what every response needs: the request id
+// header, panic recovery into a §3 envelope, the acting principal, and one
+// JSON access-log line per request. Query strings are not logged: later
+// routes may carry tokens there.
+func edge(log *slog.Logger, principal func(*http.Request) auth.Principal, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = ids.New(ids.Request)
+		}
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		p := principal(r)
+		ctx := auth.WithPrincipal(context.WithValue(r.Context(), requestIDKey{}, id), p)
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic", "requestId", id, "panic", v)
+				if sw.status == 0 {
+					apierr.Write(sw, id, apierr.New(apierr.Internal, "internal error"))
+				}
+			}
+			level := slog.LevelInfo
+			if sw.status >= 500 {
+				level = slog.LevelError
+			}
+			log.LogAttrs(r.Context(), level, "request",
+				slog.String("requestId", id), slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
+				slog.String("actor", p.Name))
+		}()
+		next.ServeHTTP(sw, r.WithContext(ctx))
+	})
+}
+
+// discardWriter captures what ServeMux's own 404/405 handlers write, so
+// that the answer can be re-sent as a §3 envelope.
+type discardWriter struct {
+	header http.Header
+	status int
+}
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(code int)        { d.status = code }
+
+// envelopeMux serves mux, turning its plain-text "404 page not found" and
+// "405 method not allowed" into §3 envelopes (with the Allow header kept).
+func envelopeMux(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		d := &discardWriter{header: http.Header{}}
+		h.ServeHTTP(d, r)
+		id := RequestID(r.Context())
+		switch d.status {
+		case http.StatusMethodNotAllowed:
+			allow := d.header.Get("Allow")
+			apierr.Write(w, id, apierr.New(apierr.MethodNotAllowed, "method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow).
+				WithHeader("Allow", allow))
+		case 0, http.StatusNotFound:
+			apierr.Write(w, id, apierr.New(apierr.NotFound, "no route %s %s", r.Method, clipPath(r.URL.Path)))
+		default:
+			// Redirects (path cleaning) and anything else ServeMux decides.
+			for k, v := range d.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(d.status)
+		}
+	})
+}
+
+func clipPath(p string) string {
+	if len(p) > 200 {
+		return p[:200] + "…"
+	}
+	return p
+}

@@ -1,0 +1,79 @@
+// Package service is the Hub's domain layer: projects, envs, connections and
+// schema snapshots, with the validation and error mapping of SPEC §2/§3. Every
+// method takes the acting principal and asks the Authorizer first, so the
+// HTTP handlers stay thin and tests can drive the Hub without HTTP.
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/schema"
+	"github.com/santokit/santokit/packages/hub/internal/auth"
+	"github.com/santokit/santokit/packages/hub/internal/introspect"
+	"github.com/santokit/santokit/packages/hub/internal/secrets"
+	"github.com/santokit/santokit/packages/hub/internal/store"
+)
+
+// DefaultOrg is the org created at first start (SPEC §2).
+const DefaultOrg = "default"
+
+// Databases reaches operators' databases: the introspect package in
+// production; tests may substitute it to count calls, never to fake SQL.
+type Databases interface {
+	Tables(ctx context.Context, engine, url string) ([]schema.Table, error)
+	Probe(ctx context.Context, engine, url string) (serverVersion string, err error)
+}
+
+type introspector struct{}
+
+func (introspector) Tables(ctx context.Context, engine, url string) ([]schema.Table, error) {
+	return introspect.Tables(ctx, engine, url)
+}
+
+func (introspector) Probe(ctx context.Context, engine, url string) (string, error) {
+	return introspect.Probe(ctx, engine, url)
+}
+
+// Service is the Hub's domain logic over a store and a key ring.
+type Service struct {
+	store *store.Store
+	ring  *secrets.Ring
+	authz auth.Authorizer
+	dbs   Databases
+	now   func() time.Time
+	// dbTimeout bounds every call to an operator's database.
+	dbTimeout time.Duration
+}
+
+// New returns a Service. authz decides every call (auth.AllowAll while
+// operator auth is disabled).
+func New(st *store.Store, ring *secrets.Ring, authz auth.Authorizer) *Service {
+	return &Service{store: st, ring: ring, authz: authz, dbs: introspector{},
+		now: func() time.Time { return time.Now().UTC() }, dbTimeout: 15 * time.Second}
+}
+
+// Ready reports whether the store answers (GET /readyz).
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return apierr.Wrap(apierr.ServiceUnavailable, err, "the Hub store is unreachable")
+	}
+	return nil
+}
+
+// storeErr maps a store error to the §3 code; what names the missing or
+// duplicate thing for the message.
+func storeErr(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return apierr.Wrap(apierr.NotFound, err, "%s not found", what)
+	case errors.Is(err, store.ErrConflict):
+		return apierr.Wrap(apierr.Conflict, err, "%s already exists", what)
+	default:
+		return apierr.Wrap(apierr.Internal, err, "internal error")
+	}
+}

@@ -1,0 +1,94 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/core/ids"
+	"github.com/santokit/santokit/packages/core/names"
+	"github.com/santokit/santokit/packages/core/schema"
+	"github.com/santokit/santokit/packages/hub/internal/auth"
+	"github.com/santokit/santokit/packages/hub/internal/store"
+)
+
+// Snapshot introspects a connection and stores the result as an immutable,
+// content-hashed snapshot. When the schema is unchanged since the latest
+// snapshot of the connection, that one is returned (Reused) instead of a
+// copy, so snapshot history only grows when the schema does.
+func (s *Service) Snapshot(ctx context.Context, p auth.Principal, project, env, name string) (hubapi.Snapshot, error) {
+	e, conn, err := s.connection(ctx, p, auth.SchemaSnapshot, project, env, name)
+	if err != nil {
+		return hubapi.Snapshot{}, err
+	}
+	dbURL, err := s.openURL(project, env, conn)
+	if err != nil {
+		return hubapi.Snapshot{}, err
+	}
+	dbctx, cancel := context.WithTimeout(ctx, s.dbTimeout)
+	tables, err := s.dbs.Tables(dbctx, conn.Engine, dbURL)
+	cancel()
+	if err != nil {
+		return hubapi.Snapshot{}, unreachable(name, err)
+	}
+	tables = schema.Normalize(tables)
+	hash := schema.Hash(conn.Engine, tables)
+	latest, err := s.store.LatestSnapshot(ctx, e.ID, name)
+	if err == nil && latest.Hash == hash {
+		out, err := snapshotOut(project, env, latest)
+		out.Reused = true
+		return out, err
+	}
+	content, err := json.Marshal(tables)
+	if err != nil {
+		return hubapi.Snapshot{}, apierr.Wrap(apierr.Internal, err, "internal error")
+	}
+	row := store.Snapshot{ID: ids.New(ids.Snapshot), EnvID: e.ID, Connection: name, Engine: conn.Engine,
+		Hash: hash, Content: content, CreatedAt: s.now()}
+	if err := s.store.CreateSnapshot(ctx, row); err != nil {
+		return hubapi.Snapshot{}, storeErr(err, "snapshot")
+	}
+	return snapshotOut(project, env, row)
+}
+
+// Schema returns the latest snapshot of each connection of an env, or of
+// the one named connection.
+func (s *Service) Schema(ctx context.Context, p auth.Principal, project, env, connection string) ([]hubapi.Snapshot, error) {
+	e, err := s.env(ctx, p, auth.SchemaRead, project, env)
+	if err != nil {
+		return nil, err
+	}
+	var rows []store.Snapshot
+	if connection != "" {
+		if err := names.Resource("connection", connection); err != nil {
+			return nil, err
+		}
+		row, err := s.store.LatestSnapshot(ctx, e.ID, connection)
+		if err != nil {
+			return nil, storeErr(err, fmt.Sprintf("snapshot of connection %q in %s/%s", connection, project, env))
+		}
+		rows = []store.Snapshot{row}
+	} else if rows, err = s.store.LatestSnapshots(ctx, e.ID); err != nil {
+		return nil, storeErr(err, "snapshots")
+	}
+	out := make([]hubapi.Snapshot, 0, len(rows))
+	for _, r := range rows {
+		snap, err := snapshotOut(project, env, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, snap)
+	}
+	return out, nil
+}
+
+func snapshotOut(project, env string, r store.Snapshot) (hubapi.Snapshot, error) {
+	var tables []schema.Table
+	if err := json.Unmarshal(r.Content, &tables); err != nil {
+		return hubapi.Snapshot{}, apierr.Wrap(apierr.Internal, err, "internal error")
+	}
+	return hubapi.Snapshot{Snapshot: schema.Snapshot{ID: r.ID, Project: project, Env: env, Connection: r.Connection,
+		Engine: r.Engine, Hash: r.Hash, CreatedAt: r.CreatedAt, Tables: schema.Normalize(tables)}}, nil
+}

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// Config is the Hub's configuration (SPEC §12). MasterKeys is secret and
+// is never logged.
+type Config struct {
+	Addr         string
+	DatabaseURL  string
+	MasterKeys   string
+	AuthDisabled bool
+	LogLevel     slog.Level
+	TLSCert      string
+	TLSKey       string
+	Version      string
+}
+
+// ConfigFromEnv reads the STK_* variables of SPEC §12 through getenv.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr:        orDefault(getenv("STK_HUB_ADDR"), "127.0.0.1:4000"),
+		DatabaseURL: orDefault(getenv("STK_HUB_DATABASE_URL"), "sqlite://./santokit-hub.db"),
+		MasterKeys:  getenv("STK_MASTER_KEYS"),
+		TLSCert:     getenv("STK_TLS_CERT"),
+		TLSKey:      getenv("STK_TLS_KEY"),
+	}
+	var err error
+	if c.AuthDisabled, err = parseBool("STK_DISABLE_AUTH", getenv("STK_DISABLE_AUTH")); err != nil {
+		return c, err
+	}
+	if c.LogLevel, err = ParseLevel(getenv("STK_LOG_LEVEL")); err != nil {
+		return c, err
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, errors.New("set both STK_TLS_CERT and STK_TLS_KEY, or neither")
+	}
+	return c, nil
+}
+
+// Check reports what keeps the configuration from starting a Hub.
+func (c Config) Check() error {
+	if !c.AuthDisabled {
+		// Operator authentication (SPEC §7.1) is not built yet: refusing to
+		// start is safer than serving the API to anyone who can reach it.
+		return errors.New("operator authentication is not available in this version of stk-hub: " +
+			"start it with STK_DISABLE_AUTH=true, and only where the Hub's address is reachable by trusted operators alone")
+	}
+	if strings.TrimSpace(c.MasterKeys) == "" {
+		return errors.New("STK_MASTER_KEYS is required: set it to v1:<base64 of 32 random bytes> " +
+			"(for example `echo v1:$(openssl rand -base64 32)`)")
+	}
+	return nil
+}
+
+// ParseLevel reads STK_LOG_LEVEL (debug, info, warn, error; default info).
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if s == "" {
+		return slog.LevelInfo, nil
+	}
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("STK_LOG_LEVEL %q: use debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func parseBool(name, s string) (bool, error) {
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("%s %q: use true or false", name, s)
+	}
+	return b, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
