@@ -14,7 +14,7 @@ import (
 // CreateProject creates a project in an org (default: "default").
 func (s *Service) CreateProject(ctx context.Context, p auth.Principal, in hubapi.CreateProject) (hubapi.Project, error) {
 	if in.Org == "" {
-		in.Org = DefaultOrg
+		in.Org = store.DefaultOrg
 	}
 	if err := names.Resource("name", in.Name); err != nil {
 		return hubapi.Project{}, err

@@ -17,9 +17,6 @@ import (
 	"github.com/santokit/santokit/packages/hub/internal/store"
 )
 
-// DefaultOrg is the org created at first start (SPEC §2).
-const DefaultOrg = "default"
-
 // Databases reaches operators' databases: the introspect package in
 // production; tests may substitute it to count calls, never to fake SQL.
 type Databases interface {
