@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -394,7 +393,7 @@ func (h *hub) assertNoSecret() {
 		}
 	}
 	if len(files) == 0 {
-		h.t.Fatal(fmt.Sprintf("no store files at %s", h.dbFile))
+		h.t.Fatalf("no store files at %s", h.dbFile)
 	}
 }
 
