@@ -184,6 +184,7 @@ func TestHubFlow(t *testing.T) {
 		if prj.Name != "demo" || prj.Org != "default" || prj.CreatedAt.IsZero() {
 			t.Fatalf("project %+v", prj)
 		}
+		created := prj
 		h.expect(h.do("POST", "/v1/projects", hubapi.CreateProject{Name: "demo"}), 409, apierr.Conflict, nil)
 		h.expect(h.do("POST", "/v1/projects", hubapi.CreateProject{Name: "Demo!"}), 400, apierr.BadRequest, nil)
 		h.expect(h.do("POST", "/v1/projects", hubapi.CreateProject{Name: "x", Org: "nope"}), 404, apierr.NotFound, nil)
@@ -267,6 +268,16 @@ func TestHubFlow(t *testing.T) {
 			t.Fatalf("schema %+v", schemas)
 		}
 		h.expect(h.do("GET", "/v1/projects/demo/envs/dev/schema?connection=other", nil), 404, apierr.NotFound, nil)
+		h.expect(h.do("GET", "/v1/projects/demo/envs/prod/schema?connection=main", nil), 200, "", &schemas)
+		if len(schemas.Items) != 0 {
+			t.Fatalf("a connection never snapshotted has snapshots: %+v", schemas)
+		}
+		// Creation answers show what later reads show, to the microsecond.
+		var read hubapi.Project
+		h.expect(h.do("GET", "/v1/projects/demo", nil), 200, "", &read)
+		if read.CreatedAt != created.CreatedAt {
+			t.Fatalf("createdAt %v on create, %v on read", created.CreatedAt, read.CreatedAt)
+		}
 
 		h.assertNoSecret()
 	})

@@ -49,7 +49,10 @@ type Service struct {
 // operator auth is disabled).
 func New(st *store.Store, ring *secrets.Ring, authz auth.Authorizer) *Service {
 	return &Service{store: st, ring: ring, authz: authz, dbs: introspector{},
-		now: func() time.Time { return time.Now().UTC() }, dbTimeout: 15 * time.Second}
+		now: func() time.Time {
+			// The store keeps microseconds: answer with what later reads show.
+			return time.Now().UTC().Truncate(time.Microsecond)
+		}, dbTimeout: 15 * time.Second}
 }
 
 // Ready reports whether the store answers (GET /readyz).

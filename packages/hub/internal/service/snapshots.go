@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/santokit/santokit/packages/core/apierr"
@@ -36,6 +37,9 @@ func (s *Service) Snapshot(ctx context.Context, p auth.Principal, project, env, 
 	tables = schema.Normalize(tables)
 	hash := schema.Hash(conn.Engine, tables)
 	latest, err := s.store.LatestSnapshot(ctx, e.ID, name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return hubapi.Snapshot{}, storeErr(err, "snapshot")
+	}
 	if err == nil && latest.Hash == hash {
 		out, err := snapshotOut(project, env, latest)
 		out.Reused = true
@@ -65,11 +69,18 @@ func (s *Service) Schema(ctx context.Context, p auth.Principal, project, env, co
 		if err := names.Resource("connection", connection); err != nil {
 			return nil, err
 		}
-		row, err := s.store.LatestSnapshot(ctx, e.ID, connection)
-		if err != nil {
-			return nil, storeErr(err, fmt.Sprintf("snapshot of connection %q in %s/%s", connection, project, env))
+		if _, err := s.store.GetConnection(ctx, e.ID, connection); err != nil {
+			return nil, storeErr(err, fmt.Sprintf("connection %q in %s/%s", connection, project, env))
 		}
-		rows = []store.Snapshot{row}
+		row, err := s.store.LatestSnapshot(ctx, e.ID, connection)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// A connection not snapshotted yet has an empty history.
+		case err != nil:
+			return nil, storeErr(err, "snapshot")
+		default:
+			rows = []store.Snapshot{row}
+		}
 	} else if rows, err = s.store.LatestSnapshots(ctx, e.ID); err != nil {
 		return nil, storeErr(err, "snapshots")
 	}

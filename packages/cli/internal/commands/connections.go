@@ -1,0 +1,251 @@
+package commands
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/core/schema"
+)
+
+// maxURLBytes bounds what --db-url-stdin reads.
+const maxURLBytes = 64 << 10
+
+func (a *app) connectionsCmd() *cobra.Command {
+	c := group("connections", "Set, list and test the database connections of an environment",
+		`  stk connections set --project demo --env dev --name main --db-url-stdin < db-url.txt
+  stk connections list --project demo --env dev
+  stk connections test --project demo --env dev --name main`,
+		a.connectionsSetCmd(), a.connectionsListCmd(), a.connectionsTestCmd())
+	c.Aliases = []string{"connection", "conn"}
+	return c
+}
+
+func (a *app) connectionsSetCmd() *cobra.Command {
+	var name, engine, dbURL string
+	var fromStdin bool
+	c := &cobra.Command{
+		Use:   "set",
+		Short: "Create or replace a connection",
+		Long: `Create or replace a connection of an environment. The URL is stored encrypted
+by the Hub and never shown again: reads show it with the password redacted.
+
+Prefer --db-url-stdin: a URL given with --db-url stays in the shell history.
+--engine defaults from the URL scheme (postgres://, postgresql:// → postgres;
+sqlite:// → sqlite).`,
+		Example: `  stk connections set --project demo --env dev --name main --db-url-stdin < db-url.txt
+  printf '%s' "$DATABASE_URL" | stk connections set --project demo --env dev --name main --db-url-stdin
+  stk connections set --project demo --env dev --name main --engine postgres --db-url postgres://app:secret@db:5432/app`,
+		Args: noArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			project, err := a.requireProject()
+			if err != nil {
+				return err
+			}
+			env, err := a.requireEnv()
+			if err != nil {
+				return err
+			}
+			if err := checkName("--name", name); err != nil {
+				return err
+			}
+			switch {
+			case fromStdin && cmd.Flags().Changed("db-url"):
+				return usageErrorf("give either --db-url or --db-url-stdin, not both")
+			case fromStdin:
+				dbURL, err = readURL(a.stdin)
+				if err != nil {
+					return err
+				}
+			case dbURL == "":
+				return usageErrorf("required flag --db-url or --db-url-stdin not set")
+			}
+			engine, err = resolveEngine(engine, dbURL)
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			conn, created, err := c.PutConnection(cmd.Context(), project, env, name, hubapi.PutConnection{Engine: engine, URL: dbURL})
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.writeJSON(conn)
+			}
+			verb := "updated"
+			if created {
+				verb = "created"
+			}
+			fmt.Fprintf(a.stdout, "%s connection %s in %s/%s: %s %s (version %d)\n",
+				verb, conn.Name, project, env, conn.Engine, conn.URL, conn.Version)
+			return nil
+		}),
+	}
+	f := c.Flags()
+	f.StringVar(&name, "name", "", "connection name, e.g. main (required)")
+	f.StringVar(&engine, "engine", "", "database engine: postgres or sqlite (default: from the URL scheme)")
+	f.StringVar(&dbURL, "db-url", "", "database URL (stays in shell history; prefer --db-url-stdin)")
+	f.BoolVar(&fromStdin, "db-url-stdin", false, "read the database URL from stdin")
+	_ = c.MarkFlagRequired("name")
+	_ = c.RegisterFlagCompletionFunc("engine", cobra.FixedCompletions(
+		[]string{schema.EnginePostgres, schema.EngineSQLite}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("name", a.completeConnections)
+	return c
+}
+
+// readURL reads one URL from r: surrounding white space (a trailing newline
+// from echo or a file) is dropped.
+func readURL(r io.Reader) (string, error) {
+	if r == nil {
+		return "", usageErrorf("--db-url-stdin: no standard input")
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxURLBytes+1))
+	if err != nil {
+		return "", runtimeErrorf(apierr.Internal, "--db-url-stdin: reading standard input failed")
+	}
+	if len(b) > maxURLBytes {
+		return "", usageErrorf("--db-url-stdin: input larger than %d bytes", maxURLBytes)
+	}
+	u := strings.TrimSpace(string(b))
+	if u == "" {
+		return "", usageErrorf("--db-url-stdin: standard input is empty")
+	}
+	if strings.ContainsAny(u, "\r\n") {
+		return "", usageErrorf("--db-url-stdin: standard input holds more than one line")
+	}
+	return u, nil
+}
+
+var schemeRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
+// resolveEngine checks --engine and fills it from the URL scheme. Messages
+// quote the scheme only, never the rest of the URL.
+func resolveEngine(engine, dbURL string) (string, error) {
+	scheme, _, ok := strings.Cut(dbURL, "://")
+	if !ok || !schemeRe.MatchString(scheme) {
+		scheme = ""
+	}
+	var fromScheme string
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		fromScheme = schema.EnginePostgres
+	case "sqlite":
+		fromScheme = schema.EngineSQLite
+	}
+	switch {
+	case engine != "" && engine != schema.EnginePostgres && engine != schema.EngineSQLite:
+		return "", usageErrorf("--engine %s is not supported: use %s or %s", strconv.Quote(engine), schema.EnginePostgres, schema.EngineSQLite)
+	case engine != "" && fromScheme != "" && engine != fromScheme:
+		return "", usageErrorf("--engine %s does not match the URL scheme %s://", engine, scheme)
+	case engine != "":
+		return engine, nil
+	case fromScheme != "":
+		return fromScheme, nil
+	case scheme == "":
+		return "", usageErrorf("the database URL has no scheme: use postgres://… or sqlite://…, or pass --engine")
+	default:
+		return "", usageErrorf("cannot tell the engine from the URL scheme %s://: pass --engine %s or --engine %s", scheme, schema.EnginePostgres, schema.EngineSQLite)
+	}
+}
+
+func (a *app) connectionsListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the connections of an environment (URLs redacted)",
+		Example: `  stk connections list --project demo --env dev
+  stk connections list --project demo --env dev --json`,
+		Args: noArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			project, err := a.requireProject()
+			if err != nil {
+				return err
+			}
+			env, err := a.requireEnv()
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			list, err := c.ListConnections(cmd.Context(), project, env)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.writeJSON(nonNil(list.Items))
+			}
+			if len(list.Items) == 0 {
+				fmt.Fprintf(a.stdout, "no connections in %s/%s\n", project, env)
+				return nil
+			}
+			t := newTable(a.stdout, "NAME", "ENGINE", "URL", "VERSION", "UPDATED")
+			for _, cn := range list.Items {
+				t.row(cn.Name, cn.Engine, cn.URL, strconv.Itoa(cn.Version), when(cn.UpdatedAt))
+			}
+			t.flush()
+			return nil
+		}),
+	}
+}
+
+func (a *app) connectionsTestCmd() *cobra.Command {
+	var name string
+	c := &cobra.Command{
+		Use:   "test",
+		Short: "Check that the Hub can connect to a connection's database",
+		Long: `Ask the Hub to connect to the database of a connection. On success it reports
+the server version and the latency; on failure (exit 1, code SERVICE_UNAVAILABLE)
+the message names only a category: refused, authentication failed, timeout, TLS,
+unknown host.`,
+		Example: `  stk connections test --project demo --env dev --name main
+  stk connections test --project demo --env dev --name main --json`,
+		Args: noArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			project, err := a.requireProject()
+			if err != nil {
+				return err
+			}
+			env, err := a.requireEnv()
+			if err != nil {
+				return err
+			}
+			if err := checkName("--name", name); err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.TestConnection(cmd.Context(), project, env, name)
+			if err != nil {
+				return err
+			}
+			if !res.OK {
+				// The API answers failures with 503; a 200 that is not ok
+				// breaks that contract, so say so rather than print "ok".
+				return runtimeErrorf(apierr.Internal, "the Hub answered the test of connection %s without ok: true", name)
+			}
+			if a.json {
+				return a.writeJSON(res)
+			}
+			fmt.Fprintf(a.stdout, "ok: connection %s in %s/%s reached, server %s, %d ms\n",
+				name, project, env, orDash(res.ServerVersion), res.LatencyMs)
+			return nil
+		}),
+	}
+	c.Flags().StringVar(&name, "name", "", "connection name, e.g. main (required)")
+	_ = c.MarkFlagRequired("name")
+	_ = c.RegisterFlagCompletionFunc("name", a.completeConnections)
+	return c
+}

@@ -1,0 +1,275 @@
+// Package commands is the cobra command tree of the operator CLI `stk`
+// (SPEC §11): one file per command group, a shared app that holds the
+// resolved global flags and the I/O streams of one invocation, and the
+// mapping of every failure to the CLI's error line and exit code. Execute is
+// free of os.Exit and of package-level state so tests can run it in-process.
+package commands
+
+import (
+	"context"
+	"io"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/santokit/santokit/packages/cli/internal/hubclient"
+	"github.com/santokit/santokit/packages/core/names"
+)
+
+// Exit codes (SPEC §11).
+const (
+	ExitOK           = 0
+	ExitError        = 1 // reported by the Hub or the runtime
+	ExitUsage        = 2 // bad flags or arguments
+	ExitUnauthorized = 3 // not logged in, or the Hub answered 401
+)
+
+// Environment variables read by the CLI (SPEC §11, §12).
+const (
+	EnvHubURL  = "STK_HUB_URL"
+	EnvProject = "STK_PROJECT"
+	EnvEnv     = "STK_ENV"
+	EnvToken   = "STK_TOKEN"
+)
+
+// app is the state of one invocation: streams, environment, and the global
+// flags once resolved (flag, then environment variable, then default).
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+
+	hub     string
+	project string
+	env     string
+	profile string
+	json    bool
+
+	version string
+}
+
+// Execute runs stk with args (without the program name) and returns the exit
+// code. It reads the environment through os.Getenv.
+func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return run(ctx, args, stdin, stdout, stderr, os.Getenv)
+}
+
+// run is Execute with an injectable environment, for tests.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if args == nil {
+		// cobra reads os.Args when given nil.
+		args = []string{}
+	}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, version: clientVersion()}
+	root := a.newRoot()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	ce := classify(err)
+	if ce.exit == ExitUsage && !a.json {
+		// Flag parsing may have stopped before --json: look for it.
+		a.json = jsonRequested(args)
+	}
+	return a.report(cmd, ce)
+}
+
+func (a *app) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "stk",
+		Short: "Santokit operator CLI",
+		Long: `stk is the operator's interface to a Santokit Hub: projects, environments,
+database connections and schema snapshots.
+
+Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_ENV.`,
+		Example: `  stk project create demo
+  stk env create --project demo dev
+  stk connections set --project demo --env dev --name main --db-url-stdin < db-url.txt
+  stk schema snapshot --project demo --env dev`,
+		Version:           a.version,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		Args:              noArgs,
+		RunE:              func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { a.resolve(cmd); return nil },
+	}
+	// Before the completion command is made: it captures the writer.
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.hub, "hub", hubclient.DefaultURL, "Hub URL (env "+EnvHubURL+")")
+	pf.StringVar(&a.project, "project", "", "project name (env "+EnvProject+")")
+	pf.StringVar(&a.env, "env", "", "environment name (env "+EnvEnv+")")
+	pf.BoolVar(&a.json, "json", false, "print exactly one JSON document on stdout")
+	pf.StringVar(&a.profile, "profile", "default", "credentials profile")
+	_ = root.RegisterFlagCompletionFunc("project", a.completeProjects)
+	_ = root.RegisterFlagCompletionFunc("env", a.completeEnvs)
+	root.SetVersionTemplate("stk {{.Version}}\n")
+
+	root.AddCommand(
+		a.projectCmd(),
+		a.envCmd(),
+		a.connectionsCmd(),
+		a.schemaCmd(),
+		a.versionCmd(),
+	)
+	addCompletionExamples(root)
+	return root
+}
+
+// addCompletionExamples creates cobra's default completion command now
+// (ExecuteC would otherwise create it later) to give it and each shell an
+// example like every other command.
+func addCompletionExamples(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = `  source <(stk completion bash)
+  stk completion zsh > "${fpath[1]}/_stk"
+  stk completion fish > ~/.config/fish/completions/stk.fish`
+		for _, sh := range c.Commands() {
+			switch sh.Name() {
+			case "bash":
+				sh.Example = "  source <(stk completion bash)\n  stk completion bash > /etc/bash_completion.d/stk"
+			case "zsh":
+				sh.Example = "  stk completion zsh > \"${fpath[1]}/_stk\""
+			case "fish":
+				sh.Example = "  stk completion fish > ~/.config/fish/completions/stk.fish"
+			case "powershell":
+				sh.Example = "  stk completion powershell | Out-String | Invoke-Expression"
+			}
+		}
+	}
+}
+
+// resolve fills unset global flags from the environment.
+func (a *app) resolve(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	for _, f := range []struct {
+		flag, env string
+		dst       *string
+	}{{"hub", EnvHubURL, &a.hub}, {"project", EnvProject, &a.project}, {"env", EnvEnv, &a.env}} {
+		if fl.Changed(f.flag) {
+			continue
+		}
+		if v := a.getenv(f.env); v != "" {
+			*f.dst = v
+		}
+	}
+}
+
+// client builds the Hub client; a malformed --hub is a usage error.
+func (a *app) client() (*hubclient.Client, error) {
+	opts := []hubclient.Option{hubclient.WithUserAgent("stk/" + a.version)}
+	if tok := a.getenv(EnvToken); tok != "" {
+		opts = append(opts, hubclient.WithToken(tok))
+	}
+	c, err := hubclient.New(a.hub, opts...)
+	if err != nil {
+		return nil, usageErrorf("--hub: %v", err)
+	}
+	return c, nil
+}
+
+// requireProject returns the validated --project (or STK_PROJECT).
+func (a *app) requireProject() (string, error) {
+	return requireName("--project", EnvProject, a.project)
+}
+
+// requireEnv returns the validated --env (or STK_ENV).
+func (a *app) requireEnv() (string, error) {
+	return requireName("--env", EnvEnv, a.env)
+}
+
+func requireName(flag, env, value string) (string, error) {
+	if value == "" {
+		return "", usageErrorf("required flag %s not set (or set %s)", flag, env)
+	}
+	return value, checkName(flag, value)
+}
+
+// checkName applies the naming rules of SPEC §2 before anything is sent, so
+// a typo never costs a round trip; the Hub applies the very same rules.
+func checkName(field, value string) error {
+	if err := names.Resource(field, value); err != nil {
+		return nameError(err)
+	}
+	return nil
+}
+
+// clientVersion is the module version stamped by the Go toolchain, or "dev"
+// for builds from a work tree.
+func clientVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+	}
+	return "dev"
+}
+
+// noArgs refuses positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		if cmd.HasSubCommands() {
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2 // cobra's own default
+			}
+			msg := "unknown command " + strconv.Quote(args[0]) + " for " + strconv.Quote(cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strconv.Quote(s[0]) + "?"
+			}
+			return usageErrorf("%s", msg)
+		}
+		return usageErrorf("%s takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}
+
+// nameArg accepts exactly one positional argument, described by what.
+func nameArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return usageErrorf("missing %s: %s", what, cmd.UseLine())
+		case len(args) > 1:
+			return usageErrorf("too many arguments: %s takes one %s, got %q", cmd.CommandPath(), what, strings.Join(args, " "))
+		}
+		return nil
+	}
+}
+
+// group is a command that only holds subcommands: alone it prints its help,
+// with an unknown subcommand it is a usage error.
+func group(use, short, example string, children ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Example: example,
+		Args:    noArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	c.AddCommand(children...)
+	return c
+}
+
+// jsonRequested reports whether --json appears among the flags in args.
+func jsonRequested(args []string) bool {
+	for _, s := range args {
+		if s == "--" {
+			return false
+		}
+		if s == "--json" || s == "--json=true" || s == "--json=1" {
+			return true
+		}
+	}
+	return false
+}
