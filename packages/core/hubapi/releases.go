@@ -1,0 +1,122 @@
+package hubapi
+
+import "time"
+
+// Warning is one entry of warnings[] in a permissions apply result
+// (SPEC §5.4: a condition or owner on a column without an index).
+type Warning struct {
+	Connection string `json:"connection,omitempty"`
+	Table      string `json:"table"`
+	Column     string `json:"column,omitempty"`
+	Message    string `json:"message"`
+}
+
+// Permissions is a staged permissions version (PUT/GET …/permissions).
+// The PUT body is the YAML text itself (Content-Type: application/yaml).
+type Permissions struct {
+	ID        string    `json:"id"`
+	Project   string    `json:"project"`
+	Env       string    `json:"env"`
+	Hash      string    `json:"hash"`
+	Warnings  []Warning `json:"warnings"`
+	CreatedAt time.Time `json:"createdAt"`
+	CreatedBy string    `json:"createdBy"`
+	// Reused: the text equals the latest staged version, which is returned.
+	Reused bool `json:"reused,omitempty"`
+	// Source is the YAML text; filled by GET only.
+	Source string `json:"source,omitempty"`
+}
+
+// CreateRelease is the body of POST …/releases.
+type CreateRelease struct {
+	Ref string `json:"ref,omitempty"`
+}
+
+// Release is an immutable release of an env (SPEC §9).
+type Release struct {
+	ID      string `json:"id"`
+	Ref     string `json:"ref"`
+	Project string `json:"project"`
+	Env     string `json:"env"`
+	Reused  bool   `json:"reused"`
+	// Current reports whether this release is the env's current one.
+	Current bool `json:"current"`
+	// Hash is the content hash (snapshots + permissions).
+	Hash          string `json:"hash"`
+	PermissionsID string `json:"permissionsId"`
+	// Snapshots maps connection name → snapshot id.
+	Snapshots map[string]string `json:"snapshots"`
+	// PromotedFrom is the release this one was promoted from, if any.
+	PromotedFrom string    `json:"promotedFrom,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	CreatedBy    string    `json:"createdBy"`
+	// Exposes lists what the release's permissions expose (SPEC §5.1); GET
+	// …/releases/{id} only.
+	Exposes []Exposure `json:"exposes,omitempty"`
+}
+
+// Exposure is one table a release exposes, with the exposed columns.
+type Exposure struct {
+	Connection string   `json:"connection"`
+	Table      string   `json:"table"`
+	Columns    []string `json:"columns"`
+}
+
+// Rollback is the body of POST …/releases/rollback.
+type Rollback struct {
+	To string `json:"to"`
+}
+
+// Promote is the body of POST /v1/projects/{p}/releases/promote.
+type Promote struct {
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Ref       string `json:"ref,omitempty"`
+	ReleaseID string `json:"releaseId,omitempty"`
+	Force     bool   `json:"force,omitempty"`
+}
+
+// CreateAPIKey is the body of POST …/apikeys.
+type CreateAPIKey struct {
+	Name      string     `json:"name"`
+	Roles     []string   `json:"roles"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// APIKey describes a data-plane API key; never its secret (SPEC §7.2).
+type APIKey struct {
+	KeyID      string     `json:"keyId"`
+	Name       string     `json:"name"`
+	Roles      []string   `json:"roles"`
+	Status     string     `json:"status"` // active | revoked
+	Project    string     `json:"project"`
+	Env        string     `json:"env"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	ExpiresAt  *time.Time `json:"expiresAt"`
+	LastUsedAt *time.Time `json:"lastUsedAt"`
+	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
+}
+
+// CreatedAPIKey is the one answer that carries the key (shown once).
+type CreatedAPIKey struct {
+	APIKey
+	Key string `json:"apiKey"`
+}
+
+// AuditEvent is one audit log entry (SPEC §9), newest first in lists.
+type AuditEvent struct {
+	ID        string    `json:"id"`
+	Time      time.Time `json:"time"`
+	Actor     string    `json:"actor"`
+	Action    string    `json:"action"`
+	Target    string    `json:"target"`
+	Outcome   string    `json:"outcome"` // success | denied | failure
+	RequestID string    `json:"requestId"`
+	Project   string    `json:"project,omitempty"`
+}
+
+// APIKeyLocation answers GET /internal/v1/apikeys/{keyId}.
+type APIKeyLocation struct {
+	Project string `json:"project"`
+	Env     string `json:"env"`
+}
