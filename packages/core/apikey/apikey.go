@@ -1,0 +1,83 @@
+// Package apikey is the data-plane API key format of SPEC §7.2:
+// "stk_" + keyId + "_" + secret, keyId = "key_" + ULID, secret = 32 random
+// bytes in base62. The Hub generates keys and stores only the SHA-256 of the
+// secret; the Bridge parses presented keys and verifies them against that
+// hash in constant time.
+package apikey
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"math/big"
+	"strings"
+
+	"github.com/santokit/santokit/packages/core/ids"
+)
+
+const (
+	prefix = "stk_"
+	// secretBytes is the entropy of a secret (SPEC §7.2: ≥ 32 bytes).
+	secretBytes = 32
+	// SecretLen is the base62 length of a secret: ceil(256 / log2(62)).
+	SecretLen = 43
+)
+
+// Generate returns a new key id, its secret and the full key to hand out.
+func Generate() (keyID, secret, key string, err error) {
+	b := make([]byte, secretBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", "", err
+	}
+	secret = new(big.Int).SetBytes(b).Text(62)
+	// Leading zero bytes shorten the number: pad so every secret has one length.
+	secret = strings.Repeat("0", SecretLen-len(secret)) + secret
+	keyID = ids.New(ids.Key)
+	return keyID, secret, prefix + keyID + "_" + secret, nil
+}
+
+// Parse splits a presented key into key id and secret. ok is false for
+// anything not shaped like a key (→ 401 at the Bridge, SPEC §4.2).
+func Parse(key string) (keyID, secret string, ok bool) {
+	rest, found := strings.CutPrefix(key, prefix)
+	if !found {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(rest, '_')
+	if i < 0 {
+		return "", "", false
+	}
+	keyID, secret = rest[:i], rest[i+1:]
+	if !ids.Valid(ids.Key, keyID) || len(secret) != SecretLen || !base62(secret) {
+		return "", "", false
+	}
+	return keyID, secret, true
+}
+
+func base62(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// Hash is the stored form of a secret: hex SHA-256. The secret is
+// high-entropy, so a slow hash would add only latency (SPEC §7.2).
+func Hash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// Verify reports whether secret matches the stored hash, in constant time.
+func Verify(storedHash, secret string) bool {
+	want, err := hex.DecodeString(storedHash)
+	if err != nil || len(want) != sha256.Size {
+		return false
+	}
+	got := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(want, got[:]) == 1
+}
