@@ -7,31 +7,12 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
-	"github.com/santokit/santokit/packages/core/ids"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
+	"github.com/santokit/santokit/packages/hub/internal/requestid"
 )
 
-type requestIDKey struct{}
-
 // RequestID returns the request id set by the middleware.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
-// validRequestID accepts an incoming X-Request-Id: printable ASCII, at most
-// 128 characters (SPEC §3).
-func validRequestID(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
+func RequestID(ctx context.Context) string { return requestid.From(ctx) }
 
 // statusWriter records the status written through it, for the access log.
 type statusWriter struct {
@@ -60,14 +41,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func edge(log *slog.Logger, principal func(*http.Request) auth.Principal, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID(id) {
-			id = ids.New(ids.Request)
-		}
+		id := requestid.Accept(r.Header.Get("X-Request-Id"))
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
 		p := principal(r)
-		ctx := auth.WithPrincipal(context.WithValue(r.Context(), requestIDKey{}, id), p)
+		ctx := auth.WithPrincipal(requestid.With(r.Context(), id), p)
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
