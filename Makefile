@@ -1,0 +1,91 @@
+# Santokit build entry points. The README and .ci/run call these targets; moon
+# (packages/*/moon.yml) mirrors build and test per package. Nothing here needs
+# moon or Node: Go (see go.mod) and, for the tests, the PostgreSQL server
+# binaries (initdb, pg_ctl) are enough.
+
+GO ?= go
+
+# Programs built into bin/. Add ./packages/bridge/cmd/stk-bridge when it lands.
+CMDS := ./packages/hub/cmd/stk-hub ./packages/cli/cmd/stk
+
+# staticcheck, pinned, installed once into bin/tools/ (named by its version and
+# the Go version that built it, so bumping either reinstalls it). `go run
+# pkg@version` would look the module up on the proxy at every run; an installed
+# binary runs offline. The install tries the local module cache as a proxy first,
+# so reinstalling after `make clean` also works offline once it was downloaded.
+STATICCHECK_VERSION := v0.8.2
+TOOLS_BIN := $(CURDIR)/bin/tools
+STATICCHECK := $(TOOLS_BIN)/staticcheck-$(STATICCHECK_VERSION)-$(shell $(GO) env GOVERSION)
+
+# Go files that gofmt checks: everything but testdata, node_modules and moon's cache.
+GOFILES = $(shell find . -name '*.go' \
+	-not -path './node_modules/*' -not -path './.moon/*' -not -path './.git/*' \
+	-not -path '*/testdata/*')
+
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build test lint vet fmtcheck staticcheck tools bench fmt clean dev
+
+all: build
+
+## build: compile stk-hub and stk into bin/
+build:
+	$(GO) build -o bin/ $(CMDS)
+
+## test: the whole suite: go vet, lint (gofmt, staticcheck), then every Go test.
+## Tests that need PostgreSQL start a throwaway cluster unless
+## STK_TEST_DATABASE_URL is set.
+test: lint
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## lint: go vet, gofmt -l (must list nothing), staticcheck
+lint: vet fmtcheck staticcheck
+
+vet:
+	$(GO) vet ./...
+
+fmtcheck:
+	@echo "gofmt -l"
+	@out="$$(gofmt -l $(GOFILES))"; \
+	if [ -n "$$out" ]; then \
+		echo "gofmt: these files need formatting (run 'make fmt'):"; echo "$$out"; exit 1; \
+	fi
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) GOPROXY="file://$$($(GO) env GOMODCACHE)/cache/download,$$($(GO) env GOPROXY)" \
+		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS_BIN)/staticcheck $@
+
+## tools: install the pinned lint tools (CI does this up front)
+tools: $(STATICCHECK)
+	$(STATICCHECK) -version
+
+## bench: Go benchmarks (no unit tests)
+bench:
+	$(GO) test -run '^$$' -bench . ./...
+
+## fmt: rewrite Go files in gofmt style
+fmt:
+	gofmt -w $(GOFILES)
+
+## clean: remove build and coverage output (leaves .santokit/ alone: it holds local Hub data)
+clean:
+	rm -rf bin/ coverage/ coverage.out coverage.txt coverage.html
+	find . -name '*.coverprofile' -not -path './node_modules/*' -not -path './.git/*' -delete
+
+## dev: run a local Hub on embedded defaults: SQLite store and a generated master
+## key in .santokit/, operator auth off. Local use only.
+dev: build
+	@mkdir -p .santokit
+	@if [ -z "$$STK_MASTER_KEYS" ] && [ ! -s .santokit/master-keys ]; then \
+		umask 077; printf 'v1:%s\n' "$$(head -c 32 /dev/urandom | base64 | tr -d '\n')" > .santokit/master-keys; \
+		echo "generated a master key in .santokit/master-keys (keep it: the store's secrets need it)"; \
+	fi
+	STK_DISABLE_AUTH=true \
+	STK_MASTER_KEYS="$${STK_MASTER_KEYS:-$$(cat .santokit/master-keys)}" \
+	STK_HUB_DATABASE_URL="$${STK_HUB_DATABASE_URL:-sqlite://./.santokit/hub.db}" \
+	./bin/stk-hub
