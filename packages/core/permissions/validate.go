@@ -1,0 +1,139 @@
+package permissions
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/schema"
+)
+
+// Validate checks the document against the schema snapshots of its
+// connections (snaps is keyed by connection name): every listed table's
+// connection must have a snapshot, the table must exist in it, and the
+// columns named by owner and by columns lists (allow or deny) must exist in
+// the table. _default is not checked against any table. Problems come in
+// line order.
+func (d *Document) Validate(snaps map[string]*schema.Snapshot) []apierr.Problem {
+	var out []apierr.Problem
+	add := func(at pos, fallback int, path, format string, args ...any) {
+		if at.line < 1 {
+			at = pos{line: fallback}
+		}
+		out = append(out, apierr.Problem{Path: path, Line: at.line, Column: at.col, Message: fmt.Sprintf(format, args...)})
+	}
+	for i := range d.Tables {
+		t := &d.Tables[i]
+		if t.IsDefault() {
+			continue
+		}
+		path := tablePath(t.Key)
+		snap := snaps[t.Connection]
+		if snap == nil {
+			add(pos{}, t.Line, path, "unknown connection %q: there is no schema snapshot for it", t.Connection)
+			continue
+		}
+		st, ok := snap.Table(t.Name)
+		if !ok {
+			add(pos{}, t.Line, path, "unknown table %q on connection %q", t.Name, t.Connection)
+			continue
+		}
+		if t.Owner != "" {
+			if _, ok := st.Column(t.Owner); !ok {
+				add(t.ownerAt, t.Line, path+".owner", "unknown owner column %q in table %q", t.Owner, t.Name)
+			}
+		}
+		for _, op := range Ops() {
+			for ri, r := range t.Ops[op] {
+				if r.Columns == nil {
+					continue
+				}
+				colsPath := fmt.Sprintf("%s.%s[%d].columns", path, op, ri)
+				list := r.Columns.Allow
+				if r.Columns.Deny != nil {
+					colsPath += ".deny"
+					list = r.Columns.Deny
+				}
+				for ci, c := range list {
+					if _, ok := st.Column(c); ok {
+						continue
+					}
+					var at pos
+					if ci < len(r.Columns.at) {
+						at = r.Columns.at[ci]
+					}
+					add(at, max(r.Line, t.Line), fmt.Sprintf("%s[%d]", colsPath, ci),
+						"unknown column %q in table %q", c, t.Name)
+				}
+			}
+		}
+	}
+	sortProblems(out)
+	return out
+}
+
+// sortProblems orders problems by line, column, then path (stable).
+func sortProblems(ps []apierr.Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Column != b.Column {
+			return a.Column < b.Column
+		}
+		return a.Path < b.Path
+	})
+}
+
+// Warning is an apply-time warning (SPEC §5.4): it does not fail the apply.
+type Warning struct {
+	Connection string `json:"connection"`
+	Table      string `json:"table"`
+	Column     string `json:"column"`
+	Message    string `json:"message"`
+	Line       int    `json:"line,omitempty"`
+}
+
+// IndexWarnings warns about owner columns without an index (SPEC §5.4): the
+// owner filter is added to every select, update and delete of the table, so
+// without an index each one scans it. A column counts as indexed when it is
+// the first column of some index or the first primary-key column (the only
+// positions a B-tree can search by alone). Tables, columns or connections
+// that do not exist are left to Validate. Warnings come in file order.
+func IndexWarnings(d *Document, snaps map[string]*schema.Snapshot) []Warning {
+	out := []Warning{}
+	for i := range d.Tables {
+		t := &d.Tables[i]
+		if t.IsDefault() || t.Owner == "" || snaps[t.Connection] == nil {
+			continue
+		}
+		st, ok := snaps[t.Connection].Table(t.Name)
+		if !ok {
+			continue
+		}
+		if _, ok := st.Column(t.Owner); !ok || indexed(st, t.Owner) {
+			continue
+		}
+		line := t.ownerAt.line
+		if line < 1 {
+			line = t.Line
+		}
+		out = append(out, Warning{
+			Connection: t.Connection, Table: t.Name, Column: t.Owner, Line: line,
+			Message: fmt.Sprintf("owner column %q of table %q has no index: every owner-filtered query will scan the table", t.Owner, t.Name),
+		})
+	}
+	return out
+}
+
+// indexed reports whether col leads an index or the primary key of t.
+func indexed(t *schema.Table, col string) bool {
+	if len(t.PrimaryKey) > 0 && t.PrimaryKey[0] == col {
+		return true
+	}
+	return slices.ContainsFunc(t.Indexes, func(ix schema.Index) bool {
+		return len(ix.Columns) > 0 && ix.Columns[0] == col
+	})
+}
