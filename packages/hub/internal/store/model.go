@@ -30,16 +30,19 @@ type Project struct {
 	CreatedAt time.Time
 }
 
-// Env belongs to one project. Revision is bumped by the changes SPEC §8.1
-// lists (connection set/rotate here; releases and keys later) and is the
-// ETag of the env's bundle.
+// Env belongs to one project. Revision is bumped by exactly the changes
+// SPEC §8.1 lists (connection set/rotate, release pointer moves, API key
+// create/revoke) and is the ETag of the env's bundle.
 type Env struct {
 	ID          string
 	ProjectID   string
 	ProjectName string // filled on reads
 	Name        string
 	Revision    int64
-	CreatedAt   time.Time
+	// CurrentReleaseID is the release Bridges serve; "" before the first.
+	// Filled on reads; CreateEnv ignores it.
+	CurrentReleaseID string
+	CreatedAt        time.Time
 }
 
 // Connection is a database connection of an env. The URL is only ever held

@@ -1,10 +1,11 @@
 // Package store persists the Hub's state — orgs, projects, envs, encrypted
-// connections and schema snapshots — in SQLite (single-binary installs,
-// `stk dev`) or PostgreSQL (production). One implementation runs over
-// database/sql; a small dialect value holds what differs between the engines
-// (driver, placeholders, constraint error codes, migrations). Callers see
-// only the row types of model.go and the sentinel errors ErrNotFound and
-// ErrConflict, whichever engine is behind.
+// connections, schema snapshots, permission sets, releases, API keys and
+// audit events — in SQLite (single-binary installs, `stk dev`) or
+// PostgreSQL (production). One implementation runs over database/sql; a
+// small dialect value holds what differs between the engines (driver,
+// placeholders, constraint error codes, migrations). Callers see only the
+// row types of model.go and model_releases.go and the sentinel errors
+// ErrNotFound and ErrConflict, whichever engine is behind.
 package store
 
 import (
@@ -375,11 +376,12 @@ func (s *Store) CreateEnv(ctx context.Context, e Env) error {
 	return nil
 }
 
-const envCols = `e.id, e.project_id, p.name, e.name, e.revision, e.created_at FROM envs e JOIN projects p ON p.id = e.project_id`
+const envCols = `e.id, e.project_id, p.name, e.name, e.revision, COALESCE(e.current_release_id, ''), e.created_at
+FROM envs e JOIN projects p ON p.id = e.project_id`
 
 func scanEnv(sc interface{ Scan(...any) error }) (Env, error) {
 	var e Env
-	err := sc.Scan(&e.ID, &e.ProjectID, &e.ProjectName, &e.Name, &e.Revision, timeCol{&e.CreatedAt})
+	err := sc.Scan(&e.ID, &e.ProjectID, &e.ProjectName, &e.Name, &e.Revision, &e.CurrentReleaseID, timeCol{&e.CreatedAt})
 	return e, err
 }
 

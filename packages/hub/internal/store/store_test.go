@@ -23,7 +23,7 @@ import (
 const crashChildEnv = "STK_STORE_CRASH_CHILD_DB"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(crashChildEnv) != "" {
+	if os.Getenv(crashChildEnv) != "" || os.Getenv(releaseChildEnv) != "" {
 		// The child is killed with SIGKILL: it must not start a cluster that
 		// nothing would stop.
 		os.Exit(m.Run())
