@@ -19,6 +19,9 @@ type Config struct {
 	TLSCert      string
 	TLSKey       string
 	Version      string
+	// BridgeTokens (STK_BRIDGE_TOKENS, comma-separated for rotation) are
+	// secret and never logged.
+	BridgeTokens []string
 }
 
 // ConfigFromEnv reads the STK_* variables of SPEC §12 through getenv.
@@ -29,6 +32,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		MasterKeys:  getenv("STK_MASTER_KEYS"),
 		TLSCert:     getenv("STK_TLS_CERT"),
 		TLSKey:      getenv("STK_TLS_KEY"),
+	}
+	for _, t := range strings.Split(getenv("STK_BRIDGE_TOKENS"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			c.BridgeTokens = append(c.BridgeTokens, t)
+		}
 	}
 	var err error
 	if c.AuthDisabled, err = parseBool("STK_DISABLE_AUTH", getenv("STK_DISABLE_AUTH")); err != nil {

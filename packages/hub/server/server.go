@@ -44,12 +44,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.AuthDisabled {
 		log.Warn("operator authentication is DISABLED (STK_DISABLE_AUTH=true): every request acts as an org owner; use this only for local development")
 	}
-	log.Info("config", "addr", cfg.Addr, "database", secrets.RedactURL(cfg.DatabaseURL), "store", st.Engine(),
+	if len(cfg.BridgeTokens) == 0 {
+		log.Warn("no bridge tokens configured (STK_BRIDGE_TOKENS): Bridges cannot fetch bundles from this Hub")
+	}
+	log.Info("config", "addr", cfg.Addr, "bridgeTokens", len(cfg.BridgeTokens), "database", secrets.RedactURL(cfg.DatabaseURL), "store", st.Engine(),
 		"authDisabled", cfg.AuthDisabled, "activeKey", ring.Active(), "keyVersions", ring.Versions(),
 		"tls", cfg.TLSCert != "", "logLevel", cfg.LogLevel.String(), "version", cfg.Version)
-	svc := service.New(st, ring, auth.AllowAll{})
+	svc := service.New(st, ring, auth.AllowAll{}, log)
 	return &Server{cfg: cfg, log: log, store: st,
-		handler: api.New(svc, log, api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled})}, nil
+		handler: api.New(svc, log, api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens})}, nil
 }
 
 // Handler is the Hub's HTTP handler.

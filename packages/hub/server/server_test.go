@@ -28,6 +28,9 @@ func TestMain(m *testing.M) { testpg.Main(m) }
 // password is planted in every data database URL; it must never come back.
 const password = "Pw-7f3c9e-NEVER-SHOW"
 
+// bridgeToken is what test Bridges present on /internal.
+const bridgeToken = "bridge-token-3c1f"
+
 // syncBuffer collects the Hub's log lines from concurrent handlers.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -65,7 +68,8 @@ func startHub(t *testing.T, storeEngine string) *hub {
 		dbURL = testpg.New(t)
 	}
 	cfg := Config{Addr: "127.0.0.1:0", DatabaseURL: dbURL, AuthDisabled: true, Version: "test",
-		MasterKeys: "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))}
+		BridgeTokens: []string{"old-bridge-token", bridgeToken},
+		MasterKeys:   "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := New(context.Background(), cfg, log)
 	if err != nil {
@@ -97,6 +101,12 @@ func (r reply) envelope(t *testing.T) apierr.BodyError {
 
 func (h *hub) do(method, path string, body any) reply {
 	h.t.Helper()
+	return h.doH(method, path, body, nil)
+}
+
+// doH is do with request headers.
+func (h *hub) doH(method, path string, body any, headers map[string]string) reply {
+	h.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -107,6 +117,9 @@ func (h *hub) do(method, path string, body any) reply {
 		rd = bytes.NewReader(j)
 	}
 	req, _ := http.NewRequest(method, h.url+path, rd)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
@@ -116,7 +129,8 @@ func (h *hub) do(method, path string, body any) reply {
 	if res.Header.Get("X-Request-Id") == "" {
 		h.t.Fatalf("%s %s: no X-Request-Id", method, path)
 	}
-	if strings.Contains(string(data), password) {
+	// Bundles carry decrypted URLs by design (SPEC §8.1); nothing else may.
+	if !strings.HasPrefix(path, "/internal/") && strings.Contains(string(data), password) {
 		h.t.Fatalf("%s %s: response holds the connection password: %s", method, path, data)
 	}
 	return reply{res.StatusCode, res.Header, data}
@@ -390,21 +404,27 @@ func (h *hub) assertNoSecret() {
 	if strings.Contains(h.logs.String(), password) {
 		h.t.Fatal("the Hub's logs hold the connection password")
 	}
+	h.assertStoreLacks(password)
+}
+
+// assertStoreLacks fails when s appears in the SQLite store's files.
+func (h *hub) assertStoreLacks(s string) {
+	h.t.Helper()
 	if h.dbFile == "" {
 		return
 	}
 	files, _ := filepath.Glob(h.dbFile + "*")
+	if len(files) == 0 {
+		h.t.Fatalf("no store files at %s", h.dbFile)
+	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		if bytes.Contains(b, []byte(password)) {
-			h.t.Fatalf("store file %s holds the connection password", f)
+		if bytes.Contains(b, []byte(s)) {
+			h.t.Fatalf("store file %s holds a secret", f)
 		}
-	}
-	if len(files) == 0 {
-		h.t.Fatalf("no store files at %s", h.dbFile)
 	}
 }
 

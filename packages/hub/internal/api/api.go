@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 
@@ -21,17 +22,24 @@ type Config struct {
 	Version string
 	// AuthDisabled makes every request act as auth.Dev() (STK_DISABLE_AUTH).
 	AuthDisabled bool
+	// BridgeTokens are the tokens Bridges present on /internal (SPEC §8.1).
+	BridgeTokens []string
 }
 
 type handlers struct {
 	svc *service.Service
 	log *slog.Logger
 	cfg Config
+	// bridgeTokens are digests of cfg.BridgeTokens.
+	bridgeTokens [][sha256.Size]byte
 }
 
 // New returns the Hub's HTTP handler.
 func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
 	h := &handlers{svc: svc, log: log, cfg: cfg}
+	for _, t := range cfg.BridgeTokens {
+		h.bridgeTokens = append(h.bridgeTokens, sha256.Sum256([]byte(t)))
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
@@ -50,6 +58,23 @@ func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
 	mux.HandleFunc("POST "+env+"/connections/{name}/test", h.testConnection)
 	mux.HandleFunc("POST "+env+"/connections/{name}/snapshots", h.snapshot)
 	mux.HandleFunc("GET "+env+"/schema", h.schema)
+
+	mux.HandleFunc("PUT "+env+"/permissions", h.putPermissions)
+	mux.HandleFunc("GET "+env+"/permissions", h.getPermissions)
+	mux.HandleFunc("POST "+env+"/releases", h.createRelease)
+	mux.HandleFunc("GET "+env+"/releases", h.listReleases)
+	mux.HandleFunc("GET "+env+"/releases/current", h.currentRelease)
+	mux.HandleFunc("GET "+env+"/releases/{id}", h.getRelease)
+	mux.HandleFunc("POST "+env+"/releases/rollback", h.rollback)
+	mux.HandleFunc("POST /v1/projects/{p}/releases/promote", h.promote)
+	mux.HandleFunc("POST "+env+"/apikeys", h.createAPIKey)
+	mux.HandleFunc("GET "+env+"/apikeys", h.listAPIKeys)
+	mux.HandleFunc("DELETE "+env+"/apikeys/{keyId}", h.revokeAPIKey)
+	mux.HandleFunc("GET /v1/projects/{p}/audit", h.projectAudit)
+	mux.HandleFunc("GET /v1/audit", h.orgAudit)
+
+	mux.HandleFunc("GET /internal/v1/envs/{p}/{e}/bundle", h.bridgeOnly(h.bundle))
+	mux.HandleFunc("GET /internal/v1/apikeys/{keyId}", h.bridgeOnly(h.locateAPIKey))
 
 	return edge(log, h.principal, envelopeMux(mux))
 }

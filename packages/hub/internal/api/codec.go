@@ -29,6 +29,17 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// decodeOptional is decode for bodies that may be empty (all fields optional).
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	err := decode(w, r, v)
+	if e, ok := err.(*apierr.Error); ok && e.Message == emptyBody {
+		return nil
+	}
+	return err
+}
+
+const emptyBody = "request body is empty: a JSON object is required"
+
 func bodyErr(err error) error {
 	var (
 		maxErr    *http.MaxBytesError
@@ -39,7 +50,7 @@ func bodyErr(err error) error {
 	case errors.As(err, &maxErr):
 		return apierr.New(apierr.PayloadTooLarge, "request body is larger than %d bytes", maxErr.Limit)
 	case errors.Is(err, io.EOF):
-		return apierr.New(apierr.BadRequest, "request body is empty: a JSON object is required")
+		return apierr.New(apierr.BadRequest, emptyBody)
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 		return apierr.New(apierr.BadRequest, "request body is not valid JSON")
 	case errors.As(err, &typeErr):

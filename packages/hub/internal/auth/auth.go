@@ -30,15 +30,25 @@ type Action string
 
 // Actions of the Hub API.
 const (
-	ProjectCreate  Action = "project.create"
-	ProjectRead    Action = "project.read"
-	EnvCreate      Action = "env.create"
-	EnvRead        Action = "env.read"
-	ConnectionSet  Action = "connection.set"
-	ConnectionRead Action = "connection.read"
-	ConnectionTest Action = "connection.test"
-	SchemaSnapshot Action = "schema.snapshot"
-	SchemaRead     Action = "schema.read"
+	ProjectCreate    Action = "project.create"
+	ProjectRead      Action = "project.read"
+	EnvCreate        Action = "env.create"
+	EnvRead          Action = "env.read"
+	ConnectionSet    Action = "connection.set"
+	ConnectionRead   Action = "connection.read"
+	ConnectionTest   Action = "connection.test"
+	SchemaSnapshot   Action = "schema.snapshot"
+	SchemaRead       Action = "schema.read"
+	PermissionsApply Action = "permissions.apply"
+	PermissionsRead  Action = "permissions.read"
+	ReleaseCreate    Action = "release.create"
+	ReleaseRead      Action = "release.read"
+	ReleaseRollback  Action = "release.rollback"
+	ReleasePromote   Action = "release.promote"
+	APIKeyCreate     Action = "apikey.create"
+	APIKeyRead       Action = "apikey.read"
+	APIKeyRevoke     Action = "apikey.revoke"
+	AuditRead        Action = "audit.read"
 )
 
 // Target is what an action applies to; empty fields mean org level.

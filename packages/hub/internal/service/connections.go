@@ -30,7 +30,7 @@ func (s *Service) PutConnection(ctx context.Context, p auth.Principal, project, 
 	if err != nil {
 		return out, false, err
 	}
-	e, err := s.env(ctx, p, auth.ConnectionSet, project, env)
+	sc, err := s.env(ctx, p, auth.ConnectionSet, project, env)
 	if err != nil {
 		return out, false, err
 	}
@@ -40,23 +40,25 @@ func (s *Service) PutConnection(ctx context.Context, p auth.Principal, project, 
 	}
 	now := s.now()
 	row, created, err := s.store.PutConnection(ctx, store.Connection{
-		ID: ids.New(ids.Connection), EnvID: e.ID, Name: name, Engine: engine,
+		ID: ids.New(ids.Connection), EnvID: sc.env.ID, Name: name, Engine: engine,
 		Ciphertext: blob, KeyVersion: version, RedactedURL: secrets.RedactURL(in.URL),
 		CreatedAt: now, UpdatedAt: now,
 	})
 	if err != nil {
 		return out, false, storeErr(err, fmt.Sprintf("connection %q", name))
 	}
+	s.changes.Changed(sc.env.ID)
+	s.record(ctx, p, sc.prj, auth.ConnectionSet, sc.target()+"/"+name)
 	return connectionOut(project, env, row), created, nil
 }
 
 // ListConnections lists an env's connections with redacted URLs.
 func (s *Service) ListConnections(ctx context.Context, p auth.Principal, project, env string) ([]hubapi.Connection, error) {
-	e, err := s.env(ctx, p, auth.ConnectionRead, project, env)
+	sc, err := s.env(ctx, p, auth.ConnectionRead, project, env)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.store.ListConnections(ctx, e.ID)
+	rows, err := s.store.ListConnections(ctx, sc.env.ID)
 	if err != nil {
 		return nil, storeErr(err, "connections")
 	}
@@ -98,19 +100,19 @@ func (s *Service) TestConnection(ctx context.Context, p auth.Principal, project,
 }
 
 // connection loads a connection row of an env.
-func (s *Service) connection(ctx context.Context, p auth.Principal, action auth.Action, project, env, name string) (store.Env, store.Connection, error) {
+func (s *Service) connection(ctx context.Context, p auth.Principal, action auth.Action, project, env, name string) (scope, store.Connection, error) {
 	if err := names.Resource("connection", name); err != nil {
-		return store.Env{}, store.Connection{}, err
+		return scope{}, store.Connection{}, err
 	}
-	e, err := s.env(ctx, p, action, project, env)
+	sc, err := s.env(ctx, p, action, project, env)
 	if err != nil {
-		return store.Env{}, store.Connection{}, err
+		return scope{}, store.Connection{}, err
 	}
-	row, err := s.store.GetConnection(ctx, e.ID, name)
+	row, err := s.store.GetConnection(ctx, sc.env.ID, name)
 	if err != nil {
-		return store.Env{}, store.Connection{}, storeErr(err, fmt.Sprintf("connection %q in %s/%s", name, project, env))
+		return scope{}, store.Connection{}, storeErr(err, fmt.Sprintf("connection %q in %s/%s", name, project, env))
 	}
-	return e, row, nil
+	return sc, row, nil
 }
 
 // openURL decrypts a connection's URL. A missing key version or a failed

@@ -22,7 +22,7 @@ func (s *Service) CreateProject(ctx context.Context, p auth.Principal, in hubapi
 	if err := names.Resource("org", in.Org); err != nil {
 		return hubapi.Project{}, err
 	}
-	if err := s.authz.Authorize(ctx, p, auth.ProjectCreate, auth.Target{Org: in.Org}); err != nil {
+	if err := s.authorize(ctx, p, auth.ProjectCreate, auth.Target{Org: in.Org}); err != nil {
 		return hubapi.Project{}, err
 	}
 	org, err := s.store.GetOrg(ctx, in.Org)
@@ -33,12 +33,13 @@ func (s *Service) CreateProject(ctx context.Context, p auth.Principal, in hubapi
 	if err := s.store.CreateProject(ctx, row); err != nil {
 		return hubapi.Project{}, storeErr(err, fmt.Sprintf("project %q", in.Name))
 	}
+	s.record(ctx, p, row, auth.ProjectCreate, row.Name)
 	return projectOut(row), nil
 }
 
 // ListProjects lists the projects of the Hub, by name.
 func (s *Service) ListProjects(ctx context.Context, p auth.Principal) ([]hubapi.Project, error) {
-	if err := s.authz.Authorize(ctx, p, auth.ProjectRead, auth.Target{}); err != nil {
+	if err := s.authorize(ctx, p, auth.ProjectRead, auth.Target{}); err != nil {
 		return nil, err
 	}
 	rows, err := s.store.ListProjects(ctx)
@@ -83,6 +84,7 @@ func (s *Service) CreateEnv(ctx context.Context, p auth.Principal, project strin
 	if err := s.store.CreateEnv(ctx, row); err != nil {
 		return hubapi.Env{}, storeErr(err, fmt.Sprintf("env %q in project %q", in.Name, project))
 	}
+	s.record(ctx, p, prj, auth.EnvCreate, prj.Name+"/"+row.Name)
 	return envOut(prj.Name, row), nil
 }
 
@@ -109,7 +111,7 @@ func (s *Service) project(ctx context.Context, p auth.Principal, action auth.Act
 	if err := names.Resource("project", name); err != nil {
 		return store.Project{}, err
 	}
-	if err := s.authz.Authorize(ctx, p, action, auth.Target{Project: name}); err != nil {
+	if err := s.authorize(ctx, p, action, auth.Target{Project: name}); err != nil {
 		return store.Project{}, err
 	}
 	row, err := s.store.GetProject(ctx, name)
@@ -119,26 +121,36 @@ func (s *Service) project(ctx context.Context, p auth.Principal, action auth.Act
 	return row, nil
 }
 
+// scope is an env with its project, as loaded for one request.
+type scope struct {
+	prj store.Project
+	env store.Env
+}
+
+// target names the env in audit events: project/env.
+func (sc scope) target() string { return sc.prj.Name + "/" + sc.env.Name }
+
 // env validates names, authorizes the action on the env and loads it,
 // telling an unknown project from an unknown env.
-func (s *Service) env(ctx context.Context, p auth.Principal, action auth.Action, project, env string) (store.Env, error) {
+func (s *Service) env(ctx context.Context, p auth.Principal, action auth.Action, project, env string) (scope, error) {
 	if err := names.Resource("project", project); err != nil {
-		return store.Env{}, err
+		return scope{}, err
 	}
 	if err := names.Resource("env", env); err != nil {
-		return store.Env{}, err
+		return scope{}, err
 	}
-	if err := s.authz.Authorize(ctx, p, action, auth.Target{Project: project, Env: env}); err != nil {
-		return store.Env{}, err
+	if err := s.authorize(ctx, p, action, auth.Target{Project: project, Env: env}); err != nil {
+		return scope{}, err
 	}
-	if _, err := s.store.GetProject(ctx, project); err != nil {
-		return store.Env{}, storeErr(err, fmt.Sprintf("project %q", project))
+	prj, err := s.store.GetProject(ctx, project)
+	if err != nil {
+		return scope{}, storeErr(err, fmt.Sprintf("project %q", project))
 	}
 	row, err := s.store.GetEnv(ctx, project, env)
 	if err != nil {
-		return store.Env{}, storeErr(err, fmt.Sprintf("env %q in project %q", env, project))
+		return scope{}, storeErr(err, fmt.Sprintf("env %q in project %q", env, project))
 	}
-	return row, nil
+	return scope{prj: prj, env: row}, nil
 }
 
 func projectOut(r store.Project) hubapi.Project {

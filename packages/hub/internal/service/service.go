@@ -7,12 +7,14 @@ package service
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/schema"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/introspect"
+	"github.com/santokit/santokit/packages/hub/internal/notify"
 	"github.com/santokit/santokit/packages/hub/internal/secrets"
 	"github.com/santokit/santokit/packages/hub/internal/store"
 )
@@ -36,19 +38,21 @@ func (introspector) Probe(ctx context.Context, engine, url string) (string, erro
 
 // Service is the Hub's domain logic over a store and a key ring.
 type Service struct {
-	store *store.Store
-	ring  *secrets.Ring
-	authz auth.Authorizer
-	dbs   Databases
-	now   func() time.Time
+	store   *store.Store
+	ring    *secrets.Ring
+	authz   auth.Authorizer
+	dbs     Databases
+	log     *slog.Logger
+	changes *notify.Hub
+	now     func() time.Time
 	// dbTimeout bounds every call to an operator's database.
 	dbTimeout time.Duration
 }
 
 // New returns a Service. authz decides every call (auth.AllowAll while
 // operator auth is disabled).
-func New(st *store.Store, ring *secrets.Ring, authz auth.Authorizer) *Service {
-	return &Service{store: st, ring: ring, authz: authz, dbs: introspector{},
+func New(st *store.Store, ring *secrets.Ring, authz auth.Authorizer, log *slog.Logger) *Service {
+	return &Service{store: st, ring: ring, authz: authz, dbs: introspector{}, log: log, changes: notify.New(),
 		now: func() time.Time {
 			// The store keeps microseconds: answer with what later reads show.
 			return time.Now().UTC().Truncate(time.Microsecond)

@@ -20,7 +20,7 @@ import (
 // snapshot of the connection, that one is returned (Reused) instead of a
 // copy, so snapshot history only grows when the schema does.
 func (s *Service) Snapshot(ctx context.Context, p auth.Principal, project, env, name string) (hubapi.Snapshot, error) {
-	e, conn, err := s.connection(ctx, p, auth.SchemaSnapshot, project, env, name)
+	sc, conn, err := s.connection(ctx, p, auth.SchemaSnapshot, project, env, name)
 	if err != nil {
 		return hubapi.Snapshot{}, err
 	}
@@ -36,7 +36,7 @@ func (s *Service) Snapshot(ctx context.Context, p auth.Principal, project, env, 
 	}
 	tables = schema.Normalize(tables)
 	hash := schema.Hash(conn.Engine, tables)
-	latest, err := s.store.LatestSnapshot(ctx, e.ID, name)
+	latest, err := s.store.LatestSnapshot(ctx, sc.env.ID, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return hubapi.Snapshot{}, storeErr(err, "snapshot")
 	}
@@ -49,30 +49,32 @@ func (s *Service) Snapshot(ctx context.Context, p auth.Principal, project, env, 
 	if err != nil {
 		return hubapi.Snapshot{}, apierr.Wrap(apierr.Internal, err, "internal error")
 	}
-	row := store.Snapshot{ID: ids.New(ids.Snapshot), EnvID: e.ID, Connection: name, Engine: conn.Engine,
+	row := store.Snapshot{ID: ids.New(ids.Snapshot), EnvID: sc.env.ID, Connection: name, Engine: conn.Engine,
 		Hash: hash, Content: content, CreatedAt: s.now()}
 	if err := s.store.CreateSnapshot(ctx, row); err != nil {
 		return hubapi.Snapshot{}, storeErr(err, "snapshot")
 	}
+	s.record(ctx, p, sc.prj, auth.SchemaSnapshot, sc.target()+"/"+name+" "+row.ID)
 	return snapshotOut(project, env, row)
 }
 
 // Schema returns the latest snapshot of each connection of an env, or of
 // the one named connection.
 func (s *Service) Schema(ctx context.Context, p auth.Principal, project, env, connection string) ([]hubapi.Snapshot, error) {
-	e, err := s.env(ctx, p, auth.SchemaRead, project, env)
+	sc, err := s.env(ctx, p, auth.SchemaRead, project, env)
 	if err != nil {
 		return nil, err
 	}
+	envID := sc.env.ID
 	var rows []store.Snapshot
 	if connection != "" {
 		if err := names.Resource("connection", connection); err != nil {
 			return nil, err
 		}
-		if _, err := s.store.GetConnection(ctx, e.ID, connection); err != nil {
+		if _, err := s.store.GetConnection(ctx, envID, connection); err != nil {
 			return nil, storeErr(err, fmt.Sprintf("connection %q in %s/%s", connection, project, env))
 		}
-		row, err := s.store.LatestSnapshot(ctx, e.ID, connection)
+		row, err := s.store.LatestSnapshot(ctx, envID, connection)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			// A connection not snapshotted yet has an empty history.
@@ -81,7 +83,7 @@ func (s *Service) Schema(ctx context.Context, p auth.Principal, project, env, co
 		default:
 			rows = []store.Snapshot{row}
 		}
-	} else if rows, err = s.store.LatestSnapshots(ctx, e.ID); err != nil {
+	} else if rows, err = s.store.LatestSnapshots(ctx, envID); err != nil {
 		return nil, storeErr(err, "snapshots")
 	}
 	out := make([]hubapi.Snapshot, 0, len(rows))
