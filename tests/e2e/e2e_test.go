@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -82,6 +83,8 @@ type stateKey struct{}
 
 // scriptState is what the custom commands of one script share.
 type scriptState struct {
+	tb         testing.TB
+	role       string // owner of the BYO databases
 	store      string // STK_HUB_DATABASE_URL
 	storeKind  string // sqlite or postgres
 	masterKeys string
@@ -114,6 +117,8 @@ func runScripts(t *testing.T, storeKind string) {
 			"hub-stop":        cmdHubStop,
 			"http":            cmdHTTP,
 			"pg-exec":         cmdPgExec,
+			"pg-newdb":        cmdPgNewDB,
+			"capture":         cmdCapture,
 			"envfile":         cmdEnvfile,
 			"no-secret":       cmdNoSecret,
 			"store-no-secret": cmdStoreNoSecret,
@@ -126,7 +131,7 @@ func setup(env *testscript.Env, storeKind string) error {
 	if !ok {
 		return errors.New("testscript T is not a testing.TB")
 	}
-	st := &scriptState{storeKind: storeKind, masterKeys: "v1:" + base64.StdEncoding.EncodeToString(randomBytes(32))}
+	st := &scriptState{tb: tb, storeKind: storeKind, masterKeys: "v1:" + base64.StdEncoding.EncodeToString(randomBytes(32))}
 	env.Values[stateKey{}] = st
 	env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 	env.Setenv("HOME", env.WorkDir)
@@ -147,23 +152,19 @@ func setup(env *testscript.Env, storeKind string) error {
 		return err
 	}
 	role := fmt.Sprintf("stk_app_%d_%d", os.Getpid(), roleSeq.Add(1))
+	st.role = role
 	marker := "Pw" + hex.EncodeToString(randomBytes(12))
 	tb.Cleanup(func() { // registered first, so it runs after the database is dropped
 		_ = adminExec(server, "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
 	})
-	dbURL := testpg.New(tb)
-	u, err := url.Parse(dbURL)
+	if err := adminExec(server, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN PASSWORD '"+marker+"'"); err != nil {
+		return err
+	}
+	u, err := newOwnedDB(tb, server, role, marker)
 	if err != nil {
 		return err
 	}
 	db := strings.TrimPrefix(u.Path, "/")
-	if err := adminExec(server,
-		"CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN PASSWORD '"+marker+"'",
-		"ALTER DATABASE "+pgx.Identifier{db}.Sanitize()+" OWNER TO "+pgx.Identifier{role}.Sanitize(),
-	); err != nil {
-		return err
-	}
-	u.User = url.UserPassword(role, marker)
 	env.Setenv("PGURL", u.String())
 	env.Setenv("PGUSER", role)
 	env.Setenv("PGMARKER", marker)
@@ -175,6 +176,21 @@ func setup(env *testscript.Env, storeKind string) error {
 	closed.Host = "127.0.0.1:" + strconv.Itoa(closedPort(tb))
 	env.Setenv("PGURL_CLOSED", closed.String())
 	return nil
+}
+
+// newOwnedDB creates a database owned by role and returns its URL with the
+// role's credentials.
+func newOwnedDB(tb testing.TB, server, role, password string) (*url.URL, error) {
+	u, err := url.Parse(testpg.New(tb))
+	if err != nil {
+		return nil, err
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	if err := adminExec(server, "ALTER DATABASE "+pgx.Identifier{db}.Sanitize()+" OWNER TO "+pgx.Identifier{role}.Sanitize()); err != nil {
+		return nil, err
+	}
+	u.User = url.UserPassword(role, password)
+	return u, nil
 }
 
 func adminExec(server string, stmts ...string) error {
@@ -445,14 +461,23 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprintf(w, "%s\n", bytes.TrimRight(b, "\n"))
 }
 
-// pg-exec SQL runs statements on $PGURL as its (owning) role.
+// pg-exec [-url NAME] SQL runs statements on $PGURL (or on the database
+// whose URL is in $NAME) as its (owning) role.
 func cmdPgExec(ts *testscript.TestScript, neg bool, args []string) {
+	urlVar := "PGURL"
+	if len(args) == 3 && args[0] == "-url" {
+		urlVar, args = args[1], args[2:]
+	}
 	if len(args) != 1 {
-		ts.Fatalf("usage: pg-exec 'SQL'")
+		ts.Fatalf("usage: pg-exec [-url NAME] 'SQL'")
+	}
+	dbURL := ts.Getenv(urlVar)
+	if dbURL == "" {
+		ts.Fatalf("pg-exec: $%s is empty", urlVar)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, ts.Getenv("PGURL"))
+	conn, err := pgx.Connect(ctx, dbURL)
 	ts.Check(err)
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, args[0])
@@ -464,6 +489,43 @@ func cmdPgExec(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// pg-newdb NAME creates another empty database owned by the script's role
+// (same password, so $PGMARKER covers it) and sets $NAME to its URL.
+func cmdPgNewDB(ts *testscript.TestScript, neg bool, args []string) {
+	st := state(ts)
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: pg-newdb NAME")
+	}
+	server, err := testpg.ServerURL()
+	ts.Check(err)
+	u, err := newOwnedDB(st.tb, server, st.role, ts.Getenv("PGMARKER"))
+	ts.Check(err)
+	ts.Setenv(args[0], u.String())
+}
+
+// capture NAME REGEXP sets $NAME to the first submatch of REGEXP (which must
+// have one group) in the stdout of the last command, so that a value printed
+// once (an id, a secret) can be used or checked later without appearing in
+// the script's text. REGEXP is matched in multi-line mode.
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: capture NAME REGEXP")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	if re.NumSubexp() != 1 {
+		ts.Fatalf("capture: %s must have exactly one group", args[1])
+	}
+	m := re.FindStringSubmatch(ts.ReadFile("stdout"))
+	if m == nil {
+		ts.Fatalf("capture: no match for %s in stdout", args[1])
+	}
+	if m[1] == "" {
+		ts.Fatalf("capture: %s matched an empty value", args[1])
+	}
+	ts.Setenv(args[0], m[1])
+}
+
 // envfile NAME FILE writes the value of $NAME and a newline to FILE (for
 // stdin FILE), so that a secret never appears in the script's text.
 func cmdEnvfile(ts *testscript.TestScript, neg bool, args []string) {
@@ -473,16 +535,28 @@ func cmdEnvfile(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(ts.Getenv(args[0])+"\n"), 0o600))
 }
 
-// no-secret GLOB… checks that $PGMARKER occurs in none of the files the
-// globs match; each glob must match at least one file.
+// secretVar reads the optional "-var NAME" in front of args: the variable
+// holding the secret to look for (default PGMARKER).
+func secretVar(ts *testscript.TestScript, cmd string, args []string) (string, []string) {
+	name := "PGMARKER"
+	if len(args) >= 2 && args[0] == "-var" {
+		name, args = args[1], args[2:]
+	}
+	secret := ts.Getenv(name)
+	if len(secret) < 8 {
+		ts.Fatalf("%s: $%s is unset or too short to be a secret", cmd, name)
+	}
+	return secret, args
+}
+
+// no-secret [-var NAME] GLOB… checks that $PGMARKER (or $NAME) occurs in
+// none of the files the globs match; each glob must match at least one file.
 func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {
+	secret, args := secretVar(ts, "no-secret", args)
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: no-secret GLOB...")
+		ts.Fatalf("usage: no-secret [-var NAME] GLOB...")
 	}
-	marker := []byte(ts.Getenv("PGMARKER"))
-	if len(marker) == 0 {
-		ts.Fatalf("no-secret: PGMARKER unset")
-	}
+	marker := []byte(secret)
 	for _, g := range args {
 		files, err := filepath.Glob(ts.MkAbs(g))
 		ts.Check(err)
@@ -493,25 +567,27 @@ func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {
 			b, err := os.ReadFile(f)
 			ts.Check(err)
 			if bytes.Contains(b, marker) {
-				ts.Fatalf("no-secret: the password marker appears in %s", f)
+				ts.Fatalf("no-secret: the secret appears in %s", f)
 			}
 			ts.Logf("no-secret: %s (%d bytes) clean", filepath.Base(f), len(b))
 		}
 	}
 }
 
-// store-no-secret checks that $PGMARKER occurs nowhere in the Hub store:
-// the SQLite files, or every row of every table of the PostgreSQL store.
+// store-no-secret [-var NAME] checks that $PGMARKER (or $NAME) occurs
+// nowhere in the Hub store: the SQLite files, or every row of every table of
+// the PostgreSQL store.
 func cmdStoreNoSecret(ts *testscript.TestScript, neg bool, args []string) {
 	st := state(ts)
-	if neg || len(args) != 0 {
-		ts.Fatalf("usage: store-no-secret")
+	marker, rest := secretVar(ts, "store-no-secret", args)
+	if neg || len(rest) != 0 {
+		ts.Fatalf("usage: store-no-secret [-var NAME]")
 	}
 	if st.storeKind == "sqlite" {
-		cmdNoSecret(ts, false, []string{"hub.db*"})
+		varFlag := args[:len(args)-len(rest)] // "-var NAME", if given
+		cmdNoSecret(ts, false, append(append([]string{}, varFlag...), "hub.db*"))
 		return
 	}
-	marker := ts.Getenv("PGMARKER")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, st.store)
@@ -529,7 +605,7 @@ func cmdStoreNoSecret(ts *testscript.TestScript, neg bool, args []string) {
 		var n int
 		ts.Check(conn.QueryRow(ctx, `SELECT count(*) FROM `+tbl+` t WHERE t::text LIKE '%' || $1 || '%'`, marker).Scan(&n))
 		if n > 0 {
-			ts.Fatalf("store-no-secret: the password marker appears in %d row(s) of %s", n, tbl)
+			ts.Fatalf("store-no-secret: the secret appears in %d row(s) of %s", n, tbl)
 		}
 	}
 	ts.Logf("store-no-secret: %d tables clean", len(tables))

@@ -67,3 +67,54 @@ func (a *app) completeConnections(cmd *cobra.Command, _ []string, _ string) ([]s
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
+
+// completeReleases offers the release ids of the env that env() names
+// (--env, or --from for promote), newest first.
+func (a *app) completeReleases(env func() string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		a.resolve(cmd)
+		c, err := a.client()
+		e := env()
+		if err != nil || a.project == "" || e == "" {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
+		defer cancel()
+		list, err := c.ListReleases(ctx, a.project, e)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		out := make([]string, 0, len(list.Items))
+		for _, r := range list.Items {
+			desc := "ref " + orDash(r.Ref)
+			if r.Current {
+				desc += ", current"
+			}
+			out = append(out, r.ID+"\t"+desc)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeAPIKeys offers the active API keys of --project/--env.
+func (a *app) completeAPIKeys(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	a.resolve(cmd)
+	c, err := a.client()
+	if err != nil || a.project == "" || a.env == "" {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
+	defer cancel()
+	list, err := c.ListAPIKeys(ctx, a.project, a.env)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	out := make([]string, 0, len(list.Items))
+	for _, k := range list.Items {
+		if k.Status == "revoked" {
+			continue
+		}
+		out = append(out, k.KeyID+"\t"+k.Name)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}

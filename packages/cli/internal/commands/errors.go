@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,8 @@ type cliError struct {
 	envelope *apierr.Body
 	// usageHint prints "Run 'stk … --help' for usage." after the line.
 	usageHint bool
+	// file names the local document that problems[] refer to.
+	file string
 }
 
 func (e *cliError) Error() string { return e.message }
@@ -107,9 +110,33 @@ func codeFor(status int) apierr.Code {
 	return apierr.Internal
 }
 
-// report prints e: the error line on stderr, the envelope on stdout with
-// --json, and returns the exit code.
+// inFile classifies err (as action would) and records that its problems
+// refer to the local file path, so that they print as path:line:column.
+func inFile(err error, path string) error {
+	if err == nil {
+		return nil
+	}
+	ce := classifyOr(err, func(err error) *cliError {
+		return &cliError{exit: ExitError, code: apierr.Internal, message: err.Error()}
+	})
+	ce.file = path
+	return ce
+}
+
+// report prints e: the validation problems or drift items of its details,
+// the error line on stderr, the envelope on stdout with --json, and returns
+// the exit code.
 func (a *app) report(cmd *cobra.Command, e *cliError) int {
+	switch e.code {
+	case apierr.SchemaValidationFailed:
+		for _, p := range detailList[apierr.Problem](e.details, "problems") {
+			fmt.Fprintln(a.stderr, formatProblem(e.file, p))
+		}
+	case apierr.SchemaDrift:
+		for _, m := range detailList[apierr.Missing](e.details, "missing") {
+			fmt.Fprintln(a.stderr, formatMissing(m))
+		}
+	}
 	line := "error: " + e.message + " (code " + string(e.code)
 	if e.requestID != "" {
 		line += ", request " + e.requestID
@@ -134,4 +161,75 @@ func (a *app) writeJSON(v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// detailList decodes details[key] (JSON from the Hub, or values built
+// locally) as a list of T; anything malformed gives nil.
+func detailList[T any](details map[string]any, key string) []T {
+	v, ok := details[key]
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out []T
+	if json.Unmarshal(b, &out) != nil {
+		return nil
+	}
+	return out
+}
+
+// formatProblem renders a validation problem the way compilers do, so that
+// editors can jump to it: file:line:column: path: message. Without a line
+// the location is the file alone; without a file (a document staged on the
+// Hub) the line and column follow the message.
+func formatProblem(file string, p apierr.Problem) string {
+	if file == "" {
+		file = p.File
+	}
+	file = problemFile(file)
+	msg := p.Message
+	if p.Path != "" {
+		msg = p.Path + ": " + msg
+	}
+	if file == "" {
+		loc := ""
+		switch {
+		case p.Line > 0 && p.Column > 0:
+			loc = fmt.Sprintf(" (line %d, column %d)", p.Line, p.Column)
+		case p.Line > 0:
+			loc = fmt.Sprintf(" (line %d)", p.Line)
+		}
+		return "problem: " + msg + loc
+	}
+	loc := file
+	if p.Line > 0 {
+		loc += ":" + strconv.Itoa(p.Line)
+		if p.Column > 0 {
+			loc += ":" + strconv.Itoa(p.Column)
+		}
+	}
+	return loc + ": " + msg
+}
+
+// formatMissing renders one drift item: drift: main.users.email: missing.
+func formatMissing(m apierr.Missing) string {
+	what := m.Connection
+	if m.Table != "" {
+		what += "." + m.Table
+	}
+	if m.Column != "" {
+		what += "." + m.Column
+	}
+	return "drift: " + what + ": " + orDash(m.Reason)
+}
+
+// problemFile is how a local file is named in problems and warnings.
+func problemFile(path string) string {
+	if path == "-" {
+		return "<stdin>"
+	}
+	return path
 }

@@ -84,13 +84,18 @@ func (a *app) newRoot() *cobra.Command {
 		Use:   "stk",
 		Short: "Santokit operator CLI",
 		Long: `stk is the operator's interface to a Santokit Hub: projects, environments,
-database connections and schema snapshots.
+database connections, schema snapshots, permissions, releases, API keys and
+the audit log.
 
 Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_ENV.`,
 		Example: `  stk project create demo
   stk env create --project demo dev
   stk connections set --project demo --env dev --name main --db-url-stdin < db-url.txt
-  stk schema snapshot --project demo --env dev`,
+  stk schema snapshot --project demo --env dev
+  stk permissions apply --project demo --env dev --file config/permissions.yaml
+  stk release create --project demo --env dev --ref 3f2c1ab
+  stk release promote --project demo --from dev --to prod
+  stk apikey create --project demo --env dev --name server --roles writer,reader`,
 		Version:           a.version,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
@@ -117,6 +122,10 @@ Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_E
 		a.envCmd(),
 		a.connectionsCmd(),
 		a.schemaCmd(),
+		a.permissionsCmd(),
+		a.releaseCmd(),
+		a.apikeyCmd(),
+		a.auditCmd(),
 		a.versionCmd(),
 	)
 	addCompletionExamples(root)

@@ -135,13 +135,22 @@ type Response struct {
 // decoded into out (if not nil). Any non-2xx answer is returned as *Error
 // (§3 envelope) or *ResponseError; a transport failure as *UnreachableError.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) (*Response, error) {
+	if in == nil {
+		return c.DoRaw(ctx, method, path, "", nil, out)
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	return c.DoRaw(ctx, method, path, "application/json", b, out)
+}
+
+// DoRaw is Do with a body sent as is, with the given content type (no body
+// when contentType is empty). Answers are handled as by Do.
+func (c *Client) DoRaw(ctx context.Context, method, path, contentType string, in []byte, out any) (*Response, error) {
 	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, fmt.Errorf("encode request: %w", err)
-		}
-		body = bytes.NewReader(b)
+	if contentType != "" {
+		body = bytes.NewReader(in)
 	}
 	// path is already escaped (see seg); the base has no query.
 	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, body)
@@ -149,8 +158,8 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) (*Res
 		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
