@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,18 +70,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 
 	const password = "Readme-Secret-5b1d"
-	raw := testpg.New(t)
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Exec(ctx, `CREATE TABLE todos (id bigserial PRIMARY KEY, title text NOT NULL, done boolean NOT NULL DEFAULT false)`); err != nil {
-		t.Fatal(err)
-	}
-	c.Close(ctx)
-	u, _ := url.Parse(raw)
-	u.User = url.UserPassword(u.User.Username(), password)
+	devURL, prodURL := appDB(t, password), appDB(t, password)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -96,7 +87,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 	cmd.Dir = work
 	cmd.Env = append(os.Environ(),
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"DATABASE_URL="+u.String(),
+		"DATABASE_URL="+devURL,
+		"PROD_DATABASE_URL="+prodURL,
 		"STK_HUB_ADDR="+addr,
 		"STK_HUB_URL=http://"+addr,
 	)
@@ -124,7 +116,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 	t.Logf("walkthrough output:\n%s", out.String())
 
-	for _, want := range []string{"demo", "dev", "prod", ":***@", "todos"} {
+	for _, want := range []string{"demo", "dev", "prod", ":***@", "todos", "reused", "promoted", "revoked"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("walkthrough output lacks %q", want)
 		}
@@ -140,6 +132,12 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if _, ok := snaps[0].Table("todos"); !ok {
 		t.Fatalf("schema.json lacks the todos table: %s", b)
 	}
+	// The API key printed once must appear nowhere else.
+	m := regexp.MustCompile(`stk_key_[0-9A-Z]{26}_([0-9A-Za-z]{43})`).FindAllSubmatch(out.Bytes(), -1)
+	if len(m) != 1 {
+		t.Fatalf("want the API key printed exactly once, found %d", len(m))
+	}
+	secret := m[0][1]
 	files := map[string][]byte{"output": out.Bytes(), "hub.log": hubLog, "schema.json": b}
 	stores, _ := filepath.Glob(filepath.Join(work, "santokit-hub.db*"))
 	if len(stores) == 0 {
@@ -152,5 +150,27 @@ func TestReadmeWalkthrough(t *testing.T) {
 		if bytes.Contains(text, []byte(password)) {
 			t.Errorf("%s holds the database password", name)
 		}
+		if name != "output" && bytes.Contains(text, secret) {
+			t.Errorf("%s holds the API key secret", name)
+		}
 	}
+}
+
+// appDB is a PostgreSQL database with the walkthrough's table, reached with
+// a URL carrying password (the throwaway cluster trusts local users).
+func appDB(t *testing.T, password string) string {
+	t.Helper()
+	raw := testpg.New(t)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, `CREATE TABLE todos (id bigserial PRIMARY KEY, title text NOT NULL, done boolean NOT NULL DEFAULT false)`); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(raw)
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String()
 }

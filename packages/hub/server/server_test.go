@@ -50,7 +50,7 @@ func (s *syncBuffer) String() string {
 }
 
 type hub struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	logs   *syncBuffer
 	dbFile string
@@ -58,6 +58,14 @@ type hub struct {
 
 // startHub runs a real Hub (store on the given engine) behind httptest.
 func startHub(t *testing.T, storeEngine string) *hub {
+	t.Helper()
+	return newHub(t, storeEngine)
+}
+
+// startHubB is startHub for benchmarks (SQLite store).
+func startHubB(b *testing.B) *hub { return newHub(b, "sqlite") }
+
+func newHub(t testing.TB, storeEngine string) *hub {
 	t.Helper()
 	h := &hub{t: t, logs: &syncBuffer{}}
 	var dbURL string
@@ -87,7 +95,7 @@ type reply struct {
 	body   []byte
 }
 
-func (r reply) envelope(t *testing.T) apierr.BodyError {
+func (r reply) envelope(t testing.TB) apierr.BodyError {
 	t.Helper()
 	var b apierr.Body
 	if err := json.Unmarshal(r.body, &b); err != nil || b.Error.Code == "" {
