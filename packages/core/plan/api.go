@@ -1,0 +1,77 @@
+// Package plan is the pure /call planner (SPEC §4, ARCHITECTURE §1): bundle +
+// request → SQL text, bound args and the result's shape, or a §3 error. It
+// does no I/O and reads no clock or randomness (times come in as
+// arguments), so the Go Bridge and the WebAssembly build for edge runtimes
+// share one source of truth for /call. Keep its imports small: no pgx, no
+// cel-go, no net.
+package plan
+
+// Op is an Auto CRUD operation.
+type Op string
+
+// Auto CRUD operations (SPEC §4.1).
+const (
+	Select Op = "select"
+	Insert Op = "insert"
+	Update Op = "update"
+	Delete Op = "delete"
+)
+
+// Target is a parsed /call path (SPEC §4.1).
+type Target struct {
+	// Logic is set for logics/{name}; Connection/Table/Op for db/….
+	Logic      string
+	Connection string
+	Table      string
+	Op         Op
+}
+
+// Caller is who calls, as the credential step established it (§4.2).
+type Caller struct {
+	// Anonymous: no credential at all.
+	Anonymous bool
+	// KeyID of the API key, when an API key was presented.
+	KeyID string
+	// Roles of the API key (or of a verified end user, later).
+	Roles []string
+	// EndUser: a verified end user; only end users match `authenticated`.
+	EndUser bool
+}
+
+// Limits are the Bridge's safety limits (SPEC §4.6) that shape plans.
+type Limits struct {
+	DefaultLimit int // rows per select without limit (100)
+	MaxLimit     int // STK_MAX_LIMIT (1000)
+	MaxBatch     int // STK_MAX_BATCH (1000)
+}
+
+// DefaultLimits are the defaults of SPEC §4.3/§4.6.
+func DefaultLimits() Limits { return Limits{DefaultLimit: 100, MaxLimit: 1000, MaxBatch: 1000} }
+
+// Column is one column of a plan's result, with its normalized type
+// (SPEC §1) so the executor can encode values per SPEC §4.5.
+type Column struct {
+	Name string
+	Type string
+}
+
+// Plan is everything the executor needs to run one /call.
+type Plan struct {
+	Connection string
+	Engine     string // "postgres" | "sqlite"
+	Op         Op
+	// SQL and Args are the one statement to run. SQL depends only on the
+	// request's shape, so prepared statements are reused.
+	SQL  string
+	Args []any
+	// CountSQL/CountArgs give meta.total for select with count: true.
+	CountSQL  string
+	CountArgs []any
+	// Columns is the shape of returned rows (empty for returning: false).
+	Columns []Column
+	// Write is true for insert/update/delete (run in a transaction).
+	Write bool
+	// CapAffected is true for update/delete: the executor rolls back and
+	// answers 400 when more rows than its cap are touched (SPEC §4.6).
+	CapAffected bool
+}
