@@ -36,6 +36,9 @@ type Caller struct {
 	Roles []string
 	// EndUser: a verified end user; only end users match `authenticated`.
 	EndUser bool
+	// Superuser is the Bridge's STK_DISABLE_AUTH dev mode (SPEC §4.2): no
+	// authorization, every op and column allowed. Never set otherwise.
+	Superuser bool
 }
 
 // Limits are the Bridge's safety limits (SPEC §4.6) that shape plans.
