@@ -159,15 +159,7 @@ func (a *app) apikeyListCmd() *cobra.Command {
   stk apikey list --project demo --env dev --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			project, env, c, err := a.envScope()
 			if err != nil {
 				return err
 			}

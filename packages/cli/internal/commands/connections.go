@@ -166,15 +166,7 @@ func (a *app) connectionsListCmd() *cobra.Command {
   stk connections list --project demo --env dev --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			project, env, c, err := a.envScope()
 			if err != nil {
 				return err
 			}
@@ -212,19 +204,11 @@ unknown host.`,
   stk connections test --project demo --env dev --name main --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
+			project, env, c, err := a.envScope()
 			if err != nil {
 				return err
 			}
 			if err := checkName("--name", name); err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
 				return err
 			}
 			res, err := c.TestConnection(cmd.Context(), project, env, name)

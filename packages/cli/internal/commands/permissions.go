@@ -109,15 +109,7 @@ version: id, hash, warnings, createdAt, createdBy and source.`,
   stk permissions show --project demo --env dev --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			project, env, c, err := a.envScope()
 			if err != nil {
 				return err
 			}
@@ -183,15 +175,7 @@ Prints "ok", or each problem as file:line:column: path: message and fails
 				if a.project == "" && a.env == "" {
 					return usageErrorf("give --schema FILE (offline), or --project and --env to validate against the Hub's latest snapshots")
 				}
-				project, err := a.requireProject()
-				if err != nil {
-					return err
-				}
-				env, err := a.requireEnv()
-				if err != nil {
-					return err
-				}
-				c, err := a.client()
+				project, env, c, err := a.envScope()
 				if err != nil {
 					return err
 				}

@@ -67,19 +67,11 @@ is returned with reused: true and nothing changes.`,
   stk release create --project demo --env dev --ref "$(git rev-parse --short HEAD)" --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
+			project, env, c, err := a.envScope()
 			if err != nil {
 				return err
 			}
 			if err := checkRef("--ref", ref); err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
 				return err
 			}
 			rel, _, err := c.CreateRelease(cmd.Context(), project, env, hubapi.CreateRelease{Ref: ref})
@@ -111,15 +103,7 @@ func (a *app) releaseListCmd() *cobra.Command {
   stk release list --project demo --env prod --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			project, env, c, err := a.envScope()
 			if err != nil {
 				return err
 			}
@@ -159,15 +143,7 @@ release yet is NOT_FOUND (exit 1).`,
   stk release current --project demo --env prod --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			project, env, c, err := a.envScope()
 			if err != nil {
 				return err
 			}
@@ -195,19 +171,11 @@ permissions expose (what a promotion checks for drift).`,
   stk release show --project demo --env dev rel_01JD3W7V4T9Q8X2M5N6P7R8S9T --json`,
 		Args: nameArg("release id"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
+			project, env, c, err := a.envScope()
 			if err != nil {
 				return err
 			}
 			if err := checkReleaseID("release id", args[0]); err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
 				return err
 			}
 			rel, err := c.GetRelease(cmd.Context(), project, env, args[0])
@@ -255,19 +223,11 @@ environment (another env's release is a CONFLICT; an unknown one NOT_FOUND).`,
   stk release rollback --project demo --env prod --to rel_01JD3W7V4T9Q8X2M5N6P7R8S9T --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
+			project, env, c, err := a.envScope()
 			if err != nil {
 				return err
 			}
 			if err := checkReleaseID("--to", to); err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
 				return err
 			}
 			rel, err := c.Rollback(cmd.Context(), project, env, hubapi.Rollback{To: to})

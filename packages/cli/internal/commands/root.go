@@ -198,6 +198,21 @@ func (a *app) requireEnv() (string, error) {
 	return requireName("--env", EnvEnv, a.env)
 }
 
+// envScope resolves --project, --env and the Hub client: the start of
+// every command that acts on one environment.
+func (a *app) envScope() (project, env string, c *hubclient.Client, err error) {
+	if project, err = a.requireProject(); err != nil {
+		return "", "", nil, err
+	}
+	if env, err = a.requireEnv(); err != nil {
+		return "", "", nil, err
+	}
+	if c, err = a.client(); err != nil {
+		return "", "", nil, err
+	}
+	return project, env, c, nil
+}
+
 func requireName(flag, env, value string) (string, error) {
 	if value == "" {
 		return "", usageErrorf("required flag %s not set (or set %s)", flag, env)

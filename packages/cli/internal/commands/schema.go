@@ -29,19 +29,11 @@ snapshot, that snapshot is returned again (reused).`,
   stk schema snapshot --project demo --env dev --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
+			project, env, c, err := a.envScope()
 			if err != nil {
 				return err
 			}
 			if err := checkName("--connection", conn); err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
 				return err
 			}
 			snap, _, err := c.Snapshot(cmd.Context(), project, env, conn)
