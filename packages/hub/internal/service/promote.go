@@ -118,15 +118,9 @@ func (s *Service) drift(ctx context.Context, dst scope, exposed []permissions.Ex
 			}
 			continue
 		}
-		dbURL, err := s.openURL(dst.prj.Name, dst.env.Name, conn)
+		tables, err := s.liveTables(ctx, dst.prj.Name, dst.env.Name, conn)
 		if err != nil {
 			return nil, err
-		}
-		dbctx, cancel := context.WithTimeout(ctx, s.dbTimeout)
-		tables, err := s.dbs.Tables(dbctx, conn.Engine, dbURL)
-		cancel()
-		if err != nil {
-			return nil, unreachable(connName, err)
 		}
 		live := schema.Snapshot{Tables: tables}
 		released := snaps[connName]

@@ -24,17 +24,10 @@ func (s *Service) Snapshot(ctx context.Context, p auth.Principal, project, env, 
 	if err != nil {
 		return hubapi.Snapshot{}, err
 	}
-	dbURL, err := s.openURL(project, env, conn)
+	tables, err := s.liveTables(ctx, project, env, conn)
 	if err != nil {
 		return hubapi.Snapshot{}, err
 	}
-	dbctx, cancel := context.WithTimeout(ctx, s.dbTimeout)
-	tables, err := s.dbs.Tables(dbctx, conn.Engine, dbURL)
-	cancel()
-	if err != nil {
-		return hubapi.Snapshot{}, unreachable(name, err)
-	}
-	tables = schema.Normalize(tables)
 	hash := schema.Hash(conn.Engine, tables)
 	latest, err := s.store.LatestSnapshot(ctx, sc.env.ID, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -98,10 +91,23 @@ func (s *Service) Schema(ctx context.Context, p auth.Principal, project, env, co
 }
 
 func snapshotOut(project, env string, r store.Snapshot) (hubapi.Snapshot, error) {
-	var tables []schema.Table
-	if err := json.Unmarshal(r.Content, &tables); err != nil {
-		return hubapi.Snapshot{}, apierr.Wrap(apierr.Internal, err, "internal error")
+	snap, err := decodeSnapshot(r)
+	snap.Project, snap.Env = project, env
+	return hubapi.Snapshot{Snapshot: snap}, err
+}
+
+// liveTables introspects a connection's database now, bounded by the
+// service's database timeout; failures are 503 naming only a category.
+func (s *Service) liveTables(ctx context.Context, project, env string, c store.Connection) ([]schema.Table, error) {
+	dbURL, err := s.openURL(project, env, c)
+	if err != nil {
+		return nil, err
 	}
-	return hubapi.Snapshot{Snapshot: schema.Snapshot{ID: r.ID, Project: project, Env: env, Connection: r.Connection,
-		Engine: r.Engine, Hash: r.Hash, CreatedAt: r.CreatedAt, Tables: schema.Normalize(tables)}}, nil
+	ctx, cancel := context.WithTimeout(ctx, s.dbTimeout)
+	defer cancel()
+	tables, err := s.dbs.Tables(ctx, c.Engine, dbURL)
+	if err != nil {
+		return nil, unreachable(c.Name, err)
+	}
+	return schema.Normalize(tables), nil
 }
