@@ -4,6 +4,13 @@
 // arguments), so the Go Bridge and the WebAssembly build for edge runtimes
 // share one source of truth for /call. Keep its imports small: no pgx, no
 // cel-go, no net.
+//
+// Compile turns a bundle into an Env once per bundle load; per request the
+// Bridge calls ParsePath, Env.Authenticate (API keys) and Env.Plan. The
+// value and SQL decisions are written down in types.go and sql.go. The
+// WebAssembly build is `GOOS=wasip1 GOARCH=wasm go build
+// ./packages/core/plan/...`; deps_test.go guards the imports that keep it
+// possible.
 package plan
 
 // Op is an Auto CRUD operation.
@@ -28,7 +35,8 @@ type Target struct {
 
 // Caller is who calls, as the credential step established it (§4.2).
 type Caller struct {
-	// Anonymous: no credential at all.
+	// Anonymous: no credential at all. (The zero Caller is not anonymous:
+	// it is a credential without roles.)
 	Anonymous bool
 	// KeyID of the API key, when an API key was presented.
 	KeyID string
@@ -36,6 +44,9 @@ type Caller struct {
 	Roles []string
 	// EndUser: a verified end user; only end users match `authenticated`.
 	EndUser bool
+	// Subject is a verified end user's `sub` (request.auth.sub): the value
+	// the owner shorthand (SPEC §5.3) compares the owner column with.
+	Subject string
 	// Superuser is the Bridge's STK_DISABLE_AUTH dev mode (SPEC §4.2): no
 	// authorization, every op and column allowed. Never set otherwise.
 	Superuser bool
@@ -62,19 +73,28 @@ type Column struct {
 type Plan struct {
 	Connection string
 	Engine     string // "postgres" | "sqlite"
+	Table      string
 	Op         Op
 	// SQL and Args are the one statement to run. SQL depends only on the
 	// request's shape, so prepared statements are reused.
 	SQL  string
 	Args []any
-	// CountSQL/CountArgs give meta.total for select with count: true.
+	// CountSQL/CountArgs give meta.total for select with count: true
+	// (empty otherwise). CountArgs shares Args' backing array (capped, so
+	// appending to it is safe).
 	CountSQL  string
 	CountArgs []any
-	// Columns is the shape of returned rows (empty for returning: false).
+	// Columns is the shape of returned rows, in the order of the SQL's
+	// select list (empty for returning: false). It is shared between plans
+	// of the same Env: read it, never modify it.
 	Columns []Column
 	// Write is true for insert/update/delete (run in a transaction).
 	Write bool
 	// CapAffected is true for update/delete: the executor rolls back and
 	// answers 400 when more rows than its cap are touched (SPEC §4.6).
 	CapAffected bool
+
+	// argBuf backs Args for the common short statements, so that a plan
+	// and its args are one allocation.
+	argBuf [6]any
 }

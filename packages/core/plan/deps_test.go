@@ -1,0 +1,65 @@
+package plan
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The planner is also compiled to WebAssembly for edge runtimes
+// (ARCHITECTURE §1). The build itself is checked by CI with
+//
+//	GOOS=wasip1 GOARCH=wasm go build ./packages/core/plan/...
+//
+// This test guards what makes that build possible and small: the package's
+// own imports stay on an allow-list (no I/O, no clock, no randomness, no
+// net/http), and nothing it links — for wasip1 — pulls a database driver or
+// cel-go.
+
+var allowedImports = []string{
+	"bytes", "crypto/sha256", "crypto/subtle", "encoding/base64", "encoding/hex", "encoding/json",
+	"math", "slices", "strconv", "strings", "time", "unicode/utf8",
+	"github.com/santokit/santokit/packages/core/apierr",
+	"github.com/santokit/santokit/packages/core/bundle",
+	"github.com/santokit/santokit/packages/core/filter",
+	"github.com/santokit/santokit/packages/core/names",
+	"github.com/santokit/santokit/packages/core/permissions",
+	"github.com/santokit/santokit/packages/core/schema",
+}
+
+var forbiddenDeps = []string{
+	"github.com/jackc/", "modernc.org/", "github.com/google/cel-go", "database/sql\n",
+	"os/exec", "github.com/pressly/goose",
+}
+
+func goList(t *testing.T, format string, deps bool) string {
+	t.Helper()
+	// go test puts GOROOT/bin first on PATH.
+	args := []string{"list", "-f", format}
+	if deps {
+		args = append(args, "-deps")
+	}
+	cmd := exec.Command("go", append(args, ".")...)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+func TestImports(t *testing.T) {
+	for _, imp := range strings.Fields(strings.Trim(goList(t, "{{.Imports}}", false), "[] \n")) {
+		if !slices.Contains(allowedImports, imp) {
+			t.Errorf("plan imports %s: keep the planner pure and small (see deps_test.go)", imp)
+		}
+	}
+	deps := goList(t, "{{.ImportPath}}", true) + "\n"
+	for _, bad := range forbiddenDeps {
+		if strings.Contains(deps, bad) {
+			t.Errorf("plan links %s for wasip1", strings.TrimSpace(bad))
+		}
+	}
+}

@@ -1,0 +1,349 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/santokit/santokit/packages/core/apierr"
+)
+
+// The params of Auto CRUD ops (SPEC §4.3).
+type param uint8
+
+const (
+	pSelect param = iota
+	pWhere
+	pOrderBy
+	pLimit
+	pOffset
+	pCount
+	pData
+	pReturning
+	nParams
+)
+
+func (p param) String() string {
+	return [...]string{"select", "where", "orderBy", "limit", "offset", "count", "data", "returning"}[p]
+}
+
+func paramOf(key []byte) (param, bool) {
+	switch string(key) {
+	case "select":
+		return pSelect, true
+	case "where":
+		return pWhere, true
+	case "orderBy":
+		return pOrderBy, true
+	case "limit":
+		return pLimit, true
+	case "offset":
+		return pOffset, true
+	case "count":
+		return pCount, true
+	case "data":
+		return pData, true
+	case "returning":
+		return pReturning, true
+	}
+	return 0, false
+}
+
+// opParams is the set of params an op accepts (op as opIndex).
+func opParams(op int) uint16 {
+	return [4]uint16{
+		1<<pSelect | 1<<pWhere | 1<<pOrderBy | 1<<pLimit | 1<<pOffset | 1<<pCount,
+		1<<pData | 1<<pReturning,
+		1<<pData | 1<<pWhere | 1<<pReturning,
+		1<<pWhere | 1<<pReturning,
+	}[op]
+}
+
+// params holds the raw JSON value of each param given (sub-slices of the
+// request; a JSON null counts as absent).
+type params [nParams][]byte
+
+// splitParams reads the params object into its raw values without copying.
+// Empty input and null are no params. Unknown and duplicate names are 400.
+func splitParams(b []byte, op int, ps *params) error {
+	i := skipWS(b, 0)
+	if i == len(b) {
+		return nil
+	}
+	if !json.Valid(b) {
+		return badParam("params", "params is not valid JSON")
+	}
+	if b[i] == 'n' { // null
+		return nil
+	}
+	if b[i] != '{' {
+		return badParam("params", "params must be an object")
+	}
+	i = skipWS(b, i+1)
+	if b[i] == '}' {
+		return nil
+	}
+	var seen uint16
+	for {
+		// b is valid JSON: here is a key string.
+		kEnd := skipString(b, i)
+		rawKey := b[i+1 : kEnd-1]
+		i = skipWS(b, kEnd)
+		i = skipWS(b, i+1) // ':'
+		vEnd := skipValue(b, i)
+		val := b[i:vEnd]
+		p, ok := paramOf(rawKey)
+		if !ok && bytes.IndexByte(rawKey, '\\') >= 0 {
+			p, ok = paramOf([]byte(decodeKey(rawKey)))
+		}
+		if !ok || opParams(op)&(1<<p) == 0 {
+			name := decodeKey(rawKey)
+			return badParam("params."+name, "unknown param %q for %s", clip(name), opName(op))
+		}
+		if seen&(1<<p) != 0 {
+			return badParam("params."+p.String(), "duplicate param %q", p.String())
+		}
+		seen |= 1 << p
+		if !(len(val) == 4 && string(val) == "null") {
+			ps[p] = val
+		}
+		i = skipWS(b, vEnd)
+		if b[i] == '}' {
+			break
+		}
+		i = skipWS(b, i+1) // ','
+	}
+	if j := skipWS(b, i+1); j != len(b) {
+		return badParam("params", "params is not valid JSON")
+	}
+	return nil
+}
+
+func opName(op int) string { return [4]string{"select", "insert", "update", "delete"}[op] }
+
+func decodeKey(raw []byte) string {
+	var s string
+	q := make([]byte, 0, len(raw)+2)
+	q = append(append(append(q, '"'), raw...), '"')
+	if json.Unmarshal(q, &s) != nil {
+		return string(raw)
+	}
+	return s
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] == '"'.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index after the JSON value starting at b[i]; b is
+// known to be valid JSON.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
+}
+
+// badParam is a 400 naming the param path.
+func badParam(path, format string, args ...any) *apierr.Error {
+	e := apierr.New(apierr.BadRequest, format, args...)
+	return e.WithDetail("problems", []apierr.Problem{{Path: path, Message: e.Message}})
+}
+
+// clipLen is how many characters of a user-given name a message repeats.
+const clipLen = 60
+
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= clipLen {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == clipLen {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
+
+// pathKey appends a JSON key to a problem path (the filter package's style).
+func pathKey(base, key string) string {
+	plain := key != "" && len(key) <= clipLen
+	for i := 0; plain && i < len(key); i++ {
+		c := key[i]
+		plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+	}
+	if plain {
+		return base + "." + key
+	}
+	return base + "[" + strconv.Quote(clip(key)) + "]"
+}
+
+func pathIndex(base string, i int) string { return base + "[" + strconv.Itoa(i) + "]" }
+
+// intParam reads an integer JSON number.
+func intParam(raw []byte) (int64, bool) {
+	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	return n, err == nil
+}
+
+// columnList reads "*" (star=true) or a non-empty array of distinct column
+// names.
+func columnList(raw []byte, name string) (cols []string, star bool, err error) {
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil && s == "*" {
+			return nil, true, nil
+		}
+		return nil, false, badParam(name, `%s must be "*" or an array of column names`, name)
+	}
+	if raw[0] != '[' {
+		return nil, false, badParam(name, `%s must be "*" or an array of column names`, name)
+	}
+	var list []any
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, false, badParam(name, `%s must be "*" or an array of column names`, name)
+	}
+	if len(list) == 0 {
+		return nil, false, badParam(name, "%s must name at least one column", name)
+	}
+	cols = make([]string, len(list))
+	for i, v := range list {
+		s, ok := v.(string)
+		if !ok || s == "" {
+			return nil, false, badParam(pathIndex(name, i), "%s must hold column names (non-empty strings)", name)
+		}
+		for _, prev := range cols[:i] {
+			if prev == s {
+				return nil, false, badParam(pathIndex(name, i), "%s names column %q twice", name, clip(s))
+			}
+		}
+		cols[i] = s
+	}
+	return cols, false, nil
+}
+
+type orderTerm struct {
+	col  string
+	desc bool
+	path string
+}
+
+// orderByParam reads {"col": "asc"|"desc", …} (keys in written order) or
+// an array of one-key such objects.
+func orderByParam(raw []byte) ([]orderTerm, error) {
+	const name = "orderBy"
+	var out []orderTerm
+	readObj := func(b []byte, path string, one bool) error {
+		i := skipWS(b, 1)
+		if b[i] == '}' {
+			return badParam(path, "orderBy entries must be {\"column\": \"asc\"|\"desc\"}")
+		}
+		n := 0
+		for {
+			kEnd := skipString(b, i)
+			col := decodeKey(b[i+1 : kEnd-1])
+			i = skipWS(b, skipWS(b, kEnd)+1)
+			vEnd := skipValue(b, i)
+			kp := pathKey(path, col)
+			var dir string
+			if b[i] != '"' || json.Unmarshal(b[i:vEnd], &dir) != nil || (dir != "asc" && dir != "desc") {
+				return badParam(kp, "orderBy direction of %q must be \"asc\" or \"desc\"", clip(col))
+			}
+			for _, t := range out {
+				if t.col == col {
+					return badParam(kp, "orderBy names column %q twice", clip(col))
+				}
+			}
+			out = append(out, orderTerm{col: col, desc: dir == "desc", path: kp})
+			n++
+			i = skipWS(b, vEnd)
+			if b[i] == '}' {
+				break
+			}
+			i = skipWS(b, i+1)
+		}
+		if one && n != 1 {
+			return badParam(path, "each orderBy array entry must have exactly one key")
+		}
+		return nil
+	}
+	switch raw[0] {
+	case '{':
+		if err := readObj(raw, name, false); err != nil {
+			return nil, err
+		}
+	case '[':
+		i := skipWS(raw, 1)
+		for k := 0; raw[i] != ']'; k++ {
+			end := skipValue(raw, i)
+			if raw[i] != '{' {
+				return nil, badParam(pathIndex(name, k), "orderBy array entries must be {\"column\": \"asc\"|\"desc\"}")
+			}
+			if err := readObj(raw[i:end], pathIndex(name, k), true); err != nil {
+				return nil, err
+			}
+			i = skipWS(raw, end)
+			if raw[i] == ',' {
+				i = skipWS(raw, i+1)
+			}
+		}
+		if len(out) == 0 {
+			return nil, badParam(name, "orderBy must not be empty")
+		}
+	default:
+		return nil, badParam(name, "orderBy must be {\"column\": \"asc\"|\"desc\"} or an array of such objects")
+	}
+	return out, nil
+}
