@@ -5,8 +5,8 @@
 
 GO ?= go
 
-# Programs built into bin/. Add ./packages/bridge/cmd/stk-bridge when it lands.
-CMDS := ./packages/hub/cmd/stk-hub ./packages/cli/cmd/stk
+# Programs built into bin/.
+CMDS := ./packages/hub/cmd/stk-hub ./packages/bridge/cmd/stk-bridge ./packages/cli/cmd/stk
 
 # staticcheck, pinned, installed once into bin/tools/ (named by its version and
 # the Go version that built it, so bumping either reinstalls it). `go run
@@ -24,7 +24,7 @@ GOFILES = $(shell find . -name '*.go' \
 
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test lint vet fmtcheck staticcheck tools bench fmt clean dev
+.PHONY: all build test lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
 
 all: build
 
@@ -38,8 +38,12 @@ build:
 test: lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-## lint: go vet, gofmt -l (must list nothing), staticcheck
-lint: vet fmtcheck staticcheck
+## lint: go vet, gofmt -l (must list nothing), staticcheck, and the planner's
+## WebAssembly build (the edge adapter runs the same planner, ARCHITECTURE §1)
+lint: vet fmtcheck staticcheck wasmcheck
+
+wasmcheck:
+	GOOS=wasip1 GOARCH=wasm $(GO) build -o /dev/null ./packages/core/plan/
 
 vet:
 	$(GO) vet ./...
@@ -64,9 +68,12 @@ $(STATICCHECK):
 tools: $(STATICCHECK)
 	$(STATICCHECK) -version
 
-## bench: Go benchmarks (no unit tests)
+## bench: Go benchmarks (no unit tests), then the /call load test against
+## pgbench on a 1,000,000-row table (tools/callbench; BENCH_DURATION per point)
+BENCH_DURATION ?= 10s
 bench:
-	$(GO) test -run '^$$' -bench . ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./tools/callbench -duration $(BENCH_DURATION)
 
 ## fmt: rewrite Go files in gofmt style
 fmt:

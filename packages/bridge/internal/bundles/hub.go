@@ -1,0 +1,143 @@
+package bundles
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/santokit/santokit/packages/core/bundle"
+	"github.com/santokit/santokit/packages/core/hubapi"
+)
+
+// maxBundleBytes bounds what the Bridge reads of one bundle answer.
+const maxBundleBytes = 256 << 20
+
+// errHubNotFound is the Hub's 404: the env (or key id) does not exist.
+var errHubNotFound = errors.New("not found on the Hub")
+
+// hubError is an unexpected answer of the Hub (its status only: the body may
+// be an envelope, but nothing of it is needed).
+type hubError struct{ status int }
+
+func (e *hubError) Error() string { return fmt.Sprintf("the Hub answered %d", e.status) }
+
+// hubClient speaks the Hub's /internal API (SPEC §8.1).
+type hubClient struct {
+	base  string // without trailing slash
+	token string
+	http  *http.Client
+}
+
+// fetch gets the bundle of project/env. With have ≥ 0 it is a conditional
+// long poll (If-None-Match, ?wait=): nil, true means 304 Not Modified.
+func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, wait time.Duration) (*bundle.Bundle, bool, error) {
+	u := h.base + "/internal/v1/envs/" + url.PathEscape(project) + "/" + url.PathEscape(env) + "/bundle"
+	if have >= 0 && wait > 0 {
+		u += "?wait=" + url.QueryEscape(wait.String())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	req.Header.Set("Accept", "application/json")
+	if have >= 0 {
+		req.Header.Set("If-None-Match", `"`+strconv.FormatInt(have, 10)+`"`)
+	}
+	res, err := h.http.Do(req)
+	if err != nil {
+		return nil, false, err
+	}
+	defer drain(res.Body)
+	switch res.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotModified:
+		return nil, true, nil
+	case http.StatusNotFound:
+		return nil, false, errHubNotFound
+	default:
+		return nil, false, &hubError{status: res.StatusCode}
+	}
+	var b bundle.Bundle
+	if err := json.NewDecoder(io.LimitReader(res.Body, maxBundleBytes)).Decode(&b); err != nil {
+		// The decoder's text never quotes the body.
+		return nil, false, fmt.Errorf("decode the bundle: %w", err)
+	}
+	if rev, ok := parseETag(res.Header.Get("ETag")); ok {
+		b.Revision = rev
+	}
+	if b.Project == "" {
+		b.Project = project
+	}
+	if b.Env == "" {
+		b.Env = env
+	}
+	return &b, false, nil
+}
+
+// locate asks the Hub which env an API key id belongs to.
+func (h *hubClient) locate(ctx context.Context, keyID string) (hubapi.APIKeyLocation, error) {
+	var loc hubapi.APIKeyLocation
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/internal/v1/apikeys/"+url.PathEscape(keyID), nil)
+	if err != nil {
+		return loc, err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	res, err := h.http.Do(req)
+	if err != nil {
+		return loc, err
+	}
+	defer drain(res.Body)
+	switch res.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return loc, errHubNotFound
+	default:
+		return loc, &hubError{status: res.StatusCode}
+	}
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<16)).Decode(&loc); err != nil {
+		return loc, fmt.Errorf("decode the key location: %w", err)
+	}
+	if loc.Project == "" || loc.Env == "" {
+		return loc, errors.New("the Hub's key location names no env")
+	}
+	return loc, nil
+}
+
+// ping checks that the Hub answers at all (GET /healthz, no token needed).
+func (h *hubClient) ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	res, err := h.http.Do(req)
+	if err != nil {
+		return err
+	}
+	drain(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return &hubError{status: res.StatusCode}
+	}
+	return nil
+}
+
+func drain(r io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<16))
+	_ = r.Close()
+}
+
+func parseETag(s string) (int64, bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
+	if len(s) < 3 || s[0] != '"' || s[len(s)-1] != '"' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s[1:len(s)-1], 10, 64)
+	return n, err == nil
+}

@@ -1,0 +1,377 @@
+// Package dbpool holds the Bridge's database pools (SPEC §8.2): one per
+// (project, env, connection), created on first use, replaced when the
+// bundle's connection changes (its Version or URL), closed when the env is
+// dropped or the Bridge stops. PostgreSQL pools are pgxpool pools whose
+// connections carry statement_timeout as a runtime parameter, so a slow
+// statement is cancelled by the server and the connection survives
+// (ARCHITECTURE §5); SQLite pools are two database/sql handles on the file
+// (a reader and a single writer that begins transactions IMMEDIATE).
+//
+// Pools are leased: a pool replaced while requests still use it is closed
+// when the last lease ends. URLs are secret and never logged or returned in
+// errors.
+package dbpool
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/santokit/santokit/packages/core/bundle"
+	"github.com/santokit/santokit/packages/core/schema"
+)
+
+// Engines.
+const (
+	Postgres = schema.EnginePostgres
+	SQLite   = schema.EngineSQLite
+)
+
+// allowedPostgresKeys are the URL parameters a connection may carry (the
+// Hub's list, SPEC §10): none that make pgx read files of the Bridge's host
+// or set arbitrary server parameters.
+var allowedPostgresKeys = []string{"host", "port", "user", "password", "dbname", "sslmode", "sslnegotiation",
+	"sslsni", "connect_timeout", "application_name", "target_session_attrs"}
+
+// ErrInvalidURL: the connection URL cannot be used (its text is not shown).
+var ErrInvalidURL = errors.New("invalid connection URL")
+
+// Config configures the pools.
+type Config struct {
+	// MaxConns bounds each pool (STK_DB_MAX_CONNS).
+	MaxConns int
+	// StatementTimeout is PostgreSQL's statement_timeout and SQLite's
+	// busy_timeout (STK_STATEMENT_TIMEOUT).
+	StatementTimeout time.Duration
+	Log              *slog.Logger
+}
+
+// Key names a pool.
+type Key struct{ Project, Env, Connection string }
+
+// Pool is one database pool: PG for postgres, Read/Write for sqlite.
+type Pool struct {
+	Key    Key
+	Engine string
+	PG     *pgxpool.Pool
+	// Read serves reads; Write is one connection whose transactions begin
+	// IMMEDIATE, so writers queue instead of failing with SQLITE_BUSY.
+	Read, Write *sql.DB
+
+	version int
+	url     string
+	// Guarded by Pools.mu.
+	refs    int
+	retired bool
+}
+
+// Pools is the set of pools of a Bridge.
+type Pools struct {
+	cfg    Config
+	mu     sync.Mutex
+	closed bool
+	pools  map[Key]*Pool
+	wg     sync.WaitGroup
+}
+
+// New returns an empty set.
+func New(cfg Config) *Pools {
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 10
+	}
+	if cfg.StatementTimeout <= 0 {
+		cfg.StatementTimeout = 5 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Pools{cfg: cfg, pools: map[Key]*Pool{}}
+}
+
+// ErrClosed: the pools are shut down.
+var ErrClosed = errors.New("database pools closed")
+
+// Acquire leases the pool of (project, env, c.Name), creating it on first
+// use and replacing it when c's Version or URL differ from the pool's
+// (unless c is older than the pool: a request still on an earlier bundle
+// uses the newer pool). release must be called once the request is done
+// with the pool. Creating a pool does not connect: connection failures
+// surface on first use.
+func (p *Pools) Acquire(project, env string, c bundle.Connection) (*Pool, func(), error) {
+	k := Key{project, env, c.Name}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, nil, ErrClosed
+	}
+	cur := p.pools[k]
+	if cur != nil && (cur.version > c.Version || cur.version == c.Version && cur.url == c.URL && cur.Engine == c.Engine) {
+		cur.refs++
+		return cur, p.releaser(cur), nil
+	}
+	np, err := p.open(k, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cur != nil {
+		p.retire(cur)
+		p.cfg.Log.Info("database pool replaced", "project", project, "env", env, "connection", c.Name, "version", c.Version)
+	}
+	p.pools[k] = np
+	np.refs++
+	return np, p.releaser(np), nil
+}
+
+func (p *Pools) releaser(pool *Pool) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			pool.refs--
+			if pool.retired && pool.refs == 0 {
+				p.closeLater(pool)
+			}
+		})
+	}
+}
+
+// retire takes pool out of service; p.mu is held.
+func (p *Pools) retire(pool *Pool) {
+	pool.retired = true
+	if pool.refs == 0 {
+		p.closeLater(pool)
+	}
+}
+
+// closeLater closes pool in the background (pgxpool.Close waits for
+// connections to come back); p.mu is held.
+func (p *Pools) closeLater(pool *Pool) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		pool.close()
+	}()
+}
+
+func (pool *Pool) close() {
+	if pool.PG != nil {
+		pool.PG.Close()
+	}
+	if pool.Read != nil {
+		_ = pool.Read.Close()
+	}
+	if pool.Write != nil {
+		_ = pool.Write.Close()
+	}
+}
+
+// CloseEnv closes the pools of an env (the env was dropped from the cache).
+func (p *Pools) CloseEnv(project, env string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, pool := range p.pools {
+		if k.Project == project && k.Env == env {
+			delete(p.pools, k)
+			p.retire(pool)
+		}
+	}
+}
+
+// Sync retires the pools of an env whose connection was removed or
+// changed in the env's new bundle, so that an old URL's connections do not
+// linger until the next request.
+func (p *Pools) Sync(project, env string, conns []bundle.Connection) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, pool := range p.pools {
+		if k.Project != project || k.Env != env {
+			continue
+		}
+		keep := false
+		for _, c := range conns {
+			if c.Name == k.Connection {
+				keep = pool.version > c.Version || pool.version == c.Version && pool.url == c.URL && pool.Engine == c.Engine
+				break
+			}
+		}
+		if !keep {
+			delete(p.pools, k)
+			p.retire(pool)
+		}
+	}
+}
+
+// Close closes every pool, waiting for leased ones to be released.
+func (p *Pools) Close() {
+	p.mu.Lock()
+	p.closed = true
+	for k, pool := range p.pools {
+		delete(p.pools, k)
+		p.retire(pool)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func (p *Pools) open(k Key, c bundle.Connection) (*Pool, error) {
+	pool := &Pool{Key: k, Engine: c.Engine, version: c.Version, url: c.URL}
+	var err error
+	switch c.Engine {
+	case Postgres:
+		pool.PG, err = p.openPostgres(c.URL)
+	case SQLite:
+		pool.Read, pool.Write, err = p.openSQLite(c.URL)
+	default:
+		return nil, fmt.Errorf("connection %s: unsupported engine %q", c.Name, c.Engine)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pool, nil
+}
+
+func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return nil, ErrInvalidURL // a *url.Error would quote the URL
+	}
+	cc, err := pgx.ParseConfigWithOptions(rawURL, pgx.ParseConfigOptions{
+		ParseConfigOptions: pgconn.ParseConfigOptions{ConnStringAllowedKeys: allowedPostgresKeys},
+	})
+	if err != nil {
+		return nil, ErrInvalidURL // pgconn redacts only on a best-effort basis
+	}
+	// The URL carries only allowed keys, so no pool_* settings: this gives
+	// the pool defaults (and NewWithConfig insists on a parsed config).
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, ErrInvalidURL
+	}
+	// Only the URL's own password: never the Bridge host's PGPASSWORD or
+	// ~/.pgpass.
+	password, _ := u.User.Password()
+	cc.Password = password
+	if cc.ConnectTimeout == 0 || cc.ConnectTimeout > 10*time.Second {
+		cc.ConnectTimeout = 5 * time.Second
+	}
+	if _, ok := cc.RuntimeParams["application_name"]; !ok {
+		cc.RuntimeParams["application_name"] = "santokit-bridge"
+	}
+	// Set at connection start: the server cancels a slow statement itself
+	// (57014) and the connection stays usable.
+	cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(p.cfg.StatementTimeout.Milliseconds(), 10)
+	// Text output of these types is parsed by the executor.
+	cc.RuntimeParams["DateStyle"] = "ISO, MDY"
+	cc.RuntimeParams["TimeZone"] = "UTC"
+	cc.RuntimeParams["IntervalStyle"] = "iso_8601"
+	cc.RuntimeParams["bytea_output"] = "hex"
+	cc.RuntimeParams["extra_float_digits"] = "1"
+	cfg.ConnConfig = cc
+	cfg.MaxConns = int32(p.cfg.MaxConns)
+	cfg.MinConns = 0
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.HealthCheckPeriod = 30 * time.Second
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, ErrInvalidURL
+	}
+	return pool, nil
+}
+
+// openSQLite opens sqlite://<path>. The file must exist (mode=rw): a
+// missing file is a database that is down, not an empty database.
+func (p *Pools) openSQLite(rawURL string) (read, write *sql.DB, err error) {
+	path, ok := strings.CutPrefix(rawURL, "sqlite://")
+	if !ok || path == "" || path == ":memory:" {
+		return nil, nil, ErrInvalidURL
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, nil, ErrInvalidURL
+	}
+	busy := strconv.FormatInt(max(p.cfg.StatementTimeout.Milliseconds(), 1), 10)
+	dsn := func(txlock string) string {
+		q := url.Values{
+			"mode":    {"rw"},
+			"_pragma": {"busy_timeout(" + busy + ")", "journal_mode(WAL)", "foreign_keys(1)"},
+			"_txlock": {txlock},
+		}
+		// A "file:" URI, so that SQLite applies mode=rw; url.URL escapes
+		// '?', '#' and '%' in the path.
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}).String()
+	}
+	read, err = sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		return nil, nil, ErrInvalidURL
+	}
+	write, err = sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		_ = read.Close()
+		return nil, nil, ErrInvalidURL
+	}
+	read.SetMaxOpenConns(p.cfg.MaxConns)
+	read.SetMaxIdleConns(p.cfg.MaxConns)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxIdleTime(5 * time.Minute)
+	return read, write, nil
+}
+
+// Stat is a pool's state for metrics.
+type Stat struct {
+	Key    Key
+	Engine string
+	Max    int
+	InUse  int
+	Idle   int
+}
+
+// Stats lists the live pools' states, sorted.
+func (p *Pools) Stats() []Stat {
+	p.mu.Lock()
+	pools := make([]*Pool, 0, len(p.pools))
+	for _, pool := range p.pools {
+		pools = append(pools, pool)
+	}
+	p.mu.Unlock()
+	out := make([]Stat, 0, len(pools))
+	for _, pool := range pools {
+		s := Stat{Key: pool.Key, Engine: pool.Engine}
+		if pool.PG != nil {
+			ps := pool.PG.Stat()
+			s.Max, s.InUse, s.Idle = int(ps.MaxConns()), int(ps.AcquiredConns()), int(ps.IdleConns())
+		} else {
+			r, w := pool.Read.Stats(), pool.Write.Stats()
+			s.Max = r.MaxOpenConnections + w.MaxOpenConnections
+			s.InUse, s.Idle = r.InUse+w.InUse, r.Idle+w.Idle
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Key, out[j].Key
+		if a.Project != b.Project {
+			return a.Project < b.Project
+		}
+		if a.Env != b.Env {
+			return a.Env < b.Env
+		}
+		return a.Connection < b.Connection
+	})
+	return out
+}

@@ -1,0 +1,177 @@
+// Package edge is what every Bridge response goes through (SPEC §3, §12):
+// the X-Request-Id header (an incoming printable id of at most 128
+// characters is reused), panic recovery into a §3 envelope, §3 envelopes
+// for unknown routes (404) and wrong methods (405 with Allow), and one JSON
+// access-log line per request with the fields handlers record in the
+// request's Fields (project, env, /call path, keyId — never a key).
+package edge
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/ids"
+)
+
+// Fields are the access-log fields a handler learns while serving.
+type Fields struct {
+	RequestID string
+	Project   string
+	Env       string
+	// CallPath is the /call body's path.
+	CallPath string
+	KeyID    string
+	// Error is the internal cause of a 5xx, for the log only.
+	Error string
+}
+
+type fieldsKey struct{}
+
+// From returns the request's Fields (a throwaway value outside the edge).
+func From(ctx context.Context) *Fields {
+	if f, ok := ctx.Value(fieldsKey{}).(*Fields); ok {
+		return f
+	}
+	return &Fields{}
+}
+
+// RequestID returns the request's id.
+func RequestID(ctx context.Context) string { return From(ctx).RequestID }
+
+// AcceptRequestID returns incoming when it is a usable X-Request-Id
+// (printable ASCII, at most 128 characters), else a new req_ id.
+func AcceptRequestID(incoming string) string {
+	if incoming == "" || len(incoming) > 128 {
+		return ids.New(ids.Request)
+	}
+	for i := 0; i < len(incoming); i++ {
+		if incoming[i] < 0x20 || incoming[i] > 0x7e {
+			return ids.New(ids.Request)
+		}
+	}
+	return incoming
+}
+
+// statusWriter records the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Wrap serves next with request ids, recovery and the access log. Query
+// strings are not logged.
+func Wrap(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		f := &Fields{RequestID: AcceptRequestID(r.Header.Get("X-Request-Id"))}
+		w.Header().Set("X-Request-Id", f.RequestID)
+		sw := &statusWriter{ResponseWriter: w}
+		ctx := context.WithValue(r.Context(), fieldsKey{}, f)
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic", "requestId", f.RequestID, "panic", v)
+				if sw.status == 0 {
+					apierr.Write(sw, f.RequestID, apierr.New(apierr.Internal, "internal error"))
+				}
+			}
+			level := slog.LevelInfo
+			if sw.status >= 500 {
+				level = slog.LevelError
+			}
+			attrs := []slog.Attr{
+				slog.String("requestId", f.RequestID), slog.String("method", r.Method),
+				slog.String("route", r.URL.Path), slog.Int("status", sw.status),
+				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
+			}
+			if f.CallPath != "" || r.URL.Path == "/call" {
+				attrs = append(attrs, slog.String("project", f.Project), slog.String("env", f.Env),
+					slog.String("path", f.CallPath), slog.String("keyId", f.KeyID))
+			}
+			if f.Error != "" {
+				attrs = append(attrs, slog.String("error", f.Error))
+			}
+			log.LogAttrs(r.Context(), level, "request", attrs...)
+		}()
+		next.ServeHTTP(sw, r.WithContext(ctx))
+	})
+}
+
+// Fail answers err as a §3 envelope. The internal cause of a 5xx goes to
+// the access log, never to the client.
+func Fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := apierr.As(err)
+	if e.Status() >= 500 {
+		if c := e.Unwrap(); c != nil {
+			From(r.Context()).Error = c.Error()
+		}
+	}
+	apierr.Write(w, RequestID(r.Context()), e)
+}
+
+// discardWriter captures what ServeMux's own 404/405 handlers write.
+type discardWriter struct {
+	header http.Header
+	status int
+}
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(code int)        { d.status = code }
+
+// Mux serves mux, turning its plain-text 404 and 405 answers into §3
+// envelopes (with the Allow header kept).
+func Mux(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		d := &discardWriter{header: http.Header{}}
+		h.ServeHTTP(d, r)
+		switch d.status {
+		case http.StatusMethodNotAllowed:
+			allow := d.header.Get("Allow")
+			Fail(w, r, apierr.New(apierr.MethodNotAllowed, "method %s is not allowed on %s (allowed: %s)", r.Method, clip(r.URL.Path), allow).
+				WithHeader("Allow", allow))
+		case 0, http.StatusNotFound:
+			Fail(w, r, apierr.New(apierr.NotFound, "no route %s %s", r.Method, clip(r.URL.Path)))
+		default:
+			// Redirects (path cleaning) and anything else ServeMux decides.
+			for k, v := range d.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(d.status)
+		}
+	})
+}
+
+func clip(p string) string {
+	if len(p) > 200 {
+		return p[:200] + "…"
+	}
+	return p
+}

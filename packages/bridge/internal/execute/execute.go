@@ -1,0 +1,431 @@
+// Package execute runs a plan (packages/core/plan) on a database pool and
+// writes the /call response body (SPEC §4.5): a select runs alone, or with
+// its count in the same read-only snapshot; writes run in a transaction,
+// update/delete roll back when they touch more rows than the cap (SPEC §4.6).
+// Rows are encoded straight from the driver's values into the response
+// buffer by the plan's normalized column types, the same on PostgreSQL and
+// SQLite. Errors are mapped to §3 errors without forwarding driver text.
+package execute
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/santokit/santokit/packages/bridge/internal/dbpool"
+	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/plan"
+	"github.com/santokit/santokit/packages/core/schema"
+)
+
+// Executor runs plans with the Bridge's limits.
+type Executor struct {
+	// StatementTimeout is the per-statement limit (STK_STATEMENT_TIMEOUT).
+	// PostgreSQL enforces it server-side (statement_timeout, set by
+	// dbpool); the context deadline derived from it is the backstop, and
+	// SQLite's only enforcement (an interrupt).
+	StatementTimeout time.Duration
+	// MaxAffected caps the rows one update/delete may touch (0: no cap).
+	MaxAffected int
+}
+
+// Result summarizes a run for logs and metrics.
+type Result struct {
+	Rows     int
+	Affected int64
+	Total    int64
+}
+
+// backstopSlack lets PostgreSQL's own statement_timeout fire (and keep the
+// connection) before the context deadline does.
+const backstopSlack = time.Second
+
+// textResults asks PostgreSQL for every result column in text format: the
+// encoder reads one well-defined text form per type (the session's
+// TimeZone, DateStyle and bytea_output are pinned by dbpool) and embeds
+// json/jsonb text as it is.
+var textResults = pgx.QueryResultFormats{pgx.TextFormatCode}
+
+// Run executes p on pool and appends the response body {"data": [...],
+// "meta": {...}} to dst. On error dst's content is to be discarded; the
+// error is an *apierr.Error.
+func (x *Executor) Run(ctx context.Context, pool *dbpool.Pool, p *plan.Plan, dst []byte) ([]byte, Result, error) {
+	statements := 1
+	if p.CountSQL != "" {
+		statements = 2
+	}
+	limit := x.StatementTimeout * time.Duration(statements)
+	if pool.Engine == dbpool.Postgres {
+		limit += backstopSlack
+	}
+	runCtx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	r := run{x: x, p: p, out: dst}
+	var err error
+	switch pool.Engine {
+	case dbpool.Postgres:
+		err = r.postgres(runCtx, pool)
+	case dbpool.SQLite:
+		err = r.sqlite(runCtx, pool)
+	default:
+		err = fmt.Errorf("engine %q", pool.Engine)
+	}
+	if err != nil {
+		return dst, r.res, mapError(ctx, err, x.StatementTimeout)
+	}
+	return r.out, r.res, nil
+}
+
+type run struct {
+	x   *Executor
+	p   *plan.Plan
+	out []byte
+	res Result
+	// cols is the shape rows are encoded with: the plan's, or, when the
+	// plan does not know it (custom SQL), the result's own.
+	cols []plan.Column
+	keys [][]byte // `"name":` per column
+}
+
+// capped reports whether the plan is subject to the affected-row cap.
+func (r *run) capped() bool { return r.p.CapAffected && r.x.MaxAffected > 0 }
+
+func (r *run) overCap() error {
+	return apierr.New(apierr.BadRequest, "the %s would touch more than %d rows (the limit per call); narrow the where filter", r.p.Op, r.x.MaxAffected).
+		WithDetail("maxAffected", r.x.MaxAffected)
+}
+
+func (r *run) setColumns(cols []plan.Column) {
+	r.cols = cols
+	r.keys = make([][]byte, len(cols))
+	for i, c := range cols {
+		k := appendString(nil, c.Name)
+		r.keys[i] = append(k, ':')
+	}
+}
+
+func (r *run) beginData() { r.out = append(r.out, `{"data":[`...) }
+
+// endData closes data and writes meta.
+func (r *run) endData(total, affected bool) {
+	r.out = append(r.out, `],"meta":{`...)
+	if total {
+		r.out = append(r.out, `"total":`...)
+		r.out = strconv.AppendInt(r.out, r.res.Total, 10)
+	}
+	if affected {
+		if total {
+			r.out = append(r.out, ',')
+		}
+		r.out = append(r.out, `"affected":`...)
+		r.out = strconv.AppendInt(r.out, r.res.Affected, 10)
+	}
+	r.out = append(r.out, `}}`...)
+}
+
+// wantsAffected: writes report meta.affected, and so do statements that
+// return no rows (custom SQL, SPEC §4.5).
+func (r *run) wantsAffected(resultCols int) bool {
+	return r.p.Write || resultCols == 0 && r.p.Op != plan.Select
+}
+
+// ---- PostgreSQL ----
+
+func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
+	conn, err := pool.PG.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if !r.p.Write && r.p.CountSQL == "" {
+		return r.pgRows(ctx, conn.Conn())
+	}
+	opts := pgx.TxOptions{}
+	if !r.p.Write {
+		// One snapshot for the rows and their count.
+		opts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	}
+	tx, err := conn.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// A rollback after commit is a no-op; a rollback with an expired
+		// ctx would close the connection, so it gets its own.
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+	}()
+	if err := r.pgRows(ctx, tx); err != nil {
+		return err
+	}
+	if !r.p.Write {
+		return tx.Commit(ctx)
+	}
+	if r.capped() && r.res.Affected > int64(r.x.MaxAffected) {
+		return r.overCap()
+	}
+	return tx.Commit(ctx)
+}
+
+type pgQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func (r *run) pgRows(ctx context.Context, q pgQuerier) error {
+	rows, err := q.Query(ctx, r.p.SQL, append([]any{textResults}, r.p.Args...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	fields := rows.FieldDescriptions()
+	cols := r.p.Columns
+	if len(cols) == 0 && len(fields) > 0 {
+		cols = make([]plan.Column, len(fields))
+		for i, f := range fields {
+			cols[i] = plan.Column{Name: f.Name, Type: pgOIDType(f.DataTypeOID)}
+		}
+	} else if len(cols) != len(fields) && len(fields) > 0 {
+		return apierr.Wrap(apierr.Internal, fmt.Errorf("plan has %d columns, result %d", len(cols), len(fields)), "internal error")
+	}
+	r.setColumns(cols)
+	r.beginData()
+	n := 0
+	for rows.Next() {
+		n++
+		if r.capped() && n > r.x.MaxAffected {
+			return r.overCap()
+		}
+		raw := rows.RawValues()
+		if n > 1 {
+			r.out = append(r.out, ',')
+		}
+		r.out = append(r.out, '{')
+		for i, v := range raw {
+			if i > 0 {
+				r.out = append(r.out, ',')
+			}
+			r.out = append(r.out, r.keys[i]...)
+			r.out = appendPG(r.out, cols[i].Type, v)
+		}
+		r.out = append(r.out, '}')
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	r.res.Rows = n
+	if len(fields) == 0 {
+		// No result columns: data stays empty.
+		r.res.Rows = 0
+	}
+	r.res.Affected = rows.CommandTag().RowsAffected()
+	total := false
+	if r.p.CountSQL != "" {
+		total = true
+		var raw []byte
+		crow, err := q.Query(ctx, r.p.CountSQL, append([]any{textResults}, r.p.CountArgs...)...)
+		if err != nil {
+			return err
+		}
+		for crow.Next() {
+			if v := crow.RawValues(); len(v) > 0 {
+				raw = append(raw[:0], v[0]...)
+			}
+		}
+		crow.Close()
+		if err := crow.Err(); err != nil {
+			return err
+		}
+		if r.res.Total, err = strconv.ParseInt(string(raw), 10, 64); err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+	}
+	r.endData(total, r.wantsAffected(len(fields)))
+	return nil
+}
+
+// pgOIDType normalizes the built-in types a custom statement's result may
+// have; anything else reads as other (text).
+func pgOIDType(oid uint32) string {
+	switch oid {
+	case 16:
+		return schema.Boolean
+	case 20:
+		return schema.Bigint
+	case 21, 23:
+		return schema.Integer
+	case 25, 1043, 1042, 19:
+		return schema.Text
+	case 700, 701:
+		return schema.Float
+	case 1700:
+		return schema.Numeric
+	case 1184:
+		return schema.Timestamptz
+	case 1114:
+		return schema.Timestamp
+	case 1082:
+		return schema.Date
+	case 1083:
+		return schema.Time
+	case 2950:
+		return schema.UUID
+	case 114:
+		return schema.JSON
+	case 3802:
+		return schema.JSONB
+	case 17:
+		return schema.Bytea
+	case 1000:
+		return schema.ArrayOf(schema.Boolean)
+	case 1005, 1007:
+		return schema.ArrayOf(schema.Integer)
+	case 1016:
+		return schema.ArrayOf(schema.Bigint)
+	case 1009, 1015, 1014:
+		return schema.ArrayOf(schema.Text)
+	case 1021, 1022:
+		return schema.ArrayOf(schema.Float)
+	case 1231:
+		return schema.ArrayOf(schema.Numeric)
+	case 1185:
+		return schema.ArrayOf(schema.Timestamptz)
+	case 1115:
+		return schema.ArrayOf(schema.Timestamp)
+	case 1182:
+		return schema.ArrayOf(schema.Date)
+	case 1183:
+		return schema.ArrayOf(schema.Time)
+	case 2951:
+		return schema.ArrayOf(schema.UUID)
+	case 199:
+		return schema.ArrayOf(schema.JSON)
+	case 3807:
+		return schema.ArrayOf(schema.JSONB)
+	case 1001:
+		return schema.ArrayOf(schema.Bytea)
+	}
+	return schema.Other
+}
+
+// ---- SQLite ----
+
+type sqlQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (r *run) sqlite(ctx context.Context, pool *dbpool.Pool) error {
+	if !r.p.Write && r.p.CountSQL == "" {
+		return r.sqliteRows(ctx, pool.Read, false)
+	}
+	db := pool.Read
+	if r.p.Write {
+		db = pool.Write // BEGIN IMMEDIATE: writers queue on the lock
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := r.sqliteRows(ctx, tx, true); err != nil {
+		return err
+	}
+	if r.p.Write && r.capped() && r.res.Affected > int64(r.x.MaxAffected) {
+		return r.overCap()
+	}
+	return tx.Commit()
+}
+
+func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) error {
+	rows, err := q.QueryContext(ctx, r.p.SQL, r.p.Args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	cols := r.p.Columns
+	if len(cols) == 0 && len(names) > 0 {
+		types, _ := rows.ColumnTypes()
+		cols = make([]plan.Column, len(names))
+		for i, n := range names {
+			// An expression has no declared type: its values are encoded
+			// by their storage class ("" below).
+			t := ""
+			if i < len(types) && types[i].DatabaseTypeName() != "" {
+				t = schema.NormalizeSQLite(types[i].DatabaseTypeName())
+			}
+			cols[i] = plan.Column{Name: n, Type: t}
+		}
+	} else if len(cols) != len(names) && len(names) > 0 {
+		return apierr.Wrap(apierr.Internal, fmt.Errorf("plan has %d columns, result %d", len(cols), len(names)), "internal error")
+	}
+	r.setColumns(cols)
+	vals := make([]any, len(names))
+	ptrs := make([]any, len(names))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	r.beginData()
+	n := 0
+	for rows.Next() {
+		n++
+		if r.capped() && n > r.x.MaxAffected {
+			return r.overCap()
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		if n > 1 {
+			r.out = append(r.out, ',')
+		}
+		r.out = append(r.out, '{')
+		for i, v := range vals {
+			if i > 0 {
+				r.out = append(r.out, ',')
+			}
+			r.out = append(r.out, r.keys[i]...)
+			r.out = appendSQLite(r.out, cols[i].Type, v)
+		}
+		r.out = append(r.out, '}')
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	r.res.Rows = n
+	affected := r.wantsAffected(len(names))
+	if affected {
+		if len(names) > 0 {
+			r.res.Affected = int64(n) // RETURNING: one row per written row
+		} else if inTx {
+			// changes() of this connection: the transaction's.
+			if err := q.(*sql.Tx).QueryRowContext(ctx, "SELECT changes()").Scan(&r.res.Affected); err != nil {
+				return err
+			}
+		}
+	}
+	total := false
+	if r.p.CountSQL != "" {
+		total = true
+		tx, ok := q.(*sql.Tx)
+		if !ok {
+			return errors.New("count outside a transaction")
+		}
+		if err := tx.QueryRowContext(ctx, r.p.CountSQL, r.p.CountArgs...).Scan(&r.res.Total); err != nil {
+			return err
+		}
+	}
+	r.endData(total, affected)
+	return nil
+}

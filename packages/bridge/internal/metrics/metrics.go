@@ -1,0 +1,104 @@
+// Package metrics holds the Bridge's Prometheus collectors (SPEC §12) on a
+// registry of its own (no global state, so several Bridges can live in one
+// process, as in tests and `stk dev`): /call counts and latency by op and
+// status, bundle loads and ages, and database pool states.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/santokit/santokit/packages/bridge/internal/bundles"
+	"github.com/santokit/santokit/packages/bridge/internal/dbpool"
+)
+
+// Metrics is the set of Bridge metrics.
+type Metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	bundleLoads *prometheus.CounterVec
+}
+
+// New registers the collectors. ages and pools are read at scrape time.
+func New(ages func() []bundles.Age, pools func() []dbpool.Stat) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stk_bridge_requests_total",
+		Help: "POST /call requests by op (select, insert, update, delete, logic, or none when the path did not parse) and HTTP status.",
+	}, []string{"op", "status"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "stk_bridge_request_duration_seconds",
+		Help:    "POST /call latency by op.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"op"})
+	m.bundleLoads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stk_bridge_bundle_loads_total",
+		Help: "Bundle fetches from the Hub by result: ok (a new bundle compiled), not_modified, error.",
+	}, []string{"result"})
+	m.reg.MustRegister(m.requests, m.duration, m.bundleLoads,
+		&scrape{ages: ages, pools: pools},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Registry is the registry, for tests and embedding.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveCall records one /call.
+func (m *Metrics) ObserveCall(op string, status int, d time.Duration) {
+	m.requests.WithLabelValues(op, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(op).Observe(d.Seconds())
+}
+
+// BundleLoad records one bundle fetch.
+func (m *Metrics) BundleLoad(result string) { m.bundleLoads.WithLabelValues(result).Inc() }
+
+var (
+	ageDesc = prometheus.NewDesc("stk_bridge_bundle_age_seconds",
+		"Seconds since the Hub last confirmed the cached bundle of an env (200 or 304).",
+		[]string{"project", "env"}, nil)
+	revDesc = prometheus.NewDesc("stk_bridge_bundle_revision",
+		"Revision of the cached bundle of an env.", []string{"project", "env"}, nil)
+	poolMaxDesc = prometheus.NewDesc("stk_bridge_db_pool_max_connections",
+		"Connection limit of a database pool.", []string{"project", "env", "connection", "engine"}, nil)
+	poolInUseDesc = prometheus.NewDesc("stk_bridge_db_pool_connections_in_use",
+		"Connections of a database pool in use.", []string{"project", "env", "connection", "engine"}, nil)
+	poolIdleDesc = prometheus.NewDesc("stk_bridge_db_pool_connections_idle",
+		"Idle connections of a database pool.", []string{"project", "env", "connection", "engine"}, nil)
+)
+
+// scrape reports cache and pool state as it is at scrape time.
+type scrape struct {
+	ages  func() []bundles.Age
+	pools func() []dbpool.Stat
+}
+
+func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{ageDesc, revDesc, poolMaxDesc, poolInUseDesc, poolIdleDesc} {
+		ch <- d
+	}
+}
+
+func (s *scrape) Collect(ch chan<- prometheus.Metric) {
+	for _, a := range s.ages() {
+		ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, a.Age.Seconds(), a.Project, a.Env)
+		ch <- prometheus.MustNewConstMetric(revDesc, prometheus.GaugeValue, float64(a.Revision), a.Project, a.Env)
+	}
+	for _, p := range s.pools() {
+		l := []string{p.Key.Project, p.Key.Env, p.Key.Connection, p.Engine}
+		ch <- prometheus.MustNewConstMetric(poolMaxDesc, prometheus.GaugeValue, float64(p.Max), l...)
+		ch <- prometheus.MustNewConstMetric(poolInUseDesc, prometheus.GaugeValue, float64(p.InUse), l...)
+		ch <- prometheus.MustNewConstMetric(poolIdleDesc, prometheus.GaugeValue, float64(p.Idle), l...)
+	}
+}

@@ -1,0 +1,192 @@
+// Package server is the Bridge as a library (SPEC §1, §4, §8): its
+// configuration, bundle cache, database pools, metrics and HTTP handler
+// (POST /call, /healthz, /readyz, /metrics) with their lifecycle.
+// cmd/stk-bridge wraps it with signals; `stk dev` and tests embed it.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/santokit/santokit/packages/bridge/internal/bundles"
+	"github.com/santokit/santokit/packages/bridge/internal/call"
+	"github.com/santokit/santokit/packages/bridge/internal/dbpool"
+	"github.com/santokit/santokit/packages/bridge/internal/edge"
+	"github.com/santokit/santokit/packages/bridge/internal/execute"
+	"github.com/santokit/santokit/packages/bridge/internal/metrics"
+	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/plan"
+)
+
+// Server is a configured Bridge.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	cache     *bundles.Cache
+	pools     *dbpool.Pools
+	metrics   *metrics.Metrics
+	handler   http.Handler
+	closeOnce sync.Once
+}
+
+// Auth modes reported by /readyz.
+const (
+	ModeEnforced     = "enforced"
+	ModeAuthDisabled = "auth-disabled"
+)
+
+// New checks cfg and builds the Bridge. It does not contact the Hub: envs
+// are loaded on first use. Close releases the pools and stops the polls.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AuthDisabled {
+		log.Warn("data-plane authentication is DISABLED (STK_DISABLE_AUTH=true): /call skips credential checks and authorization, " +
+			"the X-Santokit-Project/X-Santokit-Env headers select the env and every op is allowed; use this only for local development")
+	}
+	hubURL, _ := url.Parse(cfg.HubURL)
+	log.Info("config", "addr", cfg.Addr, "hubUrl", hubURL.Redacted(), "bridgeToken", cfg.BridgeToken != "",
+		"bundleMaxStale", cfg.BundleMaxStale.String(), "dbMaxConns", cfg.DBMaxConns, "statementTimeout", cfg.StatementTimeout.String(),
+		"maxBodyBytes", cfg.MaxBodyBytes, "maxLimit", cfg.MaxLimit, "maxBatch", cfg.MaxBatch, "maxAffected", cfg.MaxAffected,
+		"authDisabled", cfg.AuthDisabled, "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
+		"logLevel", cfg.LogLevel.String(), "version", cfg.Version)
+
+	s := &Server{cfg: cfg, log: log}
+	s.pools = dbpool.New(dbpool.Config{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.StatementTimeout, Log: log})
+	client := cfg.HubClient
+	if client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64 // one long poll per env in use
+		client = &http.Client{Transport: tr}
+	}
+	limits := plan.Limits{DefaultLimit: min(100, cfg.MaxLimit), MaxLimit: cfg.MaxLimit, MaxBatch: cfg.MaxBatch}
+	var m *metrics.Metrics
+	s.cache = bundles.New(bundles.Config{
+		HubURL: cfg.HubURL, Token: cfg.BridgeToken, Client: client,
+		MaxStale: cfg.BundleMaxStale, PollWait: cfg.PollWait, IdleTimeout: cfg.IdleTimeout,
+		Limits: limits, OnEvict: s.pools.CloseEnv, Log: log,
+		OnUpdate: func(e *bundles.Entry) { s.pools.Sync(e.Bundle.Project, e.Bundle.Env, e.Bundle.Connections) },
+		OnLoad:   func(result string) { m.BundleLoad(result) },
+	})
+	m = metrics.New(s.cache.Ages, s.pools.Stats)
+	s.metrics = m
+
+	calls := call.New(call.Config{
+		Cache: s.cache, Pools: s.pools,
+		Exec:         &execute.Executor{StatementTimeout: cfg.StatementTimeout, MaxAffected: cfg.MaxAffected},
+		MaxBodyBytes: cfg.MaxBodyBytes, AuthDisabled: cfg.AuthDisabled,
+		Observe: m.ObserveCall, Log: log,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("POST /call", calls)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", m.Handler())
+	s.handler = edge.Wrap(log, edge.Mux(mux))
+	return s, nil
+}
+
+// Handler is the Bridge's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Mode is the data-plane auth mode: ModeEnforced or ModeAuthDisabled.
+func (s *Server) Mode() string {
+	if s.cfg.AuthDisabled {
+		return ModeAuthDisabled
+	}
+	return ModeEnforced
+}
+
+// Close stops the long polls and closes the database pools, waiting for
+// in-flight uses of them. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.cache.Close()
+		s.pools.Close()
+	})
+	return nil
+}
+
+// Serve answers on l until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish (bounded by twice the statement
+// timeout plus a margin) and closes the pools.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() {
+		s.log.Info("listening", "addr", l.Addr().String(), "tls", s.cfg.TLSCert != "")
+		if s.cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(l, s.cfg.TLSCert, s.cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(l)
+		}
+	}()
+	select {
+	case err := <-errc:
+		_ = s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*s.cfg.StatementTimeout+5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	_ = s.Close()
+	if err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// Health is the body of /healthz and /readyz.
+type Health struct {
+	Status string `json:"status"`
+	// Mode is the data-plane auth mode ("enforced" or "auth-disabled").
+	Mode string `json:"mode"`
+	// Hub is "reachable" or "unreachable" (/readyz only).
+	Hub string `json:"hub,omitempty"`
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, Health{Status: "ok", Mode: s.Mode()})
+}
+
+// readyz: ready when the Hub answers, or while every cached bundle is
+// still fresh (the Bridge can serve through a Hub outage).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	h := Health{Status: "ok", Mode: s.Mode(), Hub: "reachable"}
+	if err := s.cache.PingHub(ctx); err != nil {
+		h.Hub = "unreachable"
+		if !s.cache.Fresh() {
+			edge.Fail(w, r, apierr.Wrap(apierr.ServiceUnavailable, err, "the Hub is unreachable and no fresh configuration is cached").
+				WithDetail("mode", s.Mode()))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
