@@ -1,15 +1,14 @@
 // Package apierr holds the error contract shared by every Santokit HTTP API
 // (SPEC §3): the error codes, their HTTP statuses, the JSON envelope, and the
 // Error type that domain code returns so that the HTTP edge can map it without
-// guessing. Domain packages build errors with the constructors here; handlers
-// only call Write.
+// guessing. Domain packages build errors with the constructors here; the
+// HTTP edges write them with package httperr. No net/http here: the
+// planner, which is compiled to WebAssembly, depends on this package.
 package apierr
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Code is one of the error codes of SPEC §3.
@@ -33,19 +32,19 @@ const (
 )
 
 var statuses = map[Code]int{
-	BadRequest:             http.StatusBadRequest,
-	SchemaValidationFailed: http.StatusBadRequest,
-	Unauthorized:           http.StatusUnauthorized,
-	Forbidden:              http.StatusForbidden,
-	NotFound:               http.StatusNotFound,
-	MethodNotAllowed:       http.StatusMethodNotAllowed,
-	Conflict:               http.StatusConflict,
-	SchemaDrift:            http.StatusConflict,
-	PayloadTooLarge:        http.StatusRequestEntityTooLarge,
-	TooManyRequests:        http.StatusTooManyRequests,
-	Internal:               http.StatusInternalServerError,
-	ServiceUnavailable:     http.StatusServiceUnavailable,
-	Timeout:                http.StatusGatewayTimeout,
+	BadRequest:             400,
+	SchemaValidationFailed: 400,
+	Unauthorized:           401,
+	Forbidden:              403,
+	NotFound:               404,
+	MethodNotAllowed:       405,
+	Conflict:               409,
+	SchemaDrift:            409,
+	PayloadTooLarge:        413,
+	TooManyRequests:        429,
+	Internal:               500,
+	ServiceUnavailable:     503,
+	Timeout:                504,
 }
 
 // Status is the HTTP status of a code; unknown codes are internal errors.
@@ -53,7 +52,7 @@ func (c Code) Status() int {
 	if s, ok := statuses[c]; ok {
 		return s
 	}
-	return http.StatusInternalServerError
+	return 500
 }
 
 // Codes lists every code of SPEC §3.
@@ -159,17 +158,4 @@ type BodyError struct {
 // Envelope renders e as the §3 body for the given request id.
 func (e *Error) Envelope(requestID string) Body {
 	return Body{Error: BodyError{Code: e.Code, Message: e.Message, RequestID: requestID, Details: e.Details}}
-}
-
-// Write sends err as a §3 envelope. The request id header is expected to be
-// set already by the server's middleware; requestID is echoed in the body.
-func Write(w http.ResponseWriter, requestID string, err error) {
-	e := As(err)
-	for k, v := range e.Headers {
-		w.Header().Set(k, v)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.Status())
-	_ = json.NewEncoder(w).Encode(e.Envelope(requestID))
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/httperr"
 	"github.com/santokit/santokit/packages/core/ids"
 )
 
@@ -94,7 +95,7 @@ func Wrap(log *slog.Logger, next http.Handler) http.Handler {
 				}
 				log.Error("panic", "requestId", f.RequestID, "panic", v)
 				if sw.status == 0 {
-					apierr.Write(sw, f.RequestID, apierr.New(apierr.Internal, "internal error"))
+					httperr.Write(sw, f.RequestID, apierr.New(apierr.Internal, "internal error"))
 				}
 			}
 			level := slog.LevelInfo
@@ -128,7 +129,7 @@ func Fail(w http.ResponseWriter, r *http.Request, err error) {
 			From(r.Context()).Error = c.Error()
 		}
 	}
-	apierr.Write(w, RequestID(r.Context()), e)
+	httperr.Write(w, RequestID(r.Context()), e)
 }
 
 // discardWriter captures what ServeMux's own 404/405 handlers write.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/httperr"
 )
 
 // maxBody bounds request bodies of the Hub API.
@@ -93,5 +94,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // fail sends err as a §3 envelope with the request's id.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
-	apierr.Write(w, RequestID(r.Context()), err)
+	httperr.Write(w, RequestID(r.Context()), err)
 }

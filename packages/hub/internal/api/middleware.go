@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/httperr"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/requestid"
 )
@@ -53,7 +54,7 @@ func edge(log *slog.Logger, principal func(*http.Request) auth.Principal, next h
 				}
 				log.Error("panic", "requestId", id, "panic", v)
 				if sw.status == 0 {
-					apierr.Write(sw, id, apierr.New(apierr.Internal, "internal error"))
+					httperr.Write(sw, id, apierr.New(apierr.Internal, "internal error"))
 				}
 			}
 			level := slog.LevelInfo
@@ -96,10 +97,10 @@ func envelopeMux(mux *http.ServeMux) http.Handler {
 		switch d.status {
 		case http.StatusMethodNotAllowed:
 			allow := d.header.Get("Allow")
-			apierr.Write(w, id, apierr.New(apierr.MethodNotAllowed, "method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow).
+			httperr.Write(w, id, apierr.New(apierr.MethodNotAllowed, "method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow).
 				WithHeader("Allow", allow))
 		case 0, http.StatusNotFound:
-			apierr.Write(w, id, apierr.New(apierr.NotFound, "no route %s %s", r.Method, clipPath(r.URL.Path)))
+			httperr.Write(w, id, apierr.New(apierr.NotFound, "no route %s %s", r.Method, clipPath(r.URL.Path)))
 		default:
 			// Redirects (path cleaning) and anything else ServeMux decides.
 			for k, v := range d.header {
