@@ -1,0 +1,371 @@
+// Command callbench is the load test behind `make bench` (issue #4): it loads
+// a 1,000,000-row PostgreSQL table, serves it through a real Hub and a real
+// stk-bridge process, and measures a select-by-primary-key /call with an API
+// key through the whole pipeline at several concurrencies, next to
+// `pgbench -M prepared` running the same SELECT on the same database at the
+// same concurrency. It prints throughput, p50/p99, the Bridge/pgbench ratio
+// and the Bridge's peak RSS. Everything talks to 127.0.0.1 only and stops
+// by itself.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/santokit/santokit/internal/testpg"
+	"github.com/santokit/santokit/packages/core/hubapi"
+	hubserver "github.com/santokit/santokit/packages/hub/server"
+)
+
+const rows = 1_000_000
+
+func main() {
+	duration := flag.Duration("duration", 10*time.Second, "how long each measurement runs")
+	concs := flag.String("c", "8,32,64", "concurrencies to measure")
+	flag.Parse()
+	if err := run(*duration, *concs); err != nil {
+		fmt.Fprintln(os.Stderr, "callbench:", err)
+		testpg.Stop()
+		os.Exit(1)
+	}
+	testpg.Stop()
+}
+
+func run(d time.Duration, concList string) error {
+	ctx := context.Background()
+	work, err := os.MkdirTemp("", "callbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	fmt.Println("building stk-bridge …")
+	bridgeBin := filepath.Join(work, "stk-bridge")
+	if out, err := exec.Command("go", "build", "-o", bridgeBin, "./packages/bridge/cmd/stk-bridge").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+
+	base, err := testpg.ServerURL()
+	if err != nil {
+		return err
+	}
+	dbURL, err := createDB(ctx, base, "callbench")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("loading %d rows …\n", rows)
+	if err := load(ctx, dbURL); err != nil {
+		return err
+	}
+
+	// The Hub runs in this process; the Bridge is its own process so its RSS
+	// is its own.
+	token := "bench-bridge-token"
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(rand.IntN(256))
+	}
+	hub, err := hubserver.New(ctx, hubserver.Config{DatabaseURL: "sqlite://" + filepath.Join(work, "hub.db"),
+		MasterKeys: "v1:" + base64.StdEncoding.EncodeToString(key), AuthDisabled: true, BridgeTokens: []string{token}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer hub.Close()
+	hubTS := httptest.NewServer(hub.Handler())
+	defer hubTS.Close()
+	apiKey, err := bootstrap(hubTS.URL, dbURL)
+	if err != nil {
+		return err
+	}
+
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	bridge := exec.Command(bridgeBin)
+	bridge.Env = append(os.Environ(), "STK_HUB_URL="+hubTS.URL, "STK_BRIDGE_TOKEN="+token, "STK_BRIDGE_ADDR="+addr,
+		"STK_LOG_LEVEL=error", "STK_DB_MAX_CONNS=16")
+	bridge.Stderr = io.Discard
+	if err := bridge.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = bridge.Process.Kill(); _ = bridge.Wait() }()
+	callURL := "http://" + addr + "/call"
+	if err := waitReady(callURL, apiKey); err != nil {
+		return err
+	}
+
+	script := filepath.Join(work, "select.sql")
+	if err := os.WriteFile(script, []byte("\\set id random(1, "+strconv.Itoa(rows)+")\nSELECT id, name, qty, price, active FROM items WHERE id = :id;\n"), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\n%-6s %12s %9s %9s %12s %7s\n", "conc", "bridge rps", "p50 ms", "p99 ms", "pgbench tps", "ratio")
+	for _, f := range strings.Split(concList, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || c < 1 {
+			return fmt.Errorf("bad concurrency %q", f)
+		}
+		res, err := loadCall(callURL, apiKey, c, d)
+		if err != nil {
+			return err
+		}
+		tps, err := pgbench(dbURL, script, c, d)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-6d %12.0f %9.2f %9.2f %12.0f %7.2f\n", c, res.rps, ms(res.p50), ms(res.p99), tps, res.rps/tps)
+	}
+	rss, err := peakRSS(bridge.Process.Pid)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nstk-bridge peak RSS: %.1f MB\n", float64(rss)/1024)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func createDB(ctx context.Context, base, name string) (string, error) {
+	c, err := pgx.Connect(ctx, withDB(base, "postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer c.Close(ctx)
+	_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name)
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	return withDB(base, name), nil
+}
+
+func withDB(base, db string) string {
+	i := strings.Index(base, "/?")
+	if i < 0 {
+		return strings.TrimSuffix(base, "/") + "/" + db
+	}
+	return base[:i] + "/" + db + base[i+1:]
+}
+
+func load(ctx context.Context, dbURL string) error {
+	c, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	_, err = c.Exec(ctx, `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, qty integer NOT NULL,
+		price numeric NOT NULL, active boolean NOT NULL);
+		INSERT INTO items SELECT g, 'item-' || g, g % 100, (g % 1000) / 10.0, g % 2 = 0 FROM generate_series(1, `+strconv.Itoa(rows)+`) g;
+		ANALYZE items;`)
+	return err
+}
+
+// bootstrap creates project/env/connection/snapshot/permissions/release and
+// an API key through the Hub API, and returns the key.
+func bootstrap(hubURL, dbURL string) (string, error) {
+	steps := []struct {
+		method, path string
+		body         any
+		ctype        string
+	}{
+		{"POST", "/v1/projects", hubapi.CreateProject{Name: "bench"}, ""},
+		{"POST", "/v1/projects/bench/envs", hubapi.CreateEnv{Name: "prod"}, ""},
+		{"PUT", "/v1/projects/bench/envs/prod/connections/main", hubapi.PutConnection{URL: dbURL}, ""},
+		{"POST", "/v1/projects/bench/envs/prod/connections/main/snapshots", nil, ""},
+		{"PUT", "/v1/projects/bench/envs/prod/permissions", "version: 1\ntables:\n  items:\n    select: [reader]\n", "application/yaml"},
+		{"POST", "/v1/projects/bench/envs/prod/releases", hubapi.CreateRelease{Ref: "bench"}, ""},
+	}
+	for _, s := range steps {
+		if _, err := hubCall(hubURL, s.method, s.path, s.body, s.ctype); err != nil {
+			return "", err
+		}
+	}
+	body, err := hubCall(hubURL, "POST", "/v1/projects/bench/envs/prod/apikeys", hubapi.CreateAPIKey{Name: "bench", Roles: []string{"reader"}}, "")
+	if err != nil {
+		return "", err
+	}
+	var k hubapi.CreatedAPIKey
+	if err := json.Unmarshal(body, &k); err != nil {
+		return "", err
+	}
+	return k.Key, nil
+}
+
+func hubCall(hubURL, method, path string, body any, ctype string) ([]byte, error) {
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, hubURL+path, rd)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, out)
+	}
+	return out, nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func callBody(id int) []byte {
+	return []byte(`{"path":"db/main/items/select","params":{"where":{"id":` + strconv.Itoa(id) + `}}}`)
+}
+
+func waitReady(callURL, apiKey string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest("POST", callURL, bytes.NewReader(callBody(1)))
+		req.Header.Set("X-Santokit-Api-Key", apiKey)
+		req.Header.Set("Content-Type", "application/json")
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return nil
+			}
+			if res.StatusCode != 503 && res.StatusCode != 404 {
+				return fmt.Errorf("bridge answered %d: %s", res.StatusCode, body)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return errors.New("the bridge did not become ready in 30s")
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+}
+
+// loadCall runs c workers for d, each with keep-alive connections, calling
+// a select-by-PK on random ids; every response must be 200.
+func loadCall(callURL, apiKey string, c int, d time.Duration) (result, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	defer tr.CloseIdleConnections()
+	var (
+		mu      sync.Mutex
+		lat     []time.Duration
+		failure error
+		wg      sync.WaitGroup
+	)
+	stop := time.Now().Add(d)
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+			var mine []time.Duration
+			for time.Now().Before(stop) {
+				req, _ := http.NewRequest("POST", callURL, bytes.NewReader(callBody(1+r.IntN(rows))))
+				req.Header.Set("X-Santokit-Api-Key", apiKey)
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						err = fmt.Errorf("status %d", res.StatusCode)
+					}
+				}
+				if err != nil {
+					mu.Lock()
+					failure = err
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if failure != nil {
+		return result{}, failure
+	}
+	if len(lat) == 0 {
+		return result{}, errors.New("no request completed")
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return result{rps: float64(len(lat)) / d.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+}
+
+var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+
+func pgbench(dbURL, script string, c int, d time.Duration) (float64, error) {
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+		if len(matches) == 0 {
+			return 0, errors.New("pgbench not found: apt-get install postgresql-contrib (or postgresql-client)")
+		}
+		bin = matches[len(matches)-1]
+	}
+	out, err := exec.Command(bin, "-n", "-M", "prepared", "-c", strconv.Itoa(c), "-j", "2",
+		"-T", strconv.Itoa(int(d.Seconds())), "-f", script, dbURL).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
+	}
+	m := tpsRe.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// peakRSS reads VmHWM (peak resident set) of pid, in kB.
+func peakRSS(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
