@@ -177,6 +177,14 @@ func (h *Handler) parse(w http.ResponseWriter, r *http.Request) (plan.Target, []
 		}
 		return t, nil, apierr.Wrap(apierr.BadRequest, err, "request body cannot be read")
 	}
+	return decodeRequest(data)
+}
+
+// decodeRequest checks the syntax of a /call body (§4.2 step 1) and returns
+// its target and raw params. It is pure, so the hot path can be measured
+// without HTTP (BenchmarkPipeline).
+func decodeRequest(data []byte) (plan.Target, []byte, error) {
+	var t plan.Target
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return t, nil, apierr.New(apierr.BadRequest, `request body is empty: send {"path": "db/{connection}/{table}/{op}", "params": {…}}`)
@@ -197,7 +205,7 @@ func (h *Handler) parse(w http.ResponseWriter, r *http.Request) (plan.Target, []
 		return t, nil, apierr.New(apierr.BadRequest, "path is required: db/{connection}/{table}/{op} or logics/{name}").
 			WithDetail("problems", []apierr.Problem{{Path: "path", Message: "required"}})
 	}
-	t, err = plan.ParsePath(*req.Path)
+	t, err := plan.ParsePath(*req.Path)
 	if err != nil {
 		return t, nil, asAPIError(err)
 	}
