@@ -63,7 +63,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	script := walkthrough(t, filepath.Join(root, "README.md"))
 
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+"/", "./packages/hub/cmd/stk-hub", "./packages/cli/cmd/stk")
+	build := exec.Command("go", "build", "-o", bin+"/", "./packages/hub/cmd/stk-hub", "./packages/bridge/cmd/stk-bridge", "./packages/cli/cmd/stk")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -73,12 +73,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	ctx := context.Background()
 	devURL, prodURL := appDB(t, password), appDB(t, password)
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr, bridgeAddr := freeAddr(t), freeAddr(t)
 
 	work := t.TempDir()
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
@@ -91,6 +86,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		"PROD_DATABASE_URL="+prodURL,
 		"STK_HUB_ADDR="+addr,
 		"STK_HUB_URL=http://"+addr,
+		"STK_BRIDGE_ADDR="+bridgeAddr,
 	)
 	// Its own process group, so the Hub it starts in the background is
 	// stopped with it.
@@ -116,11 +112,20 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 	t.Logf("walkthrough output:\n%s", out.String())
 
-	for _, want := range []string{"demo", "dev", "prod", ":***@", "todos", "reused", "promoted", "revoked"} {
+	for _, want := range []string{"demo", "dev", "prod", ":***@", "todos", "reused", "promoted", "revoked",
+		`{"data":[{"id":1,"title":"write the docs","done":false}],"meta":{}}`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("walkthrough output lacks %q", want)
 		}
 	}
+	// The Bridge's refusals: reader deleting, another env, no key.
+	if n := strings.Count(out.String(), `"code":"FORBIDDEN"`); n != 2 {
+		t.Errorf("want 2 FORBIDDEN answers, got %d", n)
+	}
+	if !strings.Contains(out.String(), `"code":"UNAUTHORIZED"`) {
+		t.Error("a call without a key was not refused with UNAUTHORIZED")
+	}
+	bridgeLog, _ := os.ReadFile(filepath.Join(work, "bridge.log"))
 	var snaps []hubapi.Snapshot
 	b, err := os.ReadFile(filepath.Join(work, "schema.json"))
 	if err != nil {
@@ -138,7 +143,11 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatalf("want the API key printed exactly once, found %d", len(m))
 	}
 	secret := m[0][1]
-	files := map[string][]byte{"output": out.Bytes(), "hub.log": hubLog, "schema.json": b}
+	// The app key only ever went into a shell variable.
+	if bytes.Contains(out.Bytes(), []byte("stk_key_")) && bytes.Count(out.Bytes(), []byte("stk_key_")) != 1 {
+		t.Fatal("an API key other than the one printed by apikey create appears in the output")
+	}
+	files := map[string][]byte{"output": out.Bytes(), "hub.log": hubLog, "bridge.log": bridgeLog, "schema.json": b}
 	stores, _ := filepath.Glob(filepath.Join(work, "santokit-hub.db*"))
 	if len(stores) == 0 {
 		t.Fatal("the walkthrough left no Hub store file")
@@ -167,10 +176,21 @@ func appDB(t *testing.T, password string) string {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, `CREATE TABLE todos (id bigserial PRIMARY KEY, title text NOT NULL, done boolean NOT NULL DEFAULT false)`); err != nil {
+	if _, err := c.Exec(ctx, `CREATE TABLE todos (id bigserial PRIMARY KEY, title text NOT NULL, done boolean NOT NULL DEFAULT false);
+		INSERT INTO todos (title, done) VALUES ('write the docs', false), ('ship it', true)`); err != nil {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(raw)
 	u.User = url.UserPassword(u.User.Username(), password)
 	return u.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
