@@ -84,15 +84,8 @@ clean:
 	rm -rf bin/ coverage/ coverage.out coverage.txt coverage.html
 	find . -name '*.coverprofile' -not -path './node_modules/*' -not -path './.git/*' -delete
 
-## dev: run a local Hub on embedded defaults: SQLite store and a generated master
-## key in .santokit/, operator auth off. Local use only.
+## dev: stk dev — a Hub and a Bridge in one process on embedded defaults
+## (.santokit/: SQLite store, generated master key and bridge token, an
+## example SQLite database); prints an API key and a curl that returns rows.
 dev: build
-	@mkdir -p .santokit
-	@if [ -z "$$STK_MASTER_KEYS" ] && [ ! -s .santokit/master-keys ]; then \
-		umask 077; printf 'v1:%s\n' "$$(head -c 32 /dev/urandom | base64 | tr -d '\n')" > .santokit/master-keys; \
-		echo "generated a master key in .santokit/master-keys (keep it: the store's secrets need it)"; \
-	fi
-	STK_DISABLE_AUTH=true \
-	STK_MASTER_KEYS="$${STK_MASTER_KEYS:-$$(cat .santokit/master-keys)}" \
-	STK_HUB_DATABASE_URL="$${STK_HUB_DATABASE_URL:-sqlite://./.santokit/hub.db}" \
-	./bin/stk-hub
+	./bin/stk dev

@@ -85,10 +85,12 @@ func (a *app) newRoot() *cobra.Command {
 		Short: "Santokit operator CLI",
 		Long: `stk is the operator's interface to a Santokit Hub: projects, environments,
 database connections, schema snapshots, permissions, releases, API keys and
-the audit log.
+the audit log. 'stk init' and 'stk dev' set up a project directory and run a
+local Hub and Bridge for it in one process.
 
 Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_ENV.`,
-		Example: `  stk project create demo
+		Example: `  stk init myapp && stk dev myapp --watch
+  stk project create demo
   stk env create --project demo dev
   stk connections set --project demo --env dev --name main --db-url-stdin < db-url.txt
   stk schema snapshot --project demo --env dev
@@ -126,6 +128,8 @@ Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_E
 		a.releaseCmd(),
 		a.apikeyCmd(),
 		a.auditCmd(),
+		a.initCmd(),
+		a.devCmd(),
 		a.versionCmd(),
 	)
 	addCompletionExamples(root)

@@ -1,0 +1,260 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/santokit/santokit/packages/cli/internal/devstack"
+	"github.com/santokit/santokit/packages/core/apierr"
+)
+
+func (a *app) devCmd() *cobra.Command {
+	o := devstack.Options{HubAddr: devstack.DefaultHubAddr, BridgeAddr: devstack.DefaultBridgeAddr}
+	c := &cobra.Command{
+		Use:   "dev [DIR]",
+		Short: "Run a local Hub and Bridge in one process, set up for a project",
+		Long: `Run a Hub (operator auth off: it is local) and a Bridge (data-plane auth on, so
+that what works in dev works in production) in one process, on embedded
+defaults kept in DIR/.santokit/ (DIR defaults to the current directory):
+
+  hub.db        the Hub's store (SQLite)
+  master.key    the generated master key ring (mode 0600, reused by later runs)
+  bridge.token  the generated token the Bridge presents to the Hub (0600)
+  data.db       the data database (SQLite), unless --db names your own
+  dev.log       both servers' logs (JSON); nothing is logged to the terminal
+
+In a project directory (the 'stk init' layout: config/permissions.yaml,
+config/auth.yaml, logics/), a new data.db is created from DIR/schema.sql and
+the project's permissions are served. Anywhere else the built-in todo example
+(examples/todo) is served: data.db gets its schema and rows once, and its
+permissions let role reader select and role writer do everything.
+
+Either way stk dev creates project dev and env dev if missing, sets
+connection main, snapshots it, applies the permissions, releases them (ref
+dev) and creates an API key named dev with every role the permissions name
+(the dev key of an earlier run is revoked). Then it prints the Hub and Bridge
+URLs, the key and a ready curl, and serves until interrupted (Ctrl+C or
+SIGTERM), when both servers shut down gracefully.
+
+--watch re-applies config/permissions.yaml whenever it changes: one line per
+apply; problems print as file:line:column: path: message and the last good
+release stays served. Port 0 in --hub-addr or --bridge-addr picks a free
+port; the real address is printed. With --json, one JSON object
+{hubUrl, bridgeUrl, apiKey, curl} is printed on stdout once ready, and
+everything else goes to stderr.
+
+config/auth.yaml and logics/ are not applied yet: the Hub has no API for them
+so far.`,
+		Example: `  stk dev
+  stk init myapp && stk dev myapp --watch
+  stk dev --db postgres://app:secret@localhost:5432/app --watch
+  stk dev --hub-addr 127.0.0.1:0 --bridge-addr 127.0.0.1:0 --json`,
+		Args:              optionalDirArg,
+		ValidArgsFunction: dirCompletion,
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Dir = args[0]
+			}
+			o.Version = a.version
+			o.Getenv = a.getenv
+			o.Ready = a.devReady
+			o.Applied = a.devApplied
+			o.Notice = func(s string) { fmt.Fprintln(a.devLog(), "note: "+s) }
+			return devError(devstack.Run(cmd.Context(), o))
+		}),
+	}
+	f := c.Flags()
+	f.StringVar(&o.DatabaseURL, "db", "", "data database: a PostgreSQL URL, postgres://… (default: DIR/.santokit/data.db)")
+	f.BoolVarP(&o.Watch, "watch", "w", false, "re-apply config/permissions.yaml when it changes")
+	f.StringVar(&o.HubAddr, "hub-addr", devstack.DefaultHubAddr, "listen address of the Hub (port 0: any free port)")
+	f.StringVar(&o.BridgeAddr, "bridge-addr", devstack.DefaultBridgeAddr, "listen address of the Bridge (port 0: any free port)")
+	_ = c.RegisterFlagCompletionFunc("db", cobra.NoFileCompletions)
+	_ = c.RegisterFlagCompletionFunc("hub-addr", cobra.FixedCompletions(
+		[]string{devstack.DefaultHubAddr, "127.0.0.1:0"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("bridge-addr", cobra.FixedCompletions(
+		[]string{devstack.DefaultBridgeAddr, "127.0.0.1:0"}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+// devLog is where stk dev's running commentary goes: stdout, or stderr when
+// stdout carries the one JSON document.
+func (a *app) devLog() io.Writer {
+	if a.json {
+		return a.stderr
+	}
+	return a.stdout
+}
+
+func (a *app) devReady(info devstack.Info) {
+	if a.json {
+		_ = a.writeJSON(info)
+		return
+	}
+	w := a.stdout
+	fmt.Fprintf(w, "stk dev: Hub and Bridge running (project %s, env %s)\n\n", info.Project, info.Env)
+	t := newTable(w, "  Hub", info.HubURL+"   (operator auth off: local use only)")
+	t.row("  Bridge", info.BridgeURL)
+	t.row("  API key", info.APIKey+"   (roles "+strings.Join(info.Roles, ", ")+"; revoked at the next start)")
+	db := info.Database
+	if info.Seeded {
+		db += "   (created now)"
+	}
+	t.row("  Database", db)
+	perm := info.PermissionsFile
+	if perm == "" {
+		perm = "built-in todo example"
+	}
+	if info.Release.ID != "" {
+		perm += " → release " + info.Release.ID
+	} else {
+		perm += " → not released yet"
+	}
+	t.row("  Config", perm)
+	t.row("  Logs", relToCwd(info.LogFile))
+	t.flush()
+	fmt.Fprintf(w, "\nTry it:\n  %s\n\n", info.Curl)
+	if info.Watching {
+		fmt.Fprintf(w, "Watching %s for changes. Ctrl+C stops.\n", info.PermissionsFile)
+	} else {
+		fmt.Fprintln(w, "Ctrl+C stops.")
+	}
+}
+
+func (a *app) devApplied(ap devstack.Apply) {
+	w := a.devLog()
+	stamp := time.Now().Format("15:04:05")
+	if ap.Err == nil {
+		state := "released " + ap.Release.ID
+		if ap.Release.Reused {
+			state = "unchanged, release " + ap.Release.ID + " reused"
+		}
+		warn := ""
+		if n := len(ap.Permissions.Warnings); n > 0 {
+			warn = ", " + plural(n, "warning")
+		}
+		fmt.Fprintf(w, "%s applied %s: %s%s\n", stamp, ap.File, state, warn)
+		for _, x := range ap.Permissions.Warnings {
+			fmt.Fprintln(w, ap.File+": "+formatWarning(x))
+		}
+		return
+	}
+	ce := inFile(ap.Err, ap.File).(*cliError)
+	for _, p := range detailList[apierr.Problem](ce.details, "problems") {
+		fmt.Fprintln(w, formatProblem(ce.file, p))
+	}
+	line := fmt.Sprintf("%s not applied %s: %s (code %s", stamp, ap.File, ce.message, ce.code)
+	if ce.requestID != "" {
+		line += ", request " + ce.requestID
+	}
+	fmt.Fprintln(w, line+"); the last good release stays served")
+}
+
+// devError maps devstack's errors to the CLI's.
+func devError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *devstack.UsageError
+	if errors.As(err, &ue) {
+		return usageErrorf("%s", ue.Msg)
+	}
+	var ae *devstack.ApplyError
+	if errors.As(err, &ae) {
+		return inFile(ae.Err, ae.File)
+	}
+	return err
+}
+
+func (a *app) initCmd() *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "init [DIR]",
+		Short: "Create a project directory: config/permissions.yaml, config/auth.yaml, logics/",
+		Long: `Write the project layout that 'stk dev' and the apply commands read into DIR
+(default: the current directory, created if missing):
+
+  config/permissions.yaml  who may do what (SPEC §5), with commented examples
+  config/auth.yaml         end-user JWT issuers (none yet)
+  logics/.gitkeep          custom SQL logic goes here
+  schema.sql               what 'stk dev' loads into a new local database
+  .gitignore               ignores .santokit/, stk dev's local state
+
+An existing file is never overwritten (exit 1, naming it; nothing is written)
+unless --force; a file that already holds the very content is left alone, and
+an existing .gitignore only gets the .santokit/ line added.`,
+		Example: `  stk init
+  stk init myapp && cd myapp && stk dev --watch
+  stk init --force`,
+		Args:              optionalDirArg,
+		ValidArgsFunction: dirCompletion,
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			files, err := devstack.Init(dir, force)
+			if err != nil {
+				var ee *devstack.ExistsError
+				if errors.As(err, &ee) {
+					return &cliError{exit: ExitError, code: apierr.Conflict, message: ee.Error()}
+				}
+				var ue *devstack.UsageError
+				if errors.As(err, &ue) {
+					return usageErrorf("%s", ue.Msg)
+				}
+				return runtimeErrorf(apierr.Internal, "%v", err)
+			}
+			if a.json {
+				abs, _ := filepath.Abs(dir)
+				return a.writeJSON(struct {
+					Dir   string              `json:"dir"`
+					Files []devstack.InitFile `json:"files"`
+				}{abs, files})
+			}
+			for _, f := range files {
+				fmt.Fprintf(a.stdout, "%-11s %s\n", f.Action, filepath.Join(dir, filepath.FromSlash(f.Path)))
+			}
+			next := "stk dev --watch"
+			if dir != "." {
+				next = "stk dev " + dir + " --watch"
+			}
+			fmt.Fprintf(a.stdout, "\nNext: edit schema.sql and config/permissions.yaml, then run: %s\n", next)
+			return nil
+		}),
+	}
+	c.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	return c
+}
+
+// optionalDirArg accepts zero or one positional argument, a directory.
+func optionalDirArg(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return usageErrorf("too many arguments: %s takes at most one directory, got %q", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}
+
+func dirCompletion(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return nil, cobra.ShellCompDirectiveFilterDirs
+}
+
+// relToCwd shows path relative to the working directory when it is below it.
+func relToCwd(path string) string {
+	abs, err := filepath.Abs(".")
+	if err != nil {
+		return path
+	}
+	if rel, err := filepath.Rel(abs, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}

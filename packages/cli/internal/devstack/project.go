@@ -1,0 +1,162 @@
+package devstack
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/santokit/santokit/examples"
+	"github.com/santokit/santokit/packages/core/permissions"
+)
+
+// Paths of the `stk init` layout, relative to the project directory.
+const (
+	PermissionsPath = "config/permissions.yaml"
+	AuthPath        = "config/auth.yaml"
+	LogicsDir       = "logics"
+	SchemaPath      = "schema.sql"
+)
+
+// exampleFile is how the embedded example's permissions are named.
+const exampleFile = "examples/todo/" + PermissionsPath + " (built in)"
+
+// project is the directory stk dev runs in.
+type project struct {
+	// dir is absolute; display is the directory as given, for messages.
+	dir     string
+	display string
+	// permissionsPath is the project's permissions file, absolute; empty
+	// when the directory is no project and the todo example is served.
+	permissionsPath string
+}
+
+func loadProject(dir string) (*project, error) {
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, usagef("directory %s: %v", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, usagef("directory %s does not exist (run 'stk init %s' to create a project there)", dir, dir)
+	case err != nil:
+		return nil, usagef("directory %s: %v", dir, unwrapPath(err))
+	case !fi.IsDir():
+		return nil, usagef("%s is not a directory", dir)
+	}
+	p := &project{dir: abs, display: dir}
+	perm := filepath.Join(abs, filepath.FromSlash(PermissionsPath))
+	if fi, err := os.Stat(perm); err == nil && !fi.IsDir() {
+		p.permissionsPath = perm
+	}
+	return p, nil
+}
+
+// isProject reports whether the directory has the `stk init` layout.
+func (p *project) isProject() bool { return p.permissionsPath != "" }
+
+// permissionsFile names the permissions file as the user sees it:
+// relative to the working directory when the directory was given so.
+func (p *project) permissionsFile() string {
+	if !p.isProject() {
+		return exampleFile
+	}
+	return filepath.Join(p.display, filepath.FromSlash(PermissionsPath))
+}
+
+// permissions reads the permissions document to apply.
+func (p *project) permissions() ([]byte, error) {
+	if !p.isProject() {
+		return fs.ReadFile(examples.Todo(), PermissionsPath)
+	}
+	b, err := os.ReadFile(p.permissionsPath)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p.permissionsFile(), unwrapPath(err))
+	}
+	return b, nil
+}
+
+// schemaSQL is what a new data database is created from: the project's
+// schema.sql (none: an empty database), or the todo example's.
+func (p *project) schemaSQL() ([]byte, error) {
+	if !p.isProject() {
+		return fs.ReadFile(examples.Todo(), SchemaPath)
+	}
+	b, err := os.ReadFile(filepath.Join(p.dir, SchemaPath))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Join(p.display, SchemaPath), unwrapPath(err))
+	}
+	return b, nil
+}
+
+// unapplied lists the parts of the project that stk dev does not apply yet
+// (the Hub has no logic or auth API so far), for a notice.
+func (p *project) unapplied() []string {
+	if !p.isProject() {
+		return nil
+	}
+	var out []string
+	hasSQL := false
+	_ = filepath.WalkDir(filepath.Join(p.dir, LogicsDir), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".sql") {
+			hasSQL = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	if hasSQL {
+		out = append(out, LogicsDir+"/")
+	}
+	if b, err := os.ReadFile(filepath.Join(p.dir, filepath.FromSlash(AuthPath))); err == nil {
+		var doc struct {
+			Issuers []any `yaml:"issuers"`
+		}
+		if yaml.Unmarshal(b, &doc) != nil || len(doc.Issuers) > 0 {
+			out = append(out, AuthPath)
+		}
+	}
+	return out
+}
+
+// defaultRoles are the API key's roles when the permissions name none.
+func defaultRoles() []string { return []string{"reader", "writer"} }
+
+// keyRoles lists the role names that the permissions grant anything to
+// (the keywords public and authenticated excluded), sorted: the roles of
+// the dev API key. A document that does not parse gives the defaults.
+func keyRoles(src []byte) []string {
+	doc, problems := permissions.Parse(src)
+	if doc == nil || len(problems) > 0 {
+		return defaultRoles()
+	}
+	var roles []string
+	for _, t := range doc.Tables {
+		for _, rules := range t.Ops {
+			for _, r := range rules {
+				for _, role := range r.Roles {
+					if role == "public" || role == "authenticated" || slices.Contains(roles, role) {
+						continue
+					}
+					roles = append(roles, role)
+				}
+			}
+		}
+	}
+	if len(roles) == 0 {
+		return defaultRoles()
+	}
+	slices.Sort(roles)
+	return roles
+}

@@ -1,0 +1,196 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/santokit/santokit/packages/cli/internal/hubclient"
+	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/core/permissions"
+)
+
+// setup makes project dev / env dev serve the permissions, through the Hub
+// API: project and env (if missing), connection main, snapshot,
+// permissions, release, and a fresh API key (older dev keys revoked). It
+// returns what to print and the permissions source it applied.
+func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []byte, error) {
+	c := s.client
+	if err := s.ensureEnv(ctx); err != nil {
+		return Info{}, nil, err
+	}
+	conn, _, err := c.PutConnection(ctx, Project, Env, Connection, hubapi.PutConnection{URL: dbURL})
+	if err != nil {
+		return Info{}, nil, err
+	}
+	for _, what := range s.proj.unapplied() {
+		s.o.Notice(what + " is not applied yet: this version of the Hub has no API for it")
+	}
+	src, err := s.proj.permissions()
+	if err != nil {
+		return Info{}, nil, err
+	}
+	roles := keyRoles(src)
+	res := s.apply(ctx, src)
+	if res.Err != nil {
+		if ctx.Err() != nil || !s.o.Watch || !s.proj.isProject() {
+			return Info{}, nil, &ApplyError{File: res.File, Err: res.Err}
+		}
+		// Watch on: report it and serve anyway; fixing the file releases.
+		s.o.Applied(res.Apply)
+	}
+	key, err := s.rotateKey(ctx, roles)
+	if err != nil {
+		return Info{}, nil, err
+	}
+	db := "SQLite " + s.st.path(dataDBName)
+	if s.o.DatabaseURL != "" {
+		db = conn.Engine + " " + conn.URL // redacted by the Hub
+	}
+	path, body := exampleCall(res.tables, src, roles)
+	info := Info{
+		HubURL: s.hubURL, BridgeURL: s.bridgeURL, APIKey: key.Key,
+		Curl:  curl(s.bridgeURL, key.Key, body),
+		KeyID: key.KeyID, Roles: slices.Clone(key.Roles), Project: Project, Env: Env,
+		StateDir: s.st.dir, LogFile: s.st.path(logFileName), Database: db, Seeded: seeded,
+		Release: res.Release, Watching: s.o.Watch && s.proj.isProject(),
+		CallPath: path, CallBody: body,
+	}
+	if s.proj.isProject() {
+		info.PermissionsFile = s.proj.permissionsFile()
+	}
+	return info, src, nil
+}
+
+// ensureEnv creates project dev and env dev unless they exist.
+func (s *stack) ensureEnv(ctx context.Context) error {
+	c := s.client
+	if _, err := c.GetProject(ctx, Project); err != nil {
+		if !isStatus(err, http.StatusNotFound) {
+			return err
+		}
+		if _, err := c.CreateProject(ctx, hubapi.CreateProject{Name: Project}); err != nil && !isStatus(err, http.StatusConflict) {
+			return err
+		}
+	}
+	envs, err := c.ListEnvs(ctx, Project)
+	if err != nil {
+		return err
+	}
+	for _, e := range envs.Items {
+		if e.Name == Env {
+			return nil
+		}
+	}
+	if _, err := c.CreateEnv(ctx, Project, hubapi.CreateEnv{Name: Env}); err != nil && !isStatus(err, http.StatusConflict) {
+		return err
+	}
+	return nil
+}
+
+func isStatus(err error, status int) bool {
+	var he *hubclient.Error
+	return errors.As(err, &he) && he.Status == status
+}
+
+// applyResult is an Apply with the snapshot's table names.
+type applyResult struct {
+	Apply
+	tables []string
+}
+
+// apply snapshots connection main, stages src and releases it (ref dev).
+func (s *stack) apply(ctx context.Context, src []byte) applyResult {
+	c := s.client
+	res := applyResult{Apply: Apply{File: s.proj.permissionsFile()}}
+	snap, _, err := c.Snapshot(ctx, Project, Env, Connection)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	for _, t := range snap.Tables {
+		res.tables = append(res.tables, t.Name)
+	}
+	if res.Permissions, _, err = c.PutPermissions(ctx, Project, Env, src); err != nil {
+		res.Err = err
+		return res
+	}
+	if res.Release, _, err = c.CreateRelease(ctx, Project, Env, hubapi.CreateRelease{Ref: ReleaseRef}); err != nil {
+		res.Err = err
+		return res
+	}
+	s.log.Info("applied", "file", res.File, "permissions", res.Permissions.ID, "release", res.Release.ID, "reused", res.Release.Reused)
+	return res
+}
+
+// rotateKey creates a new API key named dev with roles and revokes the
+// active dev keys of earlier runs, so that restarts do not pile keys up.
+func (s *stack) rotateKey(ctx context.Context, roles []string) (hubapi.CreatedAPIKey, error) {
+	c := s.client
+	old, err := c.ListAPIKeys(ctx, Project, Env)
+	if err != nil {
+		return hubapi.CreatedAPIKey{}, err
+	}
+	key, err := c.CreateAPIKey(ctx, Project, Env, hubapi.CreateAPIKey{Name: KeyName, Roles: roles})
+	if err != nil {
+		return hubapi.CreatedAPIKey{}, err
+	}
+	for _, k := range old.Items {
+		if k.Name == KeyName && k.Status == "active" && k.KeyID != key.KeyID {
+			if _, err := c.RevokeAPIKey(ctx, Project, Env, k.KeyID); err != nil {
+				return hubapi.CreatedAPIKey{}, err
+			}
+		}
+	}
+	return key, nil
+}
+
+// exampleCall is the request of the printed curl: a select of five rows
+// from a table the key may read, todos when there is one.
+func exampleCall(tables []string, src []byte, roles []string) (path, body string) {
+	table := pickTable(tables, src, roles)
+	path = "db/" + Connection + "/" + table + "/select"
+	b, _ := json.Marshal(struct {
+		Path   string         `json:"path"`
+		Params map[string]int `json:"params"`
+	}{path, map[string]int{"limit": 5}})
+	return path, string(b)
+}
+
+func pickTable(tables []string, src []byte, roles []string) string {
+	if len(tables) == 0 {
+		return "TABLE"
+	}
+	sorted := slices.Clone(tables)
+	slices.Sort(sorted)
+	if i := slices.Index(sorted, "todos"); i > 0 {
+		sorted = append([]string{"todos"}, slices.Delete(sorted, i, i+1)...)
+	}
+	doc, problems := permissions.Parse(src)
+	if doc != nil && len(problems) == 0 {
+		for _, t := range sorted {
+			rules, _ := doc.Rules(Connection, t, permissions.OpSelect)
+			for _, r := range rules {
+				if slices.ContainsFunc(r.Roles, func(role string) bool { return slices.Contains(roles, role) }) {
+					return t
+				}
+			}
+		}
+	}
+	return sorted[0]
+}
+
+// curl renders a ready curl command line (POSIX shell quoting).
+func curl(bridgeURL, apiKey, body string) string {
+	return "curl -s " + bridgeURL + "/call" +
+		" -H " + shellQuote("X-Santokit-Api-Key: "+apiKey) +
+		" -H 'Content-Type: application/json'" +
+		" -d " + shellQuote(body)
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

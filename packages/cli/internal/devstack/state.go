@@ -1,0 +1,195 @@
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // driver "sqlite", for seeding the data database
+)
+
+// The files of <dir>/.santokit.
+const (
+	StateDirName    = ".santokit"
+	hubStoreName    = "hub.db"
+	masterKeyName   = "master.key"
+	bridgeTokenName = "bridge.token"
+	dataDBName      = "data.db"
+	logFileName     = "dev.log"
+)
+
+// state is <dir>/.santokit with its secrets loaded (or generated).
+type state struct {
+	dir         string
+	masterKeys  string
+	bridgeToken string
+}
+
+func (s *state) path(name string) string { return filepath.Join(s.dir, name) }
+
+// openState creates <dir>/.santokit (0700) and loads the master key ring and
+// the bridge token, generating each on first use (files of mode 0600).
+func openState(projectDir string) (*state, error) {
+	s := &state{dir: filepath.Join(projectDir, StateDirName)}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", s.dir, unwrapPath(err))
+	}
+	var err error
+	if s.masterKeys, err = secretFile(s.path(masterKeyName), generateKeyRing); err != nil {
+		return nil, err
+	}
+	if s.bridgeToken, err = secretFile(s.path(bridgeTokenName), generateToken); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// generateKeyRing returns a one-key ring in the STK_MASTER_KEYS format, as
+// the Hub's secrets.GenerateSpec does: "v1:" + base64 of 32 random bytes.
+func generateKeyRing() (string, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return "", err
+	}
+	return "v1:" + base64.StdEncoding.EncodeToString(key), nil
+}
+
+// generateToken returns a bridge token: 32 random bytes in hex.
+func generateToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "stkbt_" + hex.EncodeToString(b), nil
+}
+
+// secretFile reads the secret kept in path, or generates one with gen and
+// writes it there (mode 0600, never overwriting a file that appeared
+// meanwhile). A file readable by others is tightened to 0600.
+func secretFile(path string, gen func() (string, error)) (string, error) {
+	for attempt := 0; ; attempt++ {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			v := strings.TrimSpace(string(b))
+			if v == "" {
+				return "", fmt.Errorf("%s is empty: remove it to generate a new one", path)
+			}
+			if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+				_ = os.Chmod(path, 0o600)
+			}
+			return v, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("read %s: %w", path, unwrapPath(err))
+		}
+		v, err := gen()
+		if err != nil {
+			return "", fmt.Errorf("generate %s: %w", filepath.Base(path), err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) && attempt == 0 {
+			continue // another stk dev wrote it first: use theirs
+		}
+		if err != nil {
+			return "", fmt.Errorf("create %s: %w", path, unwrapPath(err))
+		}
+		_, werr := f.WriteString(v + "\n")
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			_ = os.Remove(path)
+			return "", fmt.Errorf("write %s: %w", path, unwrapPath(werr))
+		}
+		return v, nil
+	}
+}
+
+// dataDatabase returns the URL of the data database: --db as given (a
+// sqlite path made absolute), or .santokit/data.db, which is created on
+// first use from the project's schema.sql (the todo example's outside a
+// project). seeded reports that it was created now.
+func (s *state) dataDatabase(ctx context.Context, dbFlag string, p *project) (dbURL string, seeded bool, err error) {
+	if dbFlag != "" {
+		u, err := absSQLiteURL(dbFlag)
+		if err != nil {
+			return "", false, usagef("--db: %v", err)
+		}
+		return u, false, nil
+	}
+	path := s.path(dataDBName)
+	if _, err := os.Stat(path); err == nil {
+		return "sqlite://" + path, false, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", false, fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	ddl, err := p.schemaSQL()
+	if err != nil {
+		return "", false, err
+	}
+	if err := seed(ctx, path, ddl); err != nil {
+		return "", false, err
+	}
+	return "sqlite://" + path, true, nil
+}
+
+// seed creates the SQLite database path from ddl. It builds it under a
+// temporary name and renames it into place, so that a failing schema.sql
+// leaves no half-made database behind.
+func seed(ctx context.Context, path string, ddl []byte) error {
+	tmp := path + ".seeding"
+	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+		_ = os.Remove(tmp + suffix)
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, unwrapPath(err))
+	}
+	_ = f.Close()
+	err = func() error {
+		if strings.TrimSpace(string(ddl)) == "" {
+			return nil // an empty file is an empty SQLite database
+		}
+		db, err := sql.Open("sqlite", "file:"+filepath.ToSlash(tmp)+"?_pragma=foreign_keys(1)")
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		db.SetMaxOpenConns(1)
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(ddl)); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("seed %s from schema.sql: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("create %s: %w", path, unwrapPath(err))
+	}
+	return nil
+}
+
+// unwrapPath drops the path that *fs.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
