@@ -1,9 +1,10 @@
 // Package e2e runs whole-system flows (ARCHITECTURE §4): testscript files in
-// testdata/ drive the real `stk` binary against a real `stk-hub` process and
-// a real PostgreSQL. TestMain builds both binaries once; each script gets a
-// fresh Hub store, a fresh "bring your own" database ($PGURL) whose role has
-// a password marker ($PGMARKER) that must never show up anywhere, and the
-// custom commands documented on cmds below.
+// testdata/ drive the real `stk` binary against a real `stk-hub` process, a
+// real `stk-bridge` process and a real PostgreSQL. TestMain builds the
+// binaries once; each script gets a fresh Hub store, a fresh "bring your
+// own" database ($PGURL) whose role has a password marker ($PGMARKER) that
+// must never show up anywhere, a random Bridge service token ($BRIDGE_TOKEN,
+// equally secret), and the custom commands documented on cmds below.
 package e2e
 
 import (
@@ -37,7 +38,7 @@ import (
 	"github.com/santokit/santokit/internal/testpg"
 )
 
-// binDir holds the stk and stk-hub binaries built by TestMain.
+// binDir holds the stk, stk-hub and stk-bridge binaries built by TestMain.
 var binDir string
 
 // roleSeq numbers the PostgreSQL roles of the scripts (roles are per cluster).
@@ -53,10 +54,11 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(dir)
 		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
 			"github.com/santokit/santokit/packages/cli/cmd/stk",
-			"github.com/santokit/santokit/packages/hub/cmd/stk-hub")
+			"github.com/santokit/santokit/packages/hub/cmd/stk-hub",
+			"github.com/santokit/santokit/packages/bridge/cmd/stk-bridge")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: building stk and stk-hub:", err)
+			fmt.Fprintln(os.Stderr, "e2e: building stk, stk-hub and stk-bridge:", err)
 			return 1
 		}
 		binDir = dir
@@ -83,15 +85,23 @@ type stateKey struct{}
 
 // scriptState is what the custom commands of one script share.
 type scriptState struct {
-	tb         testing.TB
-	role       string // owner of the BYO databases
-	store      string // STK_HUB_DATABASE_URL
-	storeKind  string // sqlite or postgres
-	masterKeys string
-	hub        *exec.Cmd
-	hubDone    chan error
-	hubLog     *os.File
-	lastExit   int
+	tb          testing.TB
+	role        string // owner of the BYO databases
+	store       string // STK_HUB_DATABASE_URL
+	storeKind   string // sqlite or postgres
+	masterKeys  string
+	bridgeToken string // the Hub's STK_BRIDGE_TOKENS and the Bridge's STK_BRIDGE_TOKEN
+	hub         *proc
+	bridge      *proc
+	lastExit    int
+}
+
+// proc is a server process started by a script (stk-hub or stk-bridge).
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan error
+	log  *os.File
 }
 
 func runScripts(t *testing.T, storeKind string) {
@@ -115,7 +125,11 @@ func runScripts(t *testing.T, storeKind string) {
 			"exitcode":        cmdExitcode,
 			"hub-start":       cmdHubStart,
 			"hub-stop":        cmdHubStop,
+			"bridge-start":    cmdBridgeStart,
+			"bridge-stop":     cmdBridgeStop,
 			"http":            cmdHTTP,
+			"call":            cmdCall,
+			"call-until":      cmdCallUntil,
 			"pg-exec":         cmdPgExec,
 			"pg-newdb":        cmdPgNewDB,
 			"capture":         cmdCapture,
@@ -131,8 +145,10 @@ func setup(env *testscript.Env, storeKind string) error {
 	if !ok {
 		return errors.New("testscript T is not a testing.TB")
 	}
-	st := &scriptState{tb: tb, storeKind: storeKind, masterKeys: "v1:" + base64.StdEncoding.EncodeToString(randomBytes(32))}
+	st := &scriptState{tb: tb, storeKind: storeKind, masterKeys: "v1:" + base64.StdEncoding.EncodeToString(randomBytes(32)),
+		bridgeToken: "brt" + hex.EncodeToString(randomBytes(20))}
 	env.Values[stateKey{}] = st
+	env.Setenv("BRIDGE_TOKEN", st.bridgeToken) // for no-secret -var BRIDGE_TOKEN
 	env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 	env.Setenv("HOME", env.WorkDir)
 	env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
@@ -277,10 +293,11 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// hub-start starts stk-hub on a free loopback port with the script's store
-// and master key (the same ones across restarts), operator auth disabled and
-// debug logging appended to $WORK/hub.log; it waits for /readyz, sets
-// STK_HUB_URL, and stops the Hub when the script ends.
+// hub-start starts stk-hub on a free loopback port with the script's store,
+// master key and bridge token (the same ones across restarts), operator
+// auth disabled and debug logging appended to $WORK/hub.log; it waits for
+// /readyz, sets STK_HUB_URL and HUB_ADDR, and stops the Hub when the script
+// ends.
 func cmdHubStart(ts *testscript.TestScript, neg bool, args []string) {
 	st := state(ts)
 	if neg || len(args) != 0 {
@@ -289,67 +306,112 @@ func cmdHubStart(ts *testscript.TestScript, neg bool, args []string) {
 	if st.hub != nil {
 		ts.Fatalf("hub-start: a Hub is already running")
 	}
-	logPath := filepath.Join(ts.Getenv("WORK"), "hub.log")
+	p, addr := startProc(ts, "stk-hub", "hub.log", []string{
+		"STK_HUB_ADDR=127.0.0.1:0",
+		"STK_HUB_DATABASE_URL=" + st.store,
+		"STK_MASTER_KEYS=" + st.masterKeys,
+		"STK_BRIDGE_TOKENS=" + st.bridgeToken,
+		"STK_DISABLE_AUTH=true",
+		"STK_LOG_LEVEL=debug",
+	})
+	st.hub = p
+	ts.Defer(func() { _ = stopProc(st.hub); st.hub = nil })
+	base := "http://" + addr
+	waitReady(ts, "hub-start", base)
+	ts.Setenv("STK_HUB_URL", base)
+	ts.Setenv("HUB_ADDR", addr)
+}
+
+// bridge-start starts stk-bridge on a free loopback port, pointing at the
+// running Hub ($STK_HUB_URL) with the script's bridge token, with debug
+// logging appended to $WORK/bridge.log; it waits for /readyz, sets
+// BRIDGE_URL and BRIDGE_ADDR, and stops the Bridge when the script ends.
+func cmdBridgeStart(ts *testscript.TestScript, neg bool, args []string) {
+	st := state(ts)
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: bridge-start")
+	}
+	if st.bridge != nil {
+		ts.Fatalf("bridge-start: a Bridge is already running")
+	}
+	hubURL := ts.Getenv("STK_HUB_URL")
+	if hubURL == "" {
+		ts.Fatalf("bridge-start: no STK_HUB_URL (run hub-start first)")
+	}
+	p, addr := startProc(ts, "stk-bridge", "bridge.log", []string{
+		"STK_BRIDGE_ADDR=127.0.0.1:0",
+		"STK_HUB_URL=" + hubURL,
+		"STK_BRIDGE_TOKEN=" + st.bridgeToken,
+		"STK_LOG_LEVEL=debug",
+	})
+	st.bridge = p
+	ts.Defer(func() { _ = stopProc(st.bridge); st.bridge = nil })
+	base := "http://" + addr
+	waitReady(ts, "bridge-start", base)
+	ts.Setenv("BRIDGE_URL", base)
+	ts.Setenv("BRIDGE_ADDR", addr)
+}
+
+// startProc starts binary bin from binDir in $WORK with a minimal
+// environment plus env, its stdout and stderr appended to $WORK/logName,
+// and returns it with the addr of its "listening" log line.
+func startProc(ts *testscript.TestScript, bin, logName string, env []string) (*proc, string) {
+	logPath := filepath.Join(ts.Getenv("WORK"), logName)
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	ts.Check(err)
 	start, err := logf.Seek(0, io.SeekEnd)
 	ts.Check(err)
-	cmd := exec.Command(filepath.Join(binDir, "stk-hub"))
+	cmd := exec.Command(filepath.Join(binDir, bin))
 	cmd.Dir = ts.Getenv("WORK")
-	cmd.Env = []string{
+	cmd.Env = append([]string{
 		"PATH=" + ts.Getenv("PATH"),
 		"HOME=" + ts.Getenv("WORK"),
 		"TMPDIR=" + ts.Getenv("TMPDIR"),
-		"STK_HUB_ADDR=127.0.0.1:0",
-		"STK_HUB_DATABASE_URL=" + st.store,
-		"STK_MASTER_KEYS=" + st.masterKeys,
-		"STK_DISABLE_AUTH=true",
-		"STK_LOG_LEVEL=debug",
-	}
+	}, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	ts.Check(cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	st.hub, st.hubDone, st.hubLog = cmd, done, logf
-	ts.Defer(func() { stopHub(st) })
+	p := &proc{name: bin, cmd: cmd, done: done, log: logf}
+	return p, waitListening(ts, p, logPath, start)
+}
 
-	addr := waitListening(ts, logPath, start, done)
-	base := "http://" + addr
+// waitReady polls base/readyz until it answers 200.
+func waitReady(ts *testscript.TestScript, cmd, base string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		res, err := http.Get(base + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				break
+				return
 			}
+			err = fmt.Errorf("status %d", res.StatusCode)
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("hub-start: %s/readyz not ready after 20s (%v)", base, err)
+			ts.Fatalf("%s: %s/readyz not ready after 20s (%v)", cmd, base, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	ts.Setenv("STK_HUB_URL", base)
-	ts.Setenv("HUB_ADDR", addr)
 }
 
-// waitListening reads the Hub's log from offset until the "listening" line
-// and returns its addr.
-func waitListening(ts *testscript.TestScript, logPath string, offset int64, done chan error) string {
+// waitListening reads p's log from offset until the "listening" line and
+// returns its addr.
+func waitListening(ts *testscript.TestScript, p *proc, logPath string, offset int64) string {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if addr := listeningAddr(logPath, offset); addr != "" {
 			return addr
 		}
 		select {
-		case err := <-done:
-			done <- err
+		case err := <-p.done:
+			p.done <- err
 			b, _ := os.ReadFile(logPath)
-			ts.Fatalf("hub-start: stk-hub exited (%v) before listening:\n%s", err, b)
+			ts.Fatalf("%s exited (%v) before listening:\n%s", p.name, err, b)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("hub-start: no \"listening\" log line after 30s")
+			ts.Fatalf("%s: no \"listening\" log line after 30s", p.name)
 		}
 	}
 }
@@ -377,23 +439,22 @@ func listeningAddr(logPath string, offset int64) string {
 	return ""
 }
 
-// stopHub sends SIGTERM and waits (then kills); it returns the exit error.
-func stopHub(st *scriptState) error {
-	if st.hub == nil {
+// stopProc sends SIGTERM and waits (then kills); it returns the exit
+// error. A nil p is already stopped.
+func stopProc(p *proc) error {
+	if p == nil {
 		return nil
 	}
-	cmd, done := st.hub, st.hubDone
-	st.hub = nil
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	var err error
 	select {
-	case err = <-done:
+	case err = <-p.done:
 	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
+		_ = p.cmd.Process.Kill()
+		<-p.done
 		err = errors.New("did not stop within 15s of SIGTERM")
 	}
-	_ = st.hubLog.Close()
+	_ = p.log.Close()
 	return err
 }
 
@@ -404,21 +465,43 @@ func cmdHubStop(ts *testscript.TestScript, neg bool, args []string) {
 	if st.hub == nil {
 		ts.Fatalf("hub-stop: no Hub running")
 	}
-	err := stopHub(st)
+	p := st.hub
+	st.hub = nil
+	checkStopped(ts, "hub-stop", neg, stopProc(p))
+}
+
+// bridge-stop stops the Bridge with SIGTERM; it must exit with status 0
+// (graceful shutdown, SPEC §12).
+func cmdBridgeStop(ts *testscript.TestScript, neg bool, args []string) {
+	st := state(ts)
+	if st.bridge == nil {
+		ts.Fatalf("bridge-stop: no Bridge running")
+	}
+	p := st.bridge
+	st.bridge = nil
+	checkStopped(ts, "bridge-stop", neg, stopProc(p))
+}
+
+func checkStopped(ts *testscript.TestScript, cmd string, neg bool, err error) {
 	switch {
 	case err != nil && !neg:
-		ts.Fatalf("hub-stop: stk-hub: %v", err)
+		ts.Fatalf("%s: %v", cmd, err)
 	case err == nil && neg:
-		ts.Fatalf("hub-stop: stk-hub exited cleanly")
+		ts.Fatalf("%s: the process exited cleanly", cmd)
 	}
 }
 
-// http [-H 'Name: value']… METHOD PATH [BODY] sends a raw request to
-// $STK_HUB_URL and prints "status N", the content-type, x-request-id and
+// http [-url VAR] [-H 'Name: value']… METHOD PATH [BODY] sends a raw
+// request to $STK_HUB_URL (or to the base URL in $VAR, e.g. BRIDGE_URL) and
+// prints "status N", the content-type, x-request-id and
 // allow headers (when present), then the body.
 func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! http")
+	}
+	urlVar := "STK_HUB_URL"
+	if len(args) >= 2 && args[0] == "-url" {
+		urlVar, args = args[1], args[2:]
 	}
 	hdr := http.Header{}
 	for len(args) >= 2 && args[0] == "-H" {
@@ -430,15 +513,15 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 		args = args[2:]
 	}
 	if len(args) < 2 || len(args) > 3 {
-		ts.Fatalf("usage: http [-H 'Name: value']... METHOD PATH [BODY]")
+		ts.Fatalf("usage: http [-url VAR] [-H 'Name: value']... METHOD PATH [BODY]")
 	}
 	var body io.Reader
 	if len(args) == 3 {
 		body = strings.NewReader(args[2])
 	}
-	base := ts.Getenv("STK_HUB_URL")
+	base := ts.Getenv(urlVar)
 	if base == "" {
-		ts.Fatalf("http: no STK_HUB_URL (run hub-start first)")
+		ts.Fatalf("http: no %s (run hub-start or bridge-start first)", urlVar)
 	}
 	req, err := http.NewRequest(args[0], base+args[1], body)
 	ts.Check(err)
@@ -459,6 +542,129 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	fmt.Fprintf(w, "%s\n", bytes.TrimRight(b, "\n"))
+}
+
+// callRequest is one parsed call/call-until invocation.
+type callRequest struct {
+	keyVar string // the variable holding the API key; "" = no key
+	header http.Header
+	body   string
+}
+
+// parseCall reads [-key VAR|-nokey] [-H 'Name: value']… PATH [PARAMS_JSON].
+func parseCall(ts *testscript.TestScript, cmd string, args []string) callRequest {
+	usage := func() {
+		ts.Fatalf("usage: %s [-key VAR|-nokey] [-H 'Name: value']... PATH [PARAMS_JSON]", cmd)
+	}
+	c := callRequest{keyVar: "APIKEY", header: http.Header{}}
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch {
+		case args[0] == "-nokey":
+			c.keyVar, args = "", args[1:]
+		case args[0] == "-key" && len(args) >= 2:
+			c.keyVar, args = args[1], args[2:]
+		case args[0] == "-H" && len(args) >= 2:
+			k, v, ok := strings.Cut(args[1], ":")
+			if !ok {
+				ts.Fatalf("%s: -H wants 'Name: value'", cmd)
+			}
+			c.header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+			args = args[2:]
+		default:
+			usage()
+		}
+	}
+	if len(args) < 1 || len(args) > 2 {
+		usage()
+	}
+	path, err := json.Marshal(args[0])
+	ts.Check(err)
+	c.body = `{"path":` + string(path)
+	if len(args) == 2 {
+		// Sent as written (it may be deliberately malformed).
+		c.body += `,"params":` + args[1]
+	}
+	c.body += "}"
+	if c.keyVar != "" {
+		key := ts.Getenv(c.keyVar)
+		if key == "" {
+			ts.Fatalf("%s: $%s is empty (capture the API key into it, or use -nokey)", cmd, c.keyVar)
+		}
+		c.header.Set("X-Santokit-Api-Key", key)
+	}
+	c.header.Set("Content-Type", "application/json")
+	return c
+}
+
+// do sends the call to $BRIDGE_URL/call and returns the status and what
+// the call command prints: "status N", the content-type, x-request-id and
+// retry-after headers (when present), then the body.
+func (c callRequest) do(ts *testscript.TestScript, cmd string) (int, string) {
+	base := ts.Getenv("BRIDGE_URL")
+	if base == "" {
+		ts.Fatalf("%s: no BRIDGE_URL (run bridge-start first)", cmd)
+	}
+	req, err := http.NewRequest(http.MethodPost, base+"/call", strings.NewReader(c.body))
+	ts.Check(err)
+	req.Header = c.header.Clone()
+	client := &http.Client{Timeout: 10 * time.Second}
+	res, err := client.Do(req)
+	if err != nil {
+		ts.Fatalf("%s: %v", cmd, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	ts.Check(err)
+	var out strings.Builder
+	fmt.Fprintf(&out, "status %d\n", res.StatusCode)
+	for _, k := range []string{"Content-Type", "X-Request-Id", "Retry-After"} {
+		if v := res.Header.Values(k); len(v) > 0 {
+			fmt.Fprintf(&out, "%s: %s\n", strings.ToLower(k), strings.Join(v, ", "))
+		}
+	}
+	fmt.Fprintf(&out, "%s\n", bytes.TrimRight(b, "\n"))
+	return res.StatusCode, out.String()
+}
+
+// call [-key VAR|-nokey] [-H 'Name: value']… PATH [PARAMS_JSON] POSTs
+// {"path": PATH, "params": PARAMS_JSON} to $BRIDGE_URL/call with the API key
+// held in $VAR (default $APIKEY; -nokey sends none) in X-Santokit-Api-Key,
+// and prints "status N", the content-type, x-request-id and retry-after
+// headers (when present), then the body, for stdout to match.
+func cmdCall(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! call (match the status instead)")
+	}
+	_, out := parseCall(ts, "call", args).do(ts, "call")
+	_, _ = io.WriteString(ts.Stdout(), out)
+}
+
+// callUntilTimeout bounds call-until: changes must reach the Bridge within
+// 2 seconds (SPEC §7.2, §8.1); the rest is slack for loaded machines.
+const callUntilTimeout = 5 * time.Second
+
+// call-until STATUS [call's arguments] repeats the call until it answers
+// STATUS, for up to 5 seconds, and prints the last answer like call.
+func cmdCallUntil(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: call-until STATUS [-key VAR|-nokey] [-H 'Name: value']... PATH [PARAMS_JSON]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	c := parseCall(ts, "call-until", args[1:])
+	start := time.Now()
+	for tries := 1; ; tries++ {
+		got, out := c.do(ts, "call-until")
+		if got == want {
+			ts.Logf("call-until: status %d after %d tries, %v", got, tries, time.Since(start).Round(time.Millisecond))
+			_, _ = io.WriteString(ts.Stdout(), out)
+			return
+		}
+		if time.Since(start) > callUntilTimeout {
+			ts.Fatalf("call-until: no status %d within %v (%d tries); the last answer:\n%s", want, callUntilTimeout, tries, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // pg-exec [-url NAME] SQL runs statements on $PGURL (or on the database

@@ -64,8 +64,14 @@ func (s *Server) Close() error { return s.store.Close() }
 // Serve answers on l until ctx ends, then shuts down gracefully, giving
 // in-flight requests up to 10 seconds.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	// Requests run on a base context that shutdown cancels first, so bundle
+	// long polls (which may wait minutes) end at once instead of holding
+	// the graceful shutdown until its deadline.
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return base }}
 	errc := make(chan error, 1)
 	go func() {
 		s.log.Info("listening", "addr", l.Addr().String(), "tls", s.cfg.TLSCert != "")
@@ -81,6 +87,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
+	cancelBase()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

@@ -72,7 +72,10 @@ func (h *handlers) bundle(w http.ResponseWriter, r *http.Request) {
 	b, err := h.svc.WaitBundle(ctx, project, env, have, wait)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return // the Bridge went away
+		// The Bridge went away, or the Hub is shutting down: "no change as
+		// far as this Hub knows"; the Bridge polls again.
+		w.Header().Set("ETag", etag(have))
+		w.WriteHeader(http.StatusNotModified)
 	case err != nil:
 		h.fail(w, r, err)
 	case b == nil:
