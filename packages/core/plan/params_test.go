@@ -208,7 +208,7 @@ func TestParamErrors(t *testing.T) {
 		{name: "returning number", path: del, params: `{"where":{"id":1},"returning":5}`, want: bad, msg: `returning must be "*", an array of column names or false`},
 		{name: "returning empty", path: del, params: `{"where":{"id":1},"returning":[]}`, want: bad, msg: "at least one column"},
 		{name: "returning unknown", path: del, params: `{"where":{"id":1},"returning":["nope"]}`, want: bad, msg: `unknown column "nope"`, at: "returning[0]"},
-		{name: "returning true", path: del, params: `{"where":{"id":1},"returning":true}`},
+		{name: "returning true", path: del, params: `{"where":{"id":1},"returning":true}`, want: bad, msg: `returning must be "*", an array of column names or false`},
 		{name: "returning star", path: del, params: `{"where":{"id":1},"returning":"*"}`},
 
 		// update.

@@ -204,9 +204,13 @@ func (p *planner) direction(desc bool) {
 // returning reads params.returning and writes " RETURNING …".
 func (p *planner) returning(ps *params, plan *Plan) error {
 	raw := ps[pReturning]
-	star := raw == nil || string(raw) == "true"
-	if raw != nil && string(raw) == "false" {
+	star := raw == nil
+	switch {
+	case raw != nil && string(raw) == "false":
 		return nil
+	case raw != nil && string(raw) == "true":
+		// SPEC §4.3 allows "*", a list or false: true would be a guess.
+		return badParam("returning", `returning must be "*", an array of column names or false`)
 	}
 	if !star {
 		names, isStar, err := columnList(raw, "returning")

@@ -376,6 +376,14 @@ func appendSQLite(dst []byte, typ string, v any) []byte {
 	case schema.Timestamptz, schema.Timestamp, schema.Date, schema.Time:
 		return appendSQLiteTime(dst, typ, v)
 	case schema.JSON, schema.JSONB:
+		// json_extract and numeric affinity store JSON scalars as SQLite
+		// numbers: they are the JSON values themselves.
+		switch x := v.(type) {
+		case int64:
+			return appendInt(dst, x)
+		case float64:
+			return appendFloat(dst, x)
+		}
 		if b, ok := bytesOf(v); ok {
 			if json.Valid(b) {
 				return append(dst, bytes.TrimSpace(b)...)
