@@ -14,7 +14,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/httperr"
-	"github.com/santokit/santokit/packages/core/ids"
+	"github.com/santokit/santokit/packages/core/requestid"
 )
 
 // Fields are the access-log fields a handler learns while serving.
@@ -42,19 +42,9 @@ func From(ctx context.Context) *Fields {
 // RequestID returns the request's id.
 func RequestID(ctx context.Context) string { return From(ctx).RequestID }
 
-// AcceptRequestID returns incoming when it is a usable X-Request-Id
-// (printable ASCII, at most 128 characters), else a new req_ id.
-func AcceptRequestID(incoming string) string {
-	if incoming == "" || len(incoming) > 128 {
-		return ids.New(ids.Request)
-	}
-	for i := 0; i < len(incoming); i++ {
-		if incoming[i] < 0x20 || incoming[i] > 0x7e {
-			return ids.New(ids.Request)
-		}
-	}
-	return incoming
-}
+// AcceptRequestID returns incoming when it is a usable X-Request-Id, else a
+// new id (the Hub's rule: package requestid).
+func AcceptRequestID(incoming string) string { return requestid.Accept(incoming) }
 
 // statusWriter records the status for the access log.
 type statusWriter struct {
@@ -101,6 +91,9 @@ func Wrap(log *slog.Logger, next http.Handler) http.Handler {
 			level := slog.LevelInfo
 			if sw.status >= 500 {
 				level = slog.LevelError
+			}
+			if !log.Enabled(r.Context(), level) {
+				return
 			}
 			attrs := []slog.Attr{
 				slog.String("requestId", f.RequestID), slog.String("method", r.Method),

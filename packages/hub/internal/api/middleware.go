@@ -9,7 +9,7 @@ import (
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/httperr"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
-	"github.com/santokit/santokit/packages/hub/internal/requestid"
+	"github.com/santokit/santokit/packages/core/requestid"
 )
 
 // RequestID returns the request id set by the middleware.
