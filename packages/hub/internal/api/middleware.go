@@ -8,8 +8,8 @@ import (
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/httperr"
-	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/core/requestid"
+	"github.com/santokit/santokit/packages/hub/internal/auth"
 )
 
 // RequestID returns the request id set by the middleware.
