@@ -7,7 +7,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/execute"
 	"github.com/santokit/santokit/packages/bridge/internal/metrics"
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/plan"
 )
 
@@ -122,36 +122,13 @@ func (s *Server) Close() error {
 // accepting, lets in-flight requests finish (bounded by twice the statement
 // timeout plus a margin) and closes the pools.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	errc := make(chan error, 1)
-	go func() {
-		s.log.Info("listening", "addr", l.Addr().String(), "tls", s.cfg.TLSCert != "")
-		if s.cfg.TLSCert != "" {
-			errc <- srv.ServeTLS(l, s.cfg.TLSCert, s.cfg.TLSKey)
-		} else {
-			errc <- srv.Serve(l)
-		}
-	}()
-	select {
-	case err := <-errc:
-		_ = s.Close()
-		return err
-	case <-ctx.Done():
-	}
-	s.log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*s.cfg.StatementTimeout+5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(shutdownCtx)
+	err := httpserve.Serve(ctx, l, s.handler, httpserve.Options{Log: s.log, TLSCert: s.cfg.TLSCert, TLSKey: s.cfg.TLSKey,
+		Grace: 2*s.cfg.StatementTimeout + 5*time.Second, IdleTimeout: 2 * time.Minute})
 	_ = s.Close()
-	if err != nil {
-		return err
+	if err == nil {
+		s.log.Info("stopped")
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	s.log.Info("stopped")
-	return nil
+	return err
 }
 
 // Health is the body of /healthz and /readyz.

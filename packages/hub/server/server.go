@@ -5,13 +5,13 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/hub/internal/api"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/secrets"
@@ -62,39 +62,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error { return s.store.Close() }
 
 // Serve answers on l until ctx ends, then shuts down gracefully, giving
-// in-flight requests up to 10 seconds.
+// in-flight requests up to 10 seconds. Bundle long polls end at once
+// (answered 304) instead of holding the shutdown.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	// Requests run on a base context that shutdown cancels first, so bundle
-	// long polls (which may wait minutes) end at once instead of holding
-	// the graceful shutdown until its deadline.
-	base, cancelBase := context.WithCancel(context.Background())
-	defer cancelBase()
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return base }}
-	errc := make(chan error, 1)
-	go func() {
-		s.log.Info("listening", "addr", l.Addr().String(), "tls", s.cfg.TLSCert != "")
-		if s.cfg.TLSCert != "" {
-			errc <- srv.ServeTLS(l, s.cfg.TLSCert, s.cfg.TLSKey)
-		} else {
-			errc <- srv.Serve(l)
-		}
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	s.log.Info("shutting down")
-	cancelBase()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return httpserve.Serve(ctx, l, s.handler, httpserve.Options{Log: s.log, TLSCert: s.cfg.TLSCert, TLSKey: s.cfg.TLSKey,
+		Grace: 10 * time.Second, CancelOnShutdown: true})
 }

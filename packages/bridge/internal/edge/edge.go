@@ -14,6 +14,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/httperr"
+	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/requestid"
 )
 
@@ -125,47 +126,6 @@ func Fail(w http.ResponseWriter, r *http.Request, err error) {
 	httperr.Write(w, RequestID(r.Context()), e)
 }
 
-// discardWriter captures what ServeMux's own 404/405 handlers write.
-type discardWriter struct {
-	header http.Header
-	status int
-}
-
-func (d *discardWriter) Header() http.Header         { return d.header }
-func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discardWriter) WriteHeader(code int)        { d.status = code }
-
 // Mux serves mux, turning its plain-text 404 and 405 answers into §3
 // envelopes (with the Allow header kept).
-func Mux(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, pattern := mux.Handler(r)
-		if pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		d := &discardWriter{header: http.Header{}}
-		h.ServeHTTP(d, r)
-		switch d.status {
-		case http.StatusMethodNotAllowed:
-			allow := d.header.Get("Allow")
-			Fail(w, r, apierr.New(apierr.MethodNotAllowed, "method %s is not allowed on %s (allowed: %s)", r.Method, clip(r.URL.Path), allow).
-				WithHeader("Allow", allow))
-		case 0, http.StatusNotFound:
-			Fail(w, r, apierr.New(apierr.NotFound, "no route %s %s", r.Method, clip(r.URL.Path)))
-		default:
-			// Redirects (path cleaning) and anything else ServeMux decides.
-			for k, v := range d.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(d.status)
-		}
-	})
-}
-
-func clip(p string) string {
-	if len(p) > 200 {
-		return p[:200] + "…"
-	}
-	return p
-}
+func Mux(mux *http.ServeMux) http.Handler { return httpserve.EnvelopeMux(mux, Fail) }

@@ -4,36 +4,19 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"runtime/debug"
-	"syscall"
 
+	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/hub/server"
 )
 
 func main() {
-	if len(os.Args) > 1 && (os.Args[1] == "version" || os.Args[1] == "--version") {
-		fmt.Println("stk-hub", version())
-		return
-	}
-	cfg, err := server.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "stk-hub:", err)
-		os.Exit(2)
-	}
-	cfg.Version = version()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, log); err != nil {
-		log.Error("stk-hub stopped", "error", err.Error())
-		fmt.Fprintln(os.Stderr, "stk-hub:", err)
-		os.Exit(1)
-	}
+	httpserve.Command("stk-hub", func(getenv func(string) string, version string) (server.Config, slog.Level, error) {
+		cfg, err := server.ConfigFromEnv(getenv)
+		cfg.Version = version
+		return cfg, cfg.LogLevel, err
+	}, run)
 }
 
 func run(ctx context.Context, cfg server.Config, log *slog.Logger) error {
@@ -47,18 +30,4 @@ func run(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 		return err
 	}
 	return srv.Serve(ctx, l)
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			return bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "dev-" + s.Value[:12]
-			}
-		}
-	}
-	return "dev"
 }

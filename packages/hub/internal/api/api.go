@@ -12,6 +12,7 @@ import (
 	"net/http"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/service"
@@ -76,7 +77,7 @@ func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
 	mux.HandleFunc("GET /internal/v1/envs/{p}/{e}/bundle", h.bridgeOnly(h.bundle))
 	mux.HandleFunc("GET /internal/v1/apikeys/{keyId}", h.bridgeOnly(h.locateAPIKey))
 
-	return edge(log, h.principal, envelopeMux(mux))
+	return edge(log, h.principal, httpserve.EnvelopeMux(mux, fail))
 }
 
 // principal resolves the acting operator. Only the auth-disabled mode
