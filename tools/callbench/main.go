@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/santokit/santokit/internal/testpg"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	hubserver "github.com/santokit/santokit/packages/hub/server"
@@ -129,7 +130,14 @@ func run(d time.Duration, concList string) error {
 	} else {
 		fmt.Println("load generator: Go HTTP client (install wrk for a lighter one: apt-get install wrk)")
 	}
-	fmt.Printf("\n%-6s %12s %9s %9s %12s %7s\n", "conc", "bridge rps", "p50 ms", "p99 ms", "pgbench tps", "ratio")
+	// The reference of issue #4: a bare net/http + pgx handler, no auth and
+	// no permissions, serving the same SELECT from this process.
+	bareURL, stopBare, err := startBare(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+	fmt.Printf("\n%-6s %12s %9s %9s %12s %7s %10s %7s\n", "conc", "bridge rps", "p50 ms", "p99 ms", "pgbench tps", "ratio", "bare rps", "ratio")
 	for _, f := range strings.Split(concList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || c < 1 {
@@ -148,7 +156,16 @@ func run(d time.Duration, concList string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-6d %12.0f %9.2f %9.2f %12.0f %7.2f\n", c, res.rps, ms(res.p50), ms(res.p99), tps, res.rps/tps)
+		var bare result
+		if wrkBin != "" {
+			bare, err = loadWrk(wrkBin, work, bareURL, apiKey, c, d)
+		} else {
+			bare, err = loadCall(bareURL, apiKey, c, d)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-6d %12.0f %9.2f %9.2f %12.0f %7.2f %10.0f %7.2f\n", c, res.rps, ms(res.p50), ms(res.p99), tps, res.rps/tps, bare.rps, bare.rps/tps)
 	}
 	rss, err := peakRSS(bridge.Process.Pid)
 	if err != nil {
@@ -156,6 +173,50 @@ func run(d time.Duration, concList string) error {
 	}
 	fmt.Printf("\nstk-bridge peak RSS: %.1f MB\n", float64(rss)/1024)
 	return nil
+}
+
+// startBare serves /call-shaped requests with nothing but net/http, a JSON
+// decode, pgxpool and a JSON encode: the floor the Bridge is compared with.
+func startBare(ctx context.Context, dbURL string) (string, func(), error) {
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return "", nil, err
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Params struct {
+				Where struct {
+					ID int64 `json:"id"`
+				} `json:"where"`
+			} `json:"params"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		var (
+			id, qty int64
+			name    string
+			price   string
+			active  bool
+		)
+		err := pool.QueryRow(r.Context(), "SELECT id, name, qty, price::text, active FROM items WHERE id = $1", req.Params.Where.ID).
+			Scan(&id, &name, &qty, &price, &active)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"data": []any{map[string]any{"id": id, "name": name, "qty": qty, "price": price, "active": active}}, "meta": map[string]any{}})
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		pool.Close()
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + l.Addr().String() + "/call", func() { _ = srv.Close(); pool.Close() }, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
