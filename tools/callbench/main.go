@@ -137,7 +137,7 @@ func run(d time.Duration, concList string) error {
 		return err
 	}
 	defer stopBare()
-	fmt.Printf("\n%-6s %12s %9s %9s %12s %7s %10s %7s\n", "conc", "bridge rps", "p50 ms", "p99 ms", "pgbench tps", "ratio", "bare rps", "ratio")
+	fmt.Printf("\n%-6s %12s %9s %9s %12s %7s %10s %7s %9s\n", "conc", "bridge rps", "p50 ms", "p99 ms", "pgbench tps", "ratio", "bare rps", "ratio", "bare p99")
 	for _, f := range strings.Split(concList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || c < 1 {
@@ -165,7 +165,7 @@ func run(d time.Duration, concList string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-6d %12.0f %9.2f %9.2f %12.0f %7.2f %10.0f %7.2f\n", c, res.rps, ms(res.p50), ms(res.p99), tps, res.rps/tps, bare.rps, bare.rps/tps)
+		fmt.Printf("%-6d %12.0f %9.2f %9.2f %12.0f %7.2f %10.0f %7.2f %9.2f\n", c, res.rps, ms(res.p50), ms(res.p99), tps, res.rps/tps, bare.rps, bare.rps/tps, ms(bare.p99))
 	}
 	rss, err := peakRSS(bridge.Process.Pid)
 	if err != nil {
