@@ -47,29 +47,6 @@ func RequestID(ctx context.Context) string { return From(ctx).RequestID }
 // new id (the Hub's rule: package requestid).
 func AcceptRequestID(incoming string) string { return requestid.Accept(incoming) }
 
-// statusWriter records the status for the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // Wrap serves next with request ids, recovery and the access log. Query
 // strings are not logged.
 func Wrap(log *slog.Logger, next http.Handler) http.Handler {
@@ -77,7 +54,7 @@ func Wrap(log *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		f := &Fields{RequestID: AcceptRequestID(r.Header.Get("X-Request-Id"))}
 		w.Header().Set("X-Request-Id", f.RequestID)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpserve.StatusWriter{ResponseWriter: w}
 		ctx := context.WithValue(r.Context(), fieldsKey{}, f)
 		defer func() {
 			if v := recover(); v != nil {
@@ -85,12 +62,12 @@ func Wrap(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.Error("panic", "requestId", f.RequestID, "panic", v)
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					httperr.Write(sw, f.RequestID, apierr.New(apierr.Internal, "internal error"))
 				}
 			}
 			level := slog.LevelInfo
-			if sw.status >= 500 {
+			if sw.Status >= 500 {
 				level = slog.LevelError
 			}
 			if !log.Enabled(r.Context(), level) {
@@ -98,7 +75,7 @@ func Wrap(log *slog.Logger, next http.Handler) http.Handler {
 			}
 			attrs := []slog.Attr{
 				slog.String("requestId", f.RequestID), slog.String("method", r.Method),
-				slog.String("route", r.URL.Path), slog.Int("status", sw.status),
+				slog.String("route", r.URL.Path), slog.Int("status", sw.Status),
 				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
 			}
 			if f.CallPath != "" || r.URL.Path == "/call" {

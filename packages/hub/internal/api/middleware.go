@@ -8,32 +8,13 @@ import (
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/httperr"
+	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/requestid"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 )
 
 // RequestID returns the request id set by the middleware.
 func RequestID(ctx context.Context) string { return requestid.From(ctx) }
-
-// statusWriter records the status written through it, for the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
 
 // edge wraps the router with what every response needs: the request id
 // header, panic recovery into a §3 envelope, the acting principal, and one
@@ -44,7 +25,7 @@ func edge(log *slog.Logger, principal func(*http.Request) auth.Principal, next h
 		start := time.Now()
 		id := requestid.Accept(r.Header.Get("X-Request-Id"))
 		w.Header().Set("X-Request-Id", id)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpserve.StatusWriter{ResponseWriter: w}
 		p := principal(r)
 		ctx := auth.WithPrincipal(requestid.With(r.Context(), id), p)
 		defer func() {
@@ -53,17 +34,17 @@ func edge(log *slog.Logger, principal func(*http.Request) auth.Principal, next h
 					panic(v)
 				}
 				log.Error("panic", "requestId", id, "panic", v)
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					httperr.Write(sw, id, apierr.New(apierr.Internal, "internal error"))
 				}
 			}
 			level := slog.LevelInfo
-			if sw.status >= 500 {
+			if sw.Status >= 500 {
 				level = slog.LevelError
 			}
 			log.LogAttrs(r.Context(), level, "request",
 				slog.String("requestId", id), slog.String("method", r.Method),
-				slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+				slog.String("path", r.URL.Path), slog.Int("status", sw.Status),
 				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
 				slog.String("actor", p.Name))
 		}()
