@@ -89,7 +89,6 @@ type run struct {
 	// cols is the shape rows are encoded with: the plan's, or, when the
 	// plan does not know it (custom SQL), the result's own.
 	cols []plan.Column
-	keys [][]byte // `"name":` per column
 }
 
 // capped reports whether the plan is subject to the affected-row cap.
@@ -100,13 +99,13 @@ func (r *run) overCap() error {
 		WithDetail("maxAffected", r.x.MaxAffected)
 }
 
-func (r *run) setColumns(cols []plan.Column) {
-	r.cols = cols
-	r.keys = make([][]byte, len(cols))
-	for i, c := range cols {
-		k := appendString(nil, c.Name)
-		r.keys[i] = append(k, ':')
-	}
+func (r *run) setColumns(cols []plan.Column) { r.cols = cols }
+
+// appendKey writes `"name":` for column i. Encoding it per row costs less
+// than allocating the keys per request: most calls return one or few rows.
+func (r *run) appendKey(i int) {
+	r.out = appendString(r.out, r.cols[i].Name)
+	r.out = append(r.out, ':')
 }
 
 func (r *run) beginData() { r.out = append(r.out, `{"data":[`...) }
@@ -210,7 +209,7 @@ func (r *run) pgRows(ctx context.Context, q pgQuerier) error {
 			if i > 0 {
 				r.out = append(r.out, ',')
 			}
-			r.out = append(r.out, r.keys[i]...)
+			r.appendKey(i)
 			r.out = appendPG(r.out, cols[i].Type, v)
 		}
 		r.out = append(r.out, '}')
@@ -392,7 +391,7 @@ func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) error {
 			if i > 0 {
 				r.out = append(r.out, ',')
 			}
-			r.out = append(r.out, r.keys[i]...)
+			r.appendKey(i)
 			r.out = appendSQLite(r.out, cols[i].Type, v)
 		}
 		r.out = append(r.out, '}')
