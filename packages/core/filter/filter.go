@@ -175,9 +175,18 @@ func Parse(where []byte, lim Limits) (*Node, error) {
 	if isBlank(where) {
 		return nil, nil
 	}
+	lim = lim.withDefaults()
+	if n, ok := parseFlat(where, lim); ok {
+		return n, nil
+	}
+	return parseFull(where, lim)
+}
+
+// parseFull is the complete parser: every shape, every error.
+func parseFull(where []byte, lim Limits) (*Node, error) {
 	dec := json.NewDecoder(bytes.NewReader(where))
 	dec.UseNumber()
-	p := &parser{src: where, dec: dec, lim: lim.withDefaults()}
+	p := &parser{src: where, dec: dec, lim: lim}
 	tok, err := p.token(rootPath)
 	if err != nil {
 		return nil, err
