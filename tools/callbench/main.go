@@ -44,8 +44,9 @@ const rows = 1_000_000
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each measurement runs")
 	concs := flag.String("c", "8,32,64", "concurrencies to measure")
+	pool := flag.Int("db-max-conns", 4, "database connections of the Bridge and of the bare handler (pgxpool's default on 2 cores is 4; more backends than cores only adds context switches)")
 	flag.Parse()
-	if err := run(*duration, *concs); err != nil {
+	if err := run(*duration, *concs, *pool); err != nil {
 		fmt.Fprintln(os.Stderr, "callbench:", err)
 		testpg.Stop()
 		os.Exit(1)
@@ -53,7 +54,7 @@ func main() {
 	testpg.Stop()
 }
 
-func run(d time.Duration, concList string) error {
+func run(d time.Duration, concList string, poolSize int) error {
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "callbench-")
 	if err != nil {
@@ -107,7 +108,7 @@ func run(d time.Duration, concList string) error {
 	}
 	bridge := exec.Command(bridgeBin)
 	bridge.Env = append(os.Environ(), "STK_HUB_URL="+hubTS.URL, "STK_BRIDGE_TOKEN="+token, "STK_BRIDGE_ADDR="+addr,
-		"STK_LOG_LEVEL=error", "STK_DB_MAX_CONNS=16")
+		"STK_LOG_LEVEL=error", "STK_DB_MAX_CONNS="+strconv.Itoa(poolSize))
 	bridge.Stderr = io.Discard
 	if err := bridge.Start(); err != nil {
 		return err
@@ -132,7 +133,7 @@ func run(d time.Duration, concList string) error {
 	}
 	// The reference of issue #4: a bare net/http + pgx handler, no auth and
 	// no permissions, serving the same SELECT from this process.
-	bareURL, stopBare, err := startBare(ctx, dbURL)
+	bareURL, stopBare, err := startBare(ctx, dbURL, poolSize)
 	if err != nil {
 		return err
 	}
@@ -171,14 +172,19 @@ func run(d time.Duration, concList string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nstk-bridge peak RSS: %.1f MB\n", float64(rss)/1024)
+	fmt.Printf("\n(%d database connections for the Bridge and the bare handler)\nstk-bridge peak RSS: %.1f MB\n", poolSize, float64(rss)/1024)
 	return nil
 }
 
 // startBare serves /call-shaped requests with nothing but net/http, a JSON
 // decode, pgxpool and a JSON encode: the floor the Bridge is compared with.
-func startBare(ctx context.Context, dbURL string) (string, func(), error) {
-	pool, err := pgxpool.New(ctx, dbURL)
+func startBare(ctx context.Context, dbURL string, poolSize int) (string, func(), error) {
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return "", nil, err
+	}
+	cfg.MaxConns = int32(poolSize)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return "", nil, err
 	}
