@@ -5,116 +5,99 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/santokit/santokit/packages/cli/internal/hubclient"
+	"github.com/santokit/santokit/packages/core/hubapi"
 )
 
 // Dynamic completions ask the Hub, briefly; any failure just offers nothing.
 
 const completionTimeout = 3 * time.Second
 
-func (a *app) completeProjects(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	a.resolve(cmd)
-	c, err := a.client()
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
-	defer cancel()
-	list, err := c.ListProjects(ctx)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	out := make([]string, 0, len(list.Items))
-	for _, p := range list.Items {
-		out = append(out, p.Name)
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
-}
+type completer = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective)
 
-func (a *app) completeEnvs(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	a.resolve(cmd)
-	c, err := a.client()
-	if err != nil || a.project == "" {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
-	defer cancel()
-	list, err := c.ListEnvs(ctx, a.project)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	out := make([]string, 0, len(list.Items))
-	for _, e := range list.Items {
-		out = append(out, e.Name)
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
-}
-
-func (a *app) completeConnections(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	a.resolve(cmd)
-	c, err := a.client()
-	if err != nil || a.project == "" || a.env == "" {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
-	defer cancel()
-	list, err := c.ListConnections(ctx, a.project, a.env)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	out := make([]string, 0, len(list.Items))
-	for _, cn := range list.Items {
-		out = append(out, cn.Name)
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
-}
-
-// completeReleases offers the release ids of the env that env() names
-// (--env, or --from for promote), newest first.
-func (a *app) completeReleases(env func() string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+// completeFrom offers label(item) for each item that list returns; an empty
+// label skips the item. need lists the names (project, env) that must be
+// known before asking.
+func completeFrom[T any](a *app, need func() []string,
+	list func(ctx context.Context, c *hubclient.Client) (hubapi.List[T], error), label func(T) string) completer {
 	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 		a.resolve(cmd)
+		for _, n := range need() {
+			if n == "" {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+		}
 		c, err := a.client()
-		e := env()
-		if err != nil || a.project == "" || e == "" {
+		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
 		defer cancel()
-		list, err := c.ListReleases(ctx, a.project, e)
+		items, err := list(ctx, c)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		out := make([]string, 0, len(list.Items))
-		for _, r := range list.Items {
-			desc := "ref " + orDash(r.Ref)
-			if r.Current {
-				desc += ", current"
+		out := make([]string, 0, len(items.Items))
+		for _, it := range items.Items {
+			if l := label(it); l != "" {
+				out = append(out, l)
 			}
-			out = append(out, r.ID+"\t"+desc)
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
+func (a *app) completeProjects(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return completeFrom(a, func() []string { return nil },
+		func(ctx context.Context, c *hubclient.Client) (hubapi.List[hubapi.Project], error) {
+			return c.ListProjects(ctx)
+		},
+		func(p hubapi.Project) string { return p.Name })(cmd, args, s)
+}
+
+func (a *app) completeEnvs(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return completeFrom(a, func() []string { return []string{a.project} },
+		func(ctx context.Context, c *hubclient.Client) (hubapi.List[hubapi.Env], error) {
+			return c.ListEnvs(ctx, a.project)
+		},
+		func(e hubapi.Env) string { return e.Name })(cmd, args, s)
+}
+
+func (a *app) completeConnections(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return completeFrom(a, func() []string { return []string{a.project, a.env} },
+		func(ctx context.Context, c *hubclient.Client) (hubapi.List[hubapi.Connection], error) {
+			return c.ListConnections(ctx, a.project, a.env)
+		},
+		func(cn hubapi.Connection) string { return cn.Name })(cmd, args, s)
+}
+
+// completeReleases offers the release ids of the env that env() names
+// (--env, or --from for promote), newest first.
+func (a *app) completeReleases(env func() string) completer {
+	return completeFrom(a, func() []string { return []string{a.project, env()} },
+		func(ctx context.Context, c *hubclient.Client) (hubapi.List[hubapi.Release], error) {
+			return c.ListReleases(ctx, a.project, env())
+		},
+		func(r hubapi.Release) string {
+			desc := "ref " + orDash(r.Ref)
+			if r.Current {
+				desc += ", current"
+			}
+			return r.ID + "\t" + desc
+		})
+}
+
 // completeAPIKeys offers the active API keys of --project/--env.
-func (a *app) completeAPIKeys(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	a.resolve(cmd)
-	c, err := a.client()
-	if err != nil || a.project == "" || a.env == "" {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
-	defer cancel()
-	list, err := c.ListAPIKeys(ctx, a.project, a.env)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	out := make([]string, 0, len(list.Items))
-	for _, k := range list.Items {
-		if k.Status == "revoked" {
-			continue
-		}
-		out = append(out, k.KeyID+"\t"+k.Name)
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+func (a *app) completeAPIKeys(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return completeFrom(a, func() []string { return []string{a.project, a.env} },
+		func(ctx context.Context, c *hubclient.Client) (hubapi.List[hubapi.APIKey], error) {
+			return c.ListAPIKeys(ctx, a.project, a.env)
+		},
+		func(k hubapi.APIKey) string {
+			if k.Status == "revoked" {
+				return ""
+			}
+			return k.KeyID + "\t" + k.Name
+		})(cmd, args, s)
 }
