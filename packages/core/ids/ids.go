@@ -24,6 +24,9 @@ const (
 	Project    = "prj_"
 	Env        = "env_"
 	Connection = "conn_"
+	Session    = "ses_"
+	Token      = "tok_"
+	SigningKey = "sig_"
 )
 
 // New returns prefix + a new ULID (monotonic within the process is not

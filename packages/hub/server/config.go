@@ -22,6 +22,11 @@ type Config struct {
 	// BridgeTokens (STK_BRIDGE_TOKENS, comma-separated for rotation) are
 	// secret and never logged.
 	BridgeTokens []string
+	// BootstrapEmail and BootstrapPassword (STK_BOOTSTRAP_ADMIN_EMAIL,
+	// STK_BOOTSTRAP_ADMIN_PASSWORD) create the first org owner when the
+	// store has no user (SPEC §7.1). The password is never logged.
+	BootstrapEmail    string
+	BootstrapPassword string
 }
 
 // ConfigFromEnv reads the STK_* variables of SPEC §12 through getenv.
@@ -32,6 +37,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		MasterKeys:  getenv("STK_MASTER_KEYS"),
 		TLSCert:     getenv("STK_TLS_CERT"),
 		TLSKey:      getenv("STK_TLS_KEY"),
+
+		BootstrapEmail:    getenv("STK_BOOTSTRAP_ADMIN_EMAIL"),
+		BootstrapPassword: getenv("STK_BOOTSTRAP_ADMIN_PASSWORD"),
 	}
 	for _, t := range strings.Split(getenv("STK_BRIDGE_TOKENS"), ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -53,12 +61,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // Check reports what keeps the configuration from starting a Hub.
 func (c Config) Check() error {
-	if !c.AuthDisabled {
-		// Operator authentication (SPEC §7.1) is not built yet: refusing to
-		// start is safer than serving the API to anyone who can reach it.
-		return errors.New("operator authentication is not available in this version of stk-hub: " +
-			"start it with STK_DISABLE_AUTH=true, and only where the Hub's address is reachable by trusted operators alone")
-	}
 	if strings.TrimSpace(c.MasterKeys) == "" {
 		return errors.New("STK_MASTER_KEYS is required: set it to v1:<base64 of 32 random bytes> " +
 			"(for example `echo v1:$(openssl rand -base64 32)`)")

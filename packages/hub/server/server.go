@@ -24,6 +24,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	store   *store.Store
+	svc     *service.Service
 	handler http.Handler
 }
 
@@ -41,6 +42,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the Hub store %s: %w", secrets.RedactURL(cfg.DatabaseURL), err)
 	}
+	// Refuse a key ring that cannot open every stored secret (SPEC §10).
+	if err := service.CheckKeyRing(ctx, st, ring); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	if cfg.AuthDisabled {
 		log.Warn("operator authentication is DISABLED (STK_DISABLE_AUTH=true): every request acts as an org owner; use this only for local development")
 	}
@@ -50,9 +56,32 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	log.Info("config", "addr", cfg.Addr, "bridgeTokens", len(cfg.BridgeTokens), "database", secrets.RedactURL(cfg.DatabaseURL), "store", st.Engine(),
 		"authDisabled", cfg.AuthDisabled, "activeKey", ring.Active(), "keyVersions", ring.Versions(),
 		"tls", cfg.TLSCert != "", "logLevel", cfg.LogLevel.String(), "version", cfg.Version)
-	svc := service.New(st, ring, auth.AllowAll{}, log)
-	return &Server{cfg: cfg, log: log, store: st,
-		handler: api.New(svc, log, api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens})}, nil
+	var authz auth.Authorizer = auth.RBAC{Store: st}
+	if cfg.AuthDisabled {
+		authz = auth.AllowAll{}
+	}
+	svc := service.New(st, ring, authz, log)
+	apiCfg := api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens}
+	if !cfg.AuthDisabled {
+		created, err := svc.Bootstrap(ctx, cfg.BootstrapEmail, cfg.BootstrapPassword)
+		if err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		if created {
+			log.Info("bootstrap: created the first org owner", "email", cfg.BootstrapEmail)
+		} else if cfg.BootstrapEmail != "" || cfg.BootstrapPassword != "" {
+			log.Info("bootstrap variables ignored: operator users already exist")
+		}
+		apiCfg.Authenticator = &auth.Authenticator{Store: st, Keys: svc.Keys(), Now: time.Now}
+	}
+	return &Server{cfg: cfg, log: log, store: st, svc: svc, handler: api.New(svc, log, apiCfg)}, nil
+}
+
+// RotateSigningKey makes a new key sign access tokens at once; the previous
+// key keeps verifying until the tokens it signed expire (SPEC §7.1).
+func (s *Server) RotateSigningKey(ctx context.Context) (string, error) {
+	return s.svc.Keys().Rotate(ctx)
 }
 
 // Handler is the Hub's HTTP handler.

@@ -55,7 +55,16 @@ type hub struct {
 	url    string
 	logs   *syncBuffer
 	dbFile string
+	// token is the bootstrap owner's access token, sent by do and doH
+	// unless a request sets its own Authorization header ("" for none).
+	token string
 }
+
+// The bootstrap owner of every test Hub (enforced mode, SPEC §7.1).
+const (
+	adminEmail    = "owner@example.com"
+	adminPassword = "Owner-Pw-5d1e8a-NEVER-SHOW"
+)
 
 // startHub runs a real Hub (store on the given engine) behind httptest.
 func startHub(t *testing.T, storeEngine string) *hub {
@@ -76,7 +85,8 @@ func newHub(t testing.TB, storeEngine string) *hub {
 	} else {
 		dbURL = testpg.New(t)
 	}
-	cfg := Config{Addr: "127.0.0.1:0", DatabaseURL: dbURL, AuthDisabled: true, Version: "test",
+	cfg := Config{Addr: "127.0.0.1:0", DatabaseURL: dbURL, Version: "test",
+		BootstrapEmail: adminEmail, BootstrapPassword: adminPassword,
 		BridgeTokens: []string{"old-bridge-token", bridgeToken},
 		MasterKeys:   "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -88,7 +98,19 @@ func newHub(t testing.TB, storeEngine string) *hub {
 	t.Cleanup(func() { ts.Close(); srv.Close() })
 	h.srv = srv
 	h.url = ts.URL
+	h.token = h.login(adminEmail, adminPassword).AccessToken
 	return h
+}
+
+// login logs in through the API and returns the tokens.
+func (h *hub) login(email, pw string) hubapi.Tokens {
+	h.t.Helper()
+	var out hubapi.Tokens
+	h.expect(h.doH("POST", "/v1/auth/login", hubapi.Login{Email: email, Password: pw}, map[string]string{"Authorization": ""}), 200, "", &out)
+	if out.AccessToken == "" || out.RefreshToken == "" {
+		h.t.Fatalf("login answered no tokens")
+	}
+	return out
 }
 
 type reply struct {
@@ -127,7 +149,14 @@ func (h *hub) doH(method, path string, body any, headers map[string]string) repl
 		rd = bytes.NewReader(j)
 	}
 	req, _ := http.NewRequest(method, h.url+path, rd)
+	if h.token != "" {
+		req.Header.Set("Authorization", "Bearer "+h.token)
+	}
 	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	res, err := http.DefaultClient.Do(req)
@@ -457,13 +486,17 @@ func TestConfig(t *testing.T) {
 	if err != nil || c.Addr != "127.0.0.1:4000" || c.DatabaseURL != "sqlite://./santokit-hub.db" {
 		t.Fatalf("defaults %+v %v", c, err)
 	}
-	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "STK_DISABLE_AUTH=true") {
-		t.Fatalf("enforced mode must refuse to start and say how: %v", err)
+	if c.AuthDisabled {
+		t.Fatal("operator auth must be enforced by default")
 	}
-	env["STK_DISABLE_AUTH"] = "true"
-	c, _ = ConfigFromEnv(get)
 	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "STK_MASTER_KEYS") {
 		t.Fatalf("missing keys: %v", err)
+	}
+	env["STK_DISABLE_AUTH"] = "true"
+	env["STK_BOOTSTRAP_ADMIN_EMAIL"], env["STK_BOOTSTRAP_ADMIN_PASSWORD"] = "a@example.com", "pw"
+	c, _ = ConfigFromEnv(get)
+	if !c.AuthDisabled || c.BootstrapEmail != "a@example.com" || c.BootstrapPassword != "pw" {
+		t.Fatalf("config %+v", c)
 	}
 	for k, v := range map[string]string{"STK_DISABLE_AUTH": "yes please", "STK_LOG_LEVEL": "loud", "STK_TLS_CERT": "c.pem"} {
 		env2 := map[string]string{k: v}

@@ -1,17 +1,109 @@
 // Command stk-hub is the Santokit control plane (SPEC §1): configured by the
-// environment (SPEC §12), it serves the Hub API until SIGINT or SIGTERM.
+// environment (SPEC §12), it serves the Hub API until SIGINT or SIGTERM when
+// run without arguments. Its subcommands maintain a Hub's store offline,
+// such as `stk-hub keys rotate` (SPEC §10).
 package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
 
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/hub/server"
 )
 
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// env is what a subcommand may use of the process: its environment and
+// output streams (tests pass their own).
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command is one subcommand: run gets the arguments after its name and
+// returns the exit code (exitOK, exitFailure, exitUsage).
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, e env) int
+}
+
+// commands are the subcommands, keyed by their words. Adding one is adding
+// a line here.
+func commands() map[string]command {
+	return map[string]command{
+		"keys rotate": {"re-encrypt every stored secret under the active key of STK_MASTER_KEYS", keysRotate},
+		"keys status": {"count the stored secrets per key version", keysStatus},
+	}
+}
+
 func main() {
+	args := os.Args[1:]
+	if len(args) == 0 || args[0] == "serve" || args[0] == "version" || args[0] == "--version" {
+		if len(args) > 0 && args[0] == "serve" {
+			os.Args = os.Args[:1]
+		}
+		serve()
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := dispatch(ctx, args, env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+// dispatch runs the subcommand named by the leading words of args.
+func dispatch(ctx context.Context, args []string, e env) int {
+	cmds := commands()
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(e.stdout, cmds)
+		return exitOK
+	}
+	for n := min(len(args), 2); n > 0; n-- {
+		if c, ok := cmds[strings.Join(args[:n], " ")]; ok {
+			return c.run(ctx, args[n:], e)
+		}
+	}
+	fmt.Fprintf(e.stderr, "stk-hub: unknown command %q\n\n", strings.Join(args[:min(len(args), 2)], " "))
+	usage(e.stderr, cmds)
+	return exitUsage
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprint(w, `Usage:
+  stk-hub [serve]         serve the Hub API (configured by STK_* variables, SPEC §12)
+  stk-hub version         print the version
+`)
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  stk-hub %-15s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprint(w, `  stk-hub help            show this help
+
+Subcommands read STK_HUB_DATABASE_URL and STK_MASTER_KEYS like the server.
+Exit codes: 0 ok, 1 failure, 2 usage error.
+`)
+}
+
+func serve() {
 	httpserve.Command("stk-hub", func(getenv func(string) string, version string) (server.Config, slog.Level, error) {
 		cfg, err := server.ConfigFromEnv(getenv)
 		cfg.Version = version

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/httpserve"
@@ -25,6 +26,8 @@ type Config struct {
 	AuthDisabled bool
 	// BridgeTokens are the tokens Bridges present on /internal (SPEC §8.1).
 	BridgeTokens []string
+	// Authenticator resolves bearer credentials (nil when AuthDisabled).
+	Authenticator *auth.Authenticator
 }
 
 type handlers struct {
@@ -57,6 +60,7 @@ func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
 	mux.HandleFunc("PUT "+env+"/connections/{name}", h.putConnection)
 	mux.HandleFunc("GET "+env+"/connections/{name}", h.getConnection)
 	mux.HandleFunc("POST "+env+"/connections/{name}/test", h.testConnection)
+	mux.HandleFunc("POST "+env+"/connections/{name}/rotate", h.rotateConnection)
 	mux.HandleFunc("POST "+env+"/connections/{name}/snapshots", h.snapshot)
 	mux.HandleFunc("GET "+env+"/schema", h.schema)
 
@@ -74,17 +78,46 @@ func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
 	mux.HandleFunc("GET /v1/projects/{p}/audit", h.projectAudit)
 	mux.HandleFunc("GET /v1/audit", h.orgAudit)
 
+	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
+	mux.HandleFunc("POST /v1/auth/login", h.login)
+	mux.HandleFunc("POST /v1/auth/refresh", h.refresh)
+	mux.HandleFunc("POST /v1/auth/logout", h.logout)
+	mux.HandleFunc("GET /v1/auth/whoami", h.whoami)
+	mux.HandleFunc("POST /v1/tokens", h.createToken)
+	mux.HandleFunc("GET /v1/tokens", h.listTokens)
+	mux.HandleFunc("DELETE /v1/tokens/{id}", h.revokeToken)
+	mux.HandleFunc("POST /v1/users", h.createUser)
+	mux.HandleFunc("GET /v1/users", h.listUsers)
+	mux.HandleFunc("POST /v1/users/{email}/disable", h.disableUser)
+	mux.HandleFunc("POST /v1/orgs", h.createOrg)
+	mux.HandleFunc("GET /v1/orgs", h.listOrgs)
+	for _, scope := range []string{"/v1/orgs/{org}/members", "/v1/projects/{p}/members"} {
+		mux.HandleFunc("GET "+scope, h.listMembers)
+		mux.HandleFunc("POST "+scope, h.addMember)
+		mux.HandleFunc("PUT "+scope+"/{email}", h.setMemberRole)
+		mux.HandleFunc("DELETE "+scope+"/{email}", h.removeMember)
+	}
+
 	mux.HandleFunc("GET /internal/v1/envs/{p}/{e}/bundle", h.bridgeOnly(h.bundle))
 	mux.HandleFunc("GET /internal/v1/apikeys/{keyId}", h.bridgeOnly(h.locateAPIKey))
 
 	return edge(log, h.principal, httpserve.EnvelopeMux(mux, fail))
 }
 
-// principal resolves the acting operator. Only the auth-disabled mode
-// exists today (the server refuses to start otherwise); RBAC and tokens
-// plug in here.
-func (h *handlers) principal(*http.Request) auth.Principal {
-	return auth.Dev()
+// principal resolves the acting operator of a /v1 route from the
+// Authorization header. An anonymous caller gets through here; the
+// Authorizer answers 401 for anything that needs an operator. Other routes
+// need no operator: ops routes answer anyone (and must not depend on the
+// store for /healthz), and /internal carries a bridge token in the same
+// header, checked by bridgeOnly.
+func (h *handlers) principal(r *http.Request) (auth.Principal, error) {
+	if h.cfg.AuthDisabled {
+		return auth.Dev(), nil
+	}
+	if !strings.HasPrefix(r.URL.Path, "/v1/") {
+		return auth.Principal{}, nil
+	}
+	return h.cfg.Authenticator.Authenticate(r.Context(), r.Header.Get("Authorization"))
 }
 
 func actor(ctx context.Context) auth.Principal {

@@ -20,14 +20,15 @@ func RequestID(ctx context.Context) string { return requestid.From(ctx) }
 // header, panic recovery into a §3 envelope, the acting principal, and one
 // JSON access-log line per request. Query strings are not logged: later
 // routes may carry tokens there.
-func edge(log *slog.Logger, principal func(*http.Request) auth.Principal, next http.Handler) http.Handler {
+func edge(log *slog.Logger, principal func(*http.Request) (auth.Principal, error), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestid.Accept(r.Header.Get("X-Request-Id"))
 		w.Header().Set("X-Request-Id", id)
 		sw := &httpserve.StatusWriter{ResponseWriter: w}
-		p := principal(r)
-		ctx := auth.WithPrincipal(requestid.With(r.Context(), id), p)
+		r = r.WithContext(requestid.With(r.Context(), id))
+		p, err := principal(r)
+		ctx := auth.WithPrincipal(r.Context(), p)
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -48,6 +49,11 @@ func edge(log *slog.Logger, principal func(*http.Request) auth.Principal, next h
 				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
 				slog.String("actor", p.Name))
 		}()
+		if err != nil {
+			log.Error("resolving the caller failed", "requestId", id, "error", err.Error())
+			httperr.Write(sw, id, apierr.New(apierr.ServiceUnavailable, "the Hub store is unreachable"))
+			return
+		}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
 }

@@ -121,7 +121,7 @@ func (h *handlers) orgAudit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out, err := h.svc.OrgAudit(r.Context(), actor(r.Context()), limit, before)
+	out, err := h.svc.OrgAudit(r.Context(), actor(r.Context()), r.URL.Query().Get("org"), limit, before)
 	h.reply(w, r, http.StatusOK, eventPage(out, limit), err)
 }
 

@@ -1,26 +1,48 @@
-// Package auth holds who is acting on the Hub and whether they may. Today the
-// Hub only runs with operator auth disabled (STK_DISABLE_AUTH=true), where
-// every request acts as the dev principal with org-owner rights; the
-// Principal and Authorizer types are the seams through which users, CI tokens
-// and RBAC (SPEC §7.1) slot in without touching the handlers or services.
+// Package auth holds who is acting on the Hub and whether they may (SPEC
+// §7.1): argon2id passwords, the Ed25519 keys that sign access tokens,
+// resolving a bearer credential (access token or CI token) into a
+// Principal, the RBAC Authorizer that reads roles from the store on every
+// call, and the failed-login limiter. With STK_DISABLE_AUTH=true every
+// request acts as the Dev principal and AllowAll decides.
 package auth
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
-// Kinds of principals.
+// Kinds of principals. The zero Kind is an anonymous caller.
 const (
 	KindDev   = "dev"   // STK_DISABLE_AUTH=true: acts as an org owner
-	KindUser  = "user"  // an operator user (later issue)
-	KindToken = "token" // a CI token (later issue)
+	KindUser  = "user"  // an operator user with an access token
+	KindToken = "token" // a CI token (stkpat_…)
 )
 
 // Principal is the acting operator of one request.
 type Principal struct {
 	Kind string
-	ID   string
+	// ID is the user id (usr_…) or the token id (tok_…).
+	ID string
 	// Name is what audit events show as the actor (email or token name).
 	Name string
+	// UserID is the user whose roles apply: the user itself, or the
+	// creator of a CI token.
+	UserID string
+	// SessionID is the login session of an access token.
+	SessionID string
+	// TokenProjectID and TokenRole are a CI token's scope: it acts with the
+	// lesser of TokenRole and its creator's role, on that project only.
+	TokenProjectID string
+	TokenProject   string
+	TokenRole      string
+	ExpiresAt      *time.Time
+	// Problem says why an anonymous caller is anonymous (no credential,
+	// an expired token, …); it becomes the 401 message.
+	Problem string
 }
+
+// Authenticated reports whether p is a known operator (or dev mode).
+func (p Principal) Authenticated() bool { return p.Kind != "" }
 
 // Dev is the principal of every request when operator auth is disabled.
 func Dev() Principal { return Principal{Kind: KindDev, ID: "dev", Name: "dev (auth disabled)"} }
@@ -37,6 +59,7 @@ const (
 	ConnectionSet    Action = "connection.set"
 	ConnectionRead   Action = "connection.read"
 	ConnectionTest   Action = "connection.test"
+	ConnectionRotate Action = "connection.rotate"
 	SchemaSnapshot   Action = "schema.snapshot"
 	SchemaRead       Action = "schema.read"
 	PermissionsApply Action = "permissions.apply"
@@ -49,6 +72,18 @@ const (
 	APIKeyRead       Action = "apikey.read"
 	APIKeyRevoke     Action = "apikey.revoke"
 	AuditRead        Action = "audit.read"
+	MemberRead       Action = "member.read"
+	MemberManage     Action = "member.manage"
+	OrgCreate        Action = "org.create"
+	OrgRead          Action = "org.read"
+	UserCreate       Action = "user.create"
+	UserRead         Action = "user.read"
+	UserDisable      Action = "user.disable"
+	TokenCreate      Action = "token.create"
+	TokenRead        Action = "token.read"
+	TokenRevoke      Action = "token.revoke"
+	Login            Action = "auth.login"
+	Logout           Action = "auth.logout"
 )
 
 // Target is what an action applies to; empty fields mean org level.

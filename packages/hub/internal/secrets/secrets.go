@@ -130,3 +130,21 @@ func (r *Ring) Open(version string, blob, aad []byte) ([]byte, error) {
 func ConnectionAAD(project, env, connection string) []byte {
 	return []byte("connection:" + project + "/" + env + "/" + connection)
 }
+
+// SigningKeyAAD is the associated data binding a sealed access-token
+// signing key (an Ed25519 private key) to its row in signing_keys.
+func SigningKeyAAD(id string) []byte {
+	return []byte("signing-key:" + id)
+}
+
+// Reseal opens blob (sealed under version with aad) and seals its plaintext
+// again under the active key, bound to the same aad: what `stk-hub keys
+// rotate` does to each secret. The plaintext never leaves this function.
+func (r *Ring) Reseal(version string, blob, aad []byte) (newVersion string, newBlob []byte, err error) {
+	pt, err := r.Open(version, blob, aad)
+	if err != nil {
+		return "", nil, err
+	}
+	defer clear(pt)
+	return r.Seal(pt, aad)
+}

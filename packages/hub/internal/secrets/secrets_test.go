@@ -93,3 +93,33 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+func TestReseal(t *testing.T) {
+	old, _ := Parse("v1:" + key(1))
+	ring, _ := Parse("v2:" + key(2) + ",v1:" + key(1))
+	aad := SigningKeyAAD("sk_1")
+	_, blob, err := old.Seal([]byte("private"), aad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, blob2, err := ring.Reseal("v1", blob, aad)
+	if err != nil || v != "v2" {
+		t.Fatalf("Reseal: %s %v", v, err)
+	}
+	if pt, err := ring.Open("v2", blob2, aad); err != nil || string(pt) != "private" {
+		t.Fatalf("resealed blob opens to %q, %v", pt, err)
+	}
+	if _, err := old.Open("v2", blob2, aad); !errors.Is(err, ErrUnknownVersion) {
+		t.Fatalf("old ring opened a v2 blob: %v", err)
+	}
+	// Bound to its row: another signing key's aad, or a connection's, fails.
+	if _, _, err := ring.Reseal("v1", blob, SigningKeyAAD("sk_2")); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("reseal under another id: %v", err)
+	}
+	if _, _, err := ring.Reseal("v1", blob, ConnectionAAD("p", "e", "sk_1")); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("reseal under a connection's aad: %v", err)
+	}
+	if _, _, err := ring.Reseal("v0", blob, aad); !errors.Is(err, ErrUnknownVersion) {
+		t.Fatalf("reseal of an unknown version: %v", err)
+	}
+}

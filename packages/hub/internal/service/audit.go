@@ -7,6 +7,7 @@ import (
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/ids"
+	"github.com/santokit/santokit/packages/core/names"
 	"github.com/santokit/santokit/packages/core/requestid"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/store"
@@ -22,8 +23,10 @@ const (
 // event (SPEC §9: denied attempts by authenticated operators are events).
 func (s *Service) authorize(ctx context.Context, p auth.Principal, action auth.Action, t auth.Target) error {
 	err := s.authz.Authorize(ctx, p, action, t)
-	if err == nil {
-		return nil
+	if err == nil || !p.Authenticated() {
+		// An anonymous caller is not an operator: its 401s are in the
+		// access log, not the audit log.
+		return err
 	}
 	org, orgErr := s.store.GetOrg(ctx, orDefault(t.Org, store.DefaultOrg))
 	prj, prjErr := s.store.GetProject(ctx, t.Project)
@@ -59,14 +62,19 @@ func (s *Service) ProjectAudit(ctx context.Context, p auth.Principal, project st
 	return s.events(ctx, store.EventFilter{OrgID: prj.OrgID, ProjectID: prj.ID, Limit: limit, Before: before}, prj.Name)
 }
 
-// OrgAudit lists the org-level events of the default org, newest first.
-func (s *Service) OrgAudit(ctx context.Context, p auth.Principal, limit int, before string) ([]hubapi.AuditEvent, error) {
-	if err := s.authorize(ctx, p, auth.AuditRead, auth.Target{Org: store.DefaultOrg}); err != nil {
+// OrgAudit lists the org-level events (users, orgs, tokens, org members)
+// of an org ("" = "default"), newest first.
+func (s *Service) OrgAudit(ctx context.Context, p auth.Principal, orgName string, limit int, before string) ([]hubapi.AuditEvent, error) {
+	orgName = orDefault(orgName, store.DefaultOrg)
+	if err := names.Resource("org", orgName); err != nil {
 		return nil, err
 	}
-	org, err := s.store.GetOrg(ctx, store.DefaultOrg)
+	if err := s.authorize(ctx, p, auth.AuditRead, auth.Target{Org: orgName}); err != nil {
+		return nil, err
+	}
+	org, err := s.store.GetOrg(ctx, orgName)
 	if err != nil {
-		return nil, storeErr(err, "org")
+		return nil, storeErr(err, fmt.Sprintf("org %q", orgName))
 	}
 	return s.events(ctx, store.EventFilter{OrgID: org.ID, Limit: limit, Before: before}, "")
 }

@@ -47,17 +47,30 @@ type Service struct {
 	now     func() time.Time
 	// dbTimeout bounds every call to an operator's database.
 	dbTimeout time.Duration
+	// keys sign and verify operator access tokens.
+	keys *auth.Keys
+	// logins limits failed logins per email and per client address.
+	logins *auth.LoginLimiter
 }
 
 // New returns a Service. authz decides every call (auth.AllowAll while
 // operator auth is disabled).
 func New(st *store.Store, ring *secrets.Ring, authz auth.Authorizer, log *slog.Logger) *Service {
+	now := func() time.Time {
+		// The store keeps microseconds: answer with what later reads show.
+		return time.Now().UTC().Truncate(time.Microsecond)
+	}
 	return &Service{store: st, ring: ring, authz: authz, dbs: introspector{}, log: log, changes: notify.New(),
-		now: func() time.Time {
-			// The store keeps microseconds: answer with what later reads show.
-			return time.Now().UTC().Truncate(time.Microsecond)
-		}, dbTimeout: 15 * time.Second}
+		now: now, dbTimeout: 15 * time.Second, keys: auth.NewKeys(st, ring, now),
+		logins: auth.NewLoginLimiter(LoginFailuresPerMinute, time.Minute, now)}
 }
+
+// LoginFailuresPerMinute is how many failed logins an email or a client
+// address may have per minute before logins answer 429 (SPEC §7.1).
+const LoginFailuresPerMinute = 10
+
+// Keys returns the access-token signing keys (JWKS, rotate-signing).
+func (s *Service) Keys() *auth.Keys { return s.keys }
 
 // Ready reports whether the store answers (GET /readyz).
 func (s *Service) Ready(ctx context.Context) error {
