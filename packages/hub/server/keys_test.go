@@ -157,6 +157,7 @@ func TestStartRefusesMissingKeyVersion(t *testing.T) {
 			t.Fatal("the Hub started without the key its secrets are sealed with")
 		}
 		msg := err.Error()
+		t.Log(msg)
 		for _, want := range []string{"STK_MASTER_KEYS lacks key version v1, which seals", "connections: 2",
 			"add it back to the ring (the active key stays first), run stk-hub keys rotate, then remove it"} {
 			if !strings.Contains(msg, want) {

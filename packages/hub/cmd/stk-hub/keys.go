@@ -21,7 +21,9 @@ import (
 func keysRotate(ctx context.Context, args []string, e env) int {
 	fs := newFlags("keys rotate", "re-encrypts every stored secret that is not sealed with the active key (the first of\n"+
 		"STK_MASTER_KEYS) under it, in batches of one transaction each. A second run changes nothing; an\n"+
-		"interrupted run leaves every secret readable and the next run goes on from there.", e)
+		"interrupted run leaves every secret readable and the next run goes on from there.\n"+
+		"Restart every Hub with the new ring (new key first, old key kept) before rotating: a Hub without\n"+
+		"the new key cannot open what this re-encrypts.", e)
 	asJSON := fs.Bool("json", false, "print the report as one JSON document")
 	batch := fs.Int("batch", service.DefaultRotateBatch, "secrets per transaction")
 	if code, done := parse(fs, args); done {

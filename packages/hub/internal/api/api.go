@@ -45,63 +45,75 @@ func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
 		h.bridgeTokens = append(h.bridgeTokens, sha256.Sum256([]byte(t)))
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", h.healthz)
-	mux.HandleFunc("GET /readyz", h.readyz)
-	mux.HandleFunc("GET /v1/version", h.version)
+	register(h, mux.HandleFunc)
+	return edge(log, h.principal, httpserve.EnvelopeMux(mux, fail))
+}
 
-	mux.HandleFunc("POST /v1/projects", h.createProject)
-	mux.HandleFunc("GET /v1/projects", h.listProjects)
-	mux.HandleFunc("GET /v1/projects/{p}", h.getProject)
-	mux.HandleFunc("POST /v1/projects/{p}/envs", h.createEnv)
-	mux.HandleFunc("GET /v1/projects/{p}/envs", h.listEnvs)
+// Routes lists the patterns ("METHOD /path") of every route the Hub
+// serves, so that tests can check they cover each one.
+func Routes() []string {
+	var out []string
+	register(&handlers{}, func(pattern string, _ func(http.ResponseWriter, *http.Request)) { out = append(out, pattern) })
+	return out
+}
+
+// register declares every route of the Hub API (SPEC §15).
+func register(h *handlers, handle func(string, func(http.ResponseWriter, *http.Request))) {
+	handle("GET /healthz", h.healthz)
+	handle("GET /readyz", h.readyz)
+	handle("GET /v1/version", h.version)
+
+	handle("POST /v1/projects", h.createProject)
+	handle("GET /v1/projects", h.listProjects)
+	handle("GET /v1/projects/{p}", h.getProject)
+	handle("POST /v1/projects/{p}/envs", h.createEnv)
+	handle("GET /v1/projects/{p}/envs", h.listEnvs)
 
 	const env = "/v1/projects/{p}/envs/{e}"
-	mux.HandleFunc("GET "+env+"/connections", h.listConnections)
-	mux.HandleFunc("PUT "+env+"/connections/{name}", h.putConnection)
-	mux.HandleFunc("GET "+env+"/connections/{name}", h.getConnection)
-	mux.HandleFunc("POST "+env+"/connections/{name}/test", h.testConnection)
-	mux.HandleFunc("POST "+env+"/connections/{name}/rotate", h.rotateConnection)
-	mux.HandleFunc("POST "+env+"/connections/{name}/snapshots", h.snapshot)
-	mux.HandleFunc("GET "+env+"/schema", h.schema)
+	handle("GET "+env+"/connections", h.listConnections)
+	handle("PUT "+env+"/connections/{name}", h.putConnection)
+	handle("GET "+env+"/connections/{name}", h.getConnection)
+	handle("POST "+env+"/connections/{name}/test", h.testConnection)
+	handle("POST "+env+"/connections/{name}/rotate", h.rotateConnection)
+	handle("POST "+env+"/connections/{name}/snapshots", h.snapshot)
+	handle("GET "+env+"/schema", h.schema)
 
-	mux.HandleFunc("PUT "+env+"/permissions", h.putPermissions)
-	mux.HandleFunc("GET "+env+"/permissions", h.getPermissions)
-	mux.HandleFunc("POST "+env+"/releases", h.createRelease)
-	mux.HandleFunc("GET "+env+"/releases", h.listReleases)
-	mux.HandleFunc("GET "+env+"/releases/current", h.currentRelease)
-	mux.HandleFunc("GET "+env+"/releases/{id}", h.getRelease)
-	mux.HandleFunc("POST "+env+"/releases/rollback", h.rollback)
-	mux.HandleFunc("POST /v1/projects/{p}/releases/promote", h.promote)
-	mux.HandleFunc("POST "+env+"/apikeys", h.createAPIKey)
-	mux.HandleFunc("GET "+env+"/apikeys", h.listAPIKeys)
-	mux.HandleFunc("DELETE "+env+"/apikeys/{keyId}", h.revokeAPIKey)
-	mux.HandleFunc("GET /v1/projects/{p}/audit", h.projectAudit)
-	mux.HandleFunc("GET /v1/audit", h.orgAudit)
+	handle("PUT "+env+"/permissions", h.putPermissions)
+	handle("GET "+env+"/permissions", h.getPermissions)
+	handle("POST "+env+"/releases", h.createRelease)
+	handle("GET "+env+"/releases", h.listReleases)
+	handle("GET "+env+"/releases/current", h.currentRelease)
+	handle("GET "+env+"/releases/{id}", h.getRelease)
+	handle("POST "+env+"/releases/rollback", h.rollback)
+	handle("POST /v1/projects/{p}/releases/promote", h.promote)
+	handle("POST "+env+"/apikeys", h.createAPIKey)
+	handle("GET "+env+"/apikeys", h.listAPIKeys)
+	handle("DELETE "+env+"/apikeys/{keyId}", h.revokeAPIKey)
+	handle("GET /v1/projects/{p}/audit", h.projectAudit)
+	handle("GET /v1/audit", h.orgAudit)
 
-	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
-	mux.HandleFunc("POST /v1/auth/login", h.login)
-	mux.HandleFunc("POST /v1/auth/refresh", h.refresh)
-	mux.HandleFunc("POST /v1/auth/logout", h.logout)
-	mux.HandleFunc("GET /v1/auth/whoami", h.whoami)
-	mux.HandleFunc("POST /v1/tokens", h.createToken)
-	mux.HandleFunc("GET /v1/tokens", h.listTokens)
-	mux.HandleFunc("DELETE /v1/tokens/{id}", h.revokeToken)
-	mux.HandleFunc("POST /v1/users", h.createUser)
-	mux.HandleFunc("GET /v1/users", h.listUsers)
-	mux.HandleFunc("POST /v1/users/{email}/disable", h.disableUser)
-	mux.HandleFunc("POST /v1/orgs", h.createOrg)
-	mux.HandleFunc("GET /v1/orgs", h.listOrgs)
+	handle("GET /.well-known/jwks.json", h.jwks)
+	handle("POST /v1/auth/login", h.login)
+	handle("POST /v1/auth/refresh", h.refresh)
+	handle("POST /v1/auth/logout", h.logout)
+	handle("GET /v1/auth/whoami", h.whoami)
+	handle("POST /v1/tokens", h.createToken)
+	handle("GET /v1/tokens", h.listTokens)
+	handle("DELETE /v1/tokens/{id}", h.revokeToken)
+	handle("POST /v1/users", h.createUser)
+	handle("GET /v1/users", h.listUsers)
+	handle("POST /v1/users/{email}/disable", h.disableUser)
+	handle("POST /v1/orgs", h.createOrg)
+	handle("GET /v1/orgs", h.listOrgs)
 	for _, scope := range []string{"/v1/orgs/{org}/members", "/v1/projects/{p}/members"} {
-		mux.HandleFunc("GET "+scope, h.listMembers)
-		mux.HandleFunc("POST "+scope, h.addMember)
-		mux.HandleFunc("PUT "+scope+"/{email}", h.setMemberRole)
-		mux.HandleFunc("DELETE "+scope+"/{email}", h.removeMember)
+		handle("GET "+scope, h.listMembers)
+		handle("POST "+scope, h.addMember)
+		handle("PUT "+scope+"/{email}", h.setMemberRole)
+		handle("DELETE "+scope+"/{email}", h.removeMember)
 	}
 
-	mux.HandleFunc("GET /internal/v1/envs/{p}/{e}/bundle", h.bridgeOnly(h.bundle))
-	mux.HandleFunc("GET /internal/v1/apikeys/{keyId}", h.bridgeOnly(h.locateAPIKey))
-
-	return edge(log, h.principal, httpserve.EnvelopeMux(mux, fail))
+	handle("GET /internal/v1/envs/{p}/{e}/bundle", h.bridgeOnly(h.bundle))
+	handle("GET /internal/v1/apikeys/{keyId}", h.bridgeOnly(h.locateAPIKey))
 }
 
 // principal resolves the acting operator of a /v1 route from the
