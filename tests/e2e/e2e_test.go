@@ -91,6 +91,8 @@ type scriptState struct {
 	storeKind   string // sqlite or postgres
 	masterKeys  string
 	bridgeToken string // the Hub's STK_BRIDGE_TOKENS and the Bridge's STK_BRIDGE_TOKEN
+	// adminEmail and adminPassword are the Hub's bootstrap owner.
+	adminEmail, adminPassword string
 	hub         *proc
 	bridge      *proc
 	lastExit    int
@@ -146,9 +148,13 @@ func setup(env *testscript.Env, storeKind string) error {
 		return errors.New("testscript T is not a testing.TB")
 	}
 	st := &scriptState{tb: tb, storeKind: storeKind, masterKeys: "v1:" + base64.StdEncoding.EncodeToString(randomBytes(32)),
-		bridgeToken: "brt" + hex.EncodeToString(randomBytes(20))}
+		bridgeToken: "brt" + hex.EncodeToString(randomBytes(20)),
+		adminEmail:  "owner@example.com", adminPassword: "Adm" + hex.EncodeToString(randomBytes(12))}
 	env.Values[stateKey{}] = st
 	env.Setenv("BRIDGE_TOKEN", st.bridgeToken) // for no-secret -var BRIDGE_TOKEN
+	env.Setenv("MASTER_KEYS", st.masterKeys)
+	env.Setenv("ADMIN_EMAIL", st.adminEmail)
+	env.Setenv("ADMIN_PASSWORD", st.adminPassword)
 	env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 	env.Setenv("HOME", env.WorkDir)
 	env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
@@ -293,15 +299,22 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// hub-start starts stk-hub on a free loopback port with the script's store,
-// master key and bridge token (the same ones across restarts), operator
-// auth disabled and debug logging appended to $WORK/hub.log; it waits for
+// hub-start [-nologin] starts stk-hub on a free loopback port with the
+// script's store, master key, bridge token and bootstrap owner
+// ($ADMIN_EMAIL, $ADMIN_PASSWORD; the same ones across restarts), operator
+// auth enforced and debug logging appended to $WORK/hub.log; it waits for
 // /readyz, sets STK_HUB_URL and HUB_ADDR, and stops the Hub when the script
-// ends.
+// ends. Unless -nologin is given or STK_TOKEN is already set, it logs in as
+// the owner and sets STK_TOKEN (and CI_TOKEN) to a new CI token, the way a
+// CI job drives stk.
 func cmdHubStart(ts *testscript.TestScript, neg bool, args []string) {
 	st := state(ts)
+	login := true
+	if len(args) == 1 && args[0] == "-nologin" {
+		login, args = false, nil
+	}
 	if neg || len(args) != 0 {
-		ts.Fatalf("usage: hub-start")
+		ts.Fatalf("usage: hub-start [-nologin]")
 	}
 	if st.hub != nil {
 		ts.Fatalf("hub-start: a Hub is already running")
@@ -311,7 +324,8 @@ func cmdHubStart(ts *testscript.TestScript, neg bool, args []string) {
 		"STK_HUB_DATABASE_URL=" + st.store,
 		"STK_MASTER_KEYS=" + st.masterKeys,
 		"STK_BRIDGE_TOKENS=" + st.bridgeToken,
-		"STK_DISABLE_AUTH=true",
+		"STK_BOOTSTRAP_ADMIN_EMAIL=" + st.adminEmail,
+		"STK_BOOTSTRAP_ADMIN_PASSWORD=" + st.adminPassword,
 		"STK_LOG_LEVEL=debug",
 	})
 	st.hub = p
@@ -320,6 +334,37 @@ func cmdHubStart(ts *testscript.TestScript, neg bool, args []string) {
 	waitReady(ts, "hub-start", base)
 	ts.Setenv("STK_HUB_URL", base)
 	ts.Setenv("HUB_ADDR", addr)
+	if login && ts.Getenv("STK_TOKEN") == "" {
+		token := ciToken(ts, base, st.adminEmail, st.adminPassword)
+		ts.Setenv("STK_TOKEN", token)
+		ts.Setenv("CI_TOKEN", token)
+	}
+}
+
+// ciToken logs in over HTTP and creates an unscoped CI token.
+func ciToken(ts *testscript.TestScript, base, email, password string) string {
+	post := func(path, bearer string, in, out any) {
+		b, _ := json.Marshal(in)
+		req, err := http.NewRequest("POST", base+path, bytes.NewReader(b))
+		ts.Check(err)
+		req.Header.Set("Content-Type", "application/json")
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		res, err := http.DefaultClient.Do(req)
+		ts.Check(err)
+		defer res.Body.Close()
+		data, _ := io.ReadAll(res.Body)
+		if res.StatusCode/100 != 2 {
+			ts.Fatalf("hub-start: POST %s: %d %s", path, res.StatusCode, data)
+		}
+		ts.Check(json.Unmarshal(data, out))
+	}
+	var tok struct{ AccessToken string }
+	post("/v1/auth/login", "", map[string]string{"email": email, "password": password}, &tok)
+	var ci struct{ Token string }
+	post("/v1/tokens", tok.AccessToken, map[string]string{"name": "e2e"}, &ci)
+	return ci.Token
 }
 
 // bridge-start starts stk-bridge on a free loopback port, pointing at the
@@ -526,6 +571,9 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	req, err := http.NewRequest(args[0], base+args[1], body)
 	ts.Check(err)
 	req.Header = hdr
+	if tok := ts.Getenv("STK_TOKEN"); tok != "" && hdr.Get("Authorization") == "" && strings.HasPrefix(args[1], "/v1/") {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	if body != nil && hdr.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
