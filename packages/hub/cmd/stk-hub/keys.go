@@ -10,7 +10,9 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/secrets"
 	"github.com/santokit/santokit/packages/hub/internal/service"
 	"github.com/santokit/santokit/packages/hub/internal/store"
@@ -114,6 +116,30 @@ func keysStatus(ctx context.Context, args []string, e env) int {
 		fmt.Fprintf(e.stderr, "stk-hub keys status: %v\n", service.CheckKeyRing(ctx, st, ring))
 		return exitFailure
 	}
+	return exitOK
+}
+
+// keysRotateSigning is `stk-hub keys rotate-signing`: a new Ed25519 key
+// signs access tokens from now on; the previous key stays in the JWKS until
+// the tokens it signed have expired (SPEC §7.1). Running Hubs pick the new
+// key up within 30 seconds, or at once when they see its kid.
+func keysRotateSigning(ctx context.Context, args []string, e env) int {
+	fs := newFlags("keys rotate-signing", "makes a new key sign operator access tokens at once; tokens signed by the\n"+
+		"previous key stay valid until they expire.", e)
+	if code, done := parse(fs, args); done {
+		return code
+	}
+	st, ring, code := openStore(ctx, "keys rotate-signing", e)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	id, err := auth.NewKeys(st, ring, func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }).Rotate(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "stk-hub keys rotate-signing: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(e.stdout, "signing key %s now signs access tokens\n", id)
 	return exitOK
 }
 

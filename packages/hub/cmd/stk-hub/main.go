@@ -46,8 +46,9 @@ type command struct {
 // a line here.
 func commands() map[string]command {
 	return map[string]command{
-		"keys rotate": {"re-encrypt every stored secret under the active key of STK_MASTER_KEYS", keysRotate},
-		"keys status": {"count the stored secrets per key version", keysStatus},
+		"keys rotate":         {"re-encrypt every stored secret under the active key of STK_MASTER_KEYS", keysRotate},
+		"keys status":         {"count the stored secrets per key version", keysStatus},
+		"keys rotate-signing": {"make a new key sign operator access tokens (the previous one keeps verifying for 15 minutes)", keysRotateSigning},
 	}
 }
 

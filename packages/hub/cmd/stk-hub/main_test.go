@@ -250,3 +250,37 @@ func TestCommandsTable(t *testing.T) {
 		}
 	}
 }
+
+// keys rotate-signing adds a signing key and retires the previous one,
+// which stays listed for verification.
+func TestKeysRotateSigning(t *testing.T) {
+	dbFile := filepath.Join(t.TempDir(), "hub.db")
+	fresh, err := store.Open(t.Context(), "sqlite://"+dbFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.Close()
+	vars := map[string]string{"STK_HUB_DATABASE_URL": "sqlite://" + dbFile, "STK_MASTER_KEYS": keyV1}
+	if r := stkHub(t, vars, "keys", "rotate-signing"); r.code != 0 {
+		t.Fatalf("first rotation: exit %d: %s", r.code, r.stderr)
+	}
+	r := stkHub(t, vars, "keys", "rotate-signing")
+	if r.code != 0 || !strings.Contains(r.stdout, "now signs access tokens") {
+		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	st, err := store.Open(t.Context(), "sqlite://"+dbFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	keys, err := st.SigningKeys(t.Context(), time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || keys[0].RetiredAt != nil || keys[1].RetiredAt == nil || !strings.Contains(r.stdout, keys[0].ID) {
+		t.Fatalf("after rotate-signing: %+v\n%s", keys, r.stdout)
+	}
+	if strings.Contains(r.stdout+r.stderr, password) {
+		t.Fatal("output holds a secret")
+	}
+}
