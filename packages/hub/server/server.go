@@ -97,3 +97,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	return httpserve.Serve(ctx, l, s.handler, httpserve.Options{Log: s.log, TLSCert: s.cfg.TLSCert, TLSKey: s.cfg.TLSKey,
 		Grace: 10 * time.Second, CancelOnShutdown: true})
 }
+
+// Routes lists every route the Hub serves as "METHOD /path" patterns, for
+// tests that must cover them all.
+func Routes() []string { return api.Routes() }

@@ -46,7 +46,24 @@ func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
 	}
 	mux := http.NewServeMux()
 	register(h, mux.HandleFunc)
-	return edge(log, h.principal, httpserve.EnvelopeMux(mux, fail))
+	return edge(log, h.principal, h.requireOperator(httpserve.EnvelopeMux(mux, fail)))
+}
+
+// openRoutes are the /v1 paths that answer callers without a credential:
+// they carry their own (login, refresh, logout by refresh token) or none.
+var openRoutes = map[string]bool{"/v1/auth/login": true, "/v1/auth/refresh": true, "/v1/auth/logout": true, "/v1/version": true}
+
+// requireOperator answers 401 to an anonymous caller of any other /v1
+// path before its body is read, so that what a request lacks first is a
+// credential, not a well-formed body.
+func (h *handlers) requireOperator(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := actor(r.Context()); !p.Authenticated() && strings.HasPrefix(r.URL.Path, "/v1/") && !openRoutes[r.URL.Path] {
+			fail(w, r, auth.Unauthenticated(p).WithHeader("WWW-Authenticate", `Bearer realm="santokit-hub"`))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Routes lists the patterns ("METHOD /path") of every route the Hub

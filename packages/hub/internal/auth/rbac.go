@@ -84,7 +84,7 @@ func (a RBAC) Authorize(ctx context.Context, p Principal, action Action, t Targe
 }
 
 // Unauthenticated is the 401 of an anonymous caller.
-func Unauthenticated(p Principal) error {
+func Unauthenticated(p Principal) *apierr.Error {
 	msg := p.Problem
 	if msg == "" {
 		msg = "not logged in: send Authorization: Bearer <access token or CI token> (stk login)"

@@ -133,6 +133,10 @@ func (s *Service) tokens(ctx context.Context, userID, sessionID, refresh string)
 // Refresh exchanges a refresh token for new tokens. The presented token is
 // spent; presenting it again revokes the whole session (SPEC §7.1).
 func (s *Service) Refresh(ctx context.Context, in hubapi.Refresh) (hubapi.Tokens, error) {
+	if in.RefreshToken == "" {
+		return hubapi.Tokens{}, apierr.New(apierr.BadRequest, "refreshToken is required").
+			WithDetail("problems", []apierr.Problem{{Path: "refreshToken", Message: "required"}})
+	}
 	if !strings.HasPrefix(in.RefreshToken, auth.RefreshPrefix) {
 		return hubapi.Tokens{}, apierr.New(apierr.Unauthorized, "refresh token is invalid")
 	}
