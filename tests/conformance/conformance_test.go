@@ -236,7 +236,8 @@ func setup(t *testing.T, engine string) *stack {
 
 	// The Hub.
 	hcfg := hubserver.Config{Addr: "127.0.0.1:0", DatabaseURL: "sqlite://" + filepath.Join(dir, "hub.db"),
-		MasterKeys: "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)), AuthDisabled: true,
+		MasterKeys:     "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
+		BootstrapEmail: "owner@example.com", BootstrapPassword: "conformance-owner-pw",
 		BridgeTokens: []string{bridgeToken}, Version: "conformance"}
 	quiet := slog.New(slog.DiscardHandler)
 	if testing.Verbose() && os.Getenv("STK_CONFORMANCE_LOGS") != "" {
@@ -249,6 +250,9 @@ func setup(t *testing.T, engine string) *stack {
 	hts := httptest.NewServer(hub.Handler())
 	t.Cleanup(func() { hts.Close(); hub.Close() })
 	h := &hubClient{t: t, base: hts.URL}
+	var tok hubapi.Tokens
+	h.do("POST", "/v1/auth/login", "", hubapi.Login{Email: "owner@example.com", Password: "conformance-owner-pw"}, &tok, 200)
+	h.token = tok.AccessToken
 
 	h.do("POST", "/v1/projects", "", hubapi.CreateProject{Name: project}, nil, 201)
 	perms := map[string]string{"dev": "permissions.yaml", "other": "permissions-other.yaml"}
@@ -711,8 +715,9 @@ func canon(v any) string {
 
 // hubClient drives the Hub's HTTP API with the hubapi types.
 type hubClient struct {
-	t    *testing.T
-	base string
+	t     *testing.T
+	base  string
+	token string // the operator's access token (the Hub enforces auth)
 }
 
 func (h *hubClient) do(method, path, contentType string, body, out any, want ...int) {
@@ -738,6 +743,9 @@ func (h *hubClient) do(method, path, contentType string, body, out any, want ...
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if h.token != "" {
+		req.Header.Set("Authorization", "Bearer "+h.token)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
