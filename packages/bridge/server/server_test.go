@@ -51,14 +51,14 @@ func (s *syncBuffer) String() string {
 
 // stack is a real Hub (SQLite store) and a Bridge in front of it.
 type stack struct {
-	t         *testing.T
+	t         testing.TB
 	hubURL    string
 	bridge    *Server
 	bridgeURL string
 	logs      *syncBuffer
 }
 
-func startHub(t *testing.T) string {
+func startHub(t testing.TB) string {
 	t.Helper()
 	cfg := hubserver.Config{Addr: "127.0.0.1:0", DatabaseURL: "sqlite://" + filepath.Join(t.TempDir(), "hub.db"),
 		AuthDisabled: true, Version: "test", BridgeTokens: []string{bridgeToken},
@@ -81,7 +81,7 @@ func testConfig(hubURL string) Config {
 	return c
 }
 
-func startBridge(t *testing.T, cfg Config) (*Server, string, *syncBuffer) {
+func startBridge(t testing.TB, cfg Config) (*Server, string, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	b, err := New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -93,7 +93,7 @@ func startBridge(t *testing.T, cfg Config) (*Server, string, *syncBuffer) {
 	return b, ts.URL, logs
 }
 
-func newStack(t *testing.T, mod func(*Config)) *stack {
+func newStack(t testing.TB, mod func(*Config)) *stack {
 	t.Helper()
 	s := &stack{t: t, hubURL: startHub(t)}
 	cfg := testConfig(s.hubURL)
@@ -110,7 +110,7 @@ type reply struct {
 	body   []byte
 }
 
-func do(t *testing.T, method, url string, body any, headers map[string]string) reply {
+func do(t testing.TB, method, url string, body any, headers map[string]string) reply {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -211,12 +211,12 @@ tables:
 `
 
 // withPassword gives the test database URL a password (trust auth ignores it).
-func withPassword(t *testing.T, url string) string {
+func withPassword(t testing.TB, url string) string {
 	t.Helper()
 	return strings.Replace(url, "postgres://postgres@", "postgres://postgres:"+password+"@", 1)
 }
 
-func pgExec(t *testing.T, url string, stmts ...string) {
+func pgExec(t testing.TB, url string, stmts ...string) {
 	t.Helper()
 	c, err := pgx.Connect(context.Background(), url)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -77,6 +78,15 @@ func New(cfg Config) *Handler {
 // maxPooledBuffer keeps huge responses from pinning memory in the pool.
 const maxPooledBuffer = 1 << 20
 
+// autoContentLength is net/http's bufferBeforeChunkingSize: a body up to
+// this size written in one go gets its Content-Length from net/http.
+const autoContentLength = 2048
+
+var (
+	jsonContentType = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
+
 // ServeHTTP runs one call.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -89,8 +99,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = e.Status()
 		edge.Fail(w, r, e)
 	} else {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
+		hdr := w.Header()
+		// Shared, never-modified values assigned under their canonical
+		// keys: Set would allocate a slice for each, per response.
+		hdr["Content-Type"] = jsonContentType
+		hdr["Cache-Control"] = noStore
+		if len(body) > autoContentLength {
+			// net/http would answer chunked: it sets Content-Length by
+			// itself only when the whole body fits its buffer.
+			hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+		}
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
 	}
@@ -110,7 +128,7 @@ type request struct {
 // serve runs the pipeline of SPEC §4.2 and returns the response body.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op *string, buf []byte) ([]byte, error) {
 	ctx := r.Context()
-	fields := edge.From(ctx)
+	fields := edge.From(w)
 
 	// 1. Syntax.
 	target, params, err := h.parse(w, r)
@@ -193,13 +211,10 @@ func decodeRequest(data []byte) (plan.Target, []byte, error) {
 		return t, nil, apierr.New(apierr.BadRequest, "request body must be a JSON object")
 	}
 	var req request
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return t, nil, bodyError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return t, nil, apierr.New(apierr.BadRequest, "request body must hold exactly one JSON object")
+	if path, params, ok := splitFlat(trimmed); ok {
+		req.Path, req.Params = &path, params
+	} else if err := decodeFull(trimmed, &req); err != nil {
+		return t, nil, err
 	}
 	if req.Path == nil {
 		return t, nil, apierr.New(apierr.BadRequest, "path is required: db/{connection}/{table}/{op} or logics/{name}").
@@ -218,6 +233,134 @@ func decodeRequest(data []byte) (plan.Target, []byte, error) {
 			WithDetail("problems", []apierr.Problem{{Path: "params", Message: "must be an object"}})
 	}
 	return t, params, nil
+}
+
+// decodeFull is the reference decoding of a body, which owns every syntax
+// error: a strict json.Decoder (unknown fields refused, exactly one value).
+func decodeFull(body []byte, req *request) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(req); err != nil {
+		return bodyError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apierr.New(apierr.BadRequest, "request body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+// splitFlat reads the usual body — one valid JSON object whose keys are
+// exactly "path" (a string of printable ASCII without escapes) and
+// optionally "params" — without json.Decoder, whose reflection, buffer and
+// parse-state stack were most of step 1's cost per call. It returns
+// ok=false for anything else (invalid JSON, other or escaped or duplicate
+// keys, a path that is not such a string), and decodeFull then decides,
+// with its errors. When ok, path and params are what decodeFull would give
+// (params is the raw value, a sub-slice of body); FuzzSplitFlat checks it.
+func splitFlat(body []byte) (path string, params []byte, ok bool) {
+	if !json.Valid(body) {
+		return "", nil, false
+	}
+	// body is valid JSON and starts with '{' (decodeRequest checked).
+	var havePath, haveParams bool
+	i := skipWS(body, 1)
+	if body[i] == '}' {
+		return "", nil, false // no path: decodeFull says so
+	}
+	for {
+		kEnd := skipString(body, i)
+		key := body[i+1 : kEnd-1]
+		i = skipWS(body, kEnd)
+		i = skipWS(body, i+1) // ':'
+		vEnd := skipValue(body, i)
+		val := body[i:vEnd]
+		switch {
+		case string(key) == "path" && !havePath:
+			if val[0] != '"' {
+				return "", nil, false
+			}
+			s := val[1 : len(val)-1]
+			for _, c := range s {
+				// Escapes and non-ASCII (which the decoder would unescape
+				// or repair) are left to decodeFull.
+				if c == '\\' || c < 0x20 || c > 0x7e {
+					return "", nil, false
+				}
+			}
+			path, havePath = string(s), true
+		case string(key) == "params" && !haveParams:
+			params, haveParams = val, true
+		default:
+			// Unknown, duplicate, escaped or differently cased keys (the
+			// decoder matches field names case-insensitively).
+			return "", nil, false
+		}
+		i = skipWS(body, vEnd)
+		if body[i] == '}' {
+			break
+		}
+		i = skipWS(body, i+1) // ','
+	}
+	if !havePath {
+		return "", nil, false
+	}
+	return path, params, true
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index after the string at b[i] == '"'; b is valid
+// JSON.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index after the JSON value at b[i]; b is valid JSON.
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
 }
 
 func bodyError(err error) error {

@@ -7,6 +7,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,21 @@ type Metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	bundleLoads *prometheus.CounterVec
+	// calls caches the children of requests and duration per (op,
+	// status): WithLabelValues hashes the label values and formats the
+	// status on every call, ObserveCall on the /call path does neither.
+	// The set is small and bounded (six ops, a few statuses).
+	calls sync.Map // callKey → *callSeries
+}
+
+type callKey struct {
+	op     string
+	status int
+}
+
+type callSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New registers the collectors. ages and pools are read at scrape time.
@@ -57,8 +73,17 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // ObserveCall records one /call.
 func (m *Metrics) ObserveCall(op string, status int, d time.Duration) {
-	m.requests.WithLabelValues(op, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(op).Observe(d.Seconds())
+	k := callKey{op, status}
+	v, ok := m.calls.Load(k)
+	if !ok {
+		v, _ = m.calls.LoadOrStore(k, &callSeries{
+			count:    m.requests.WithLabelValues(op, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(op),
+		})
+	}
+	s := v.(*callSeries)
+	s.count.Inc()
+	s.duration.Observe(d.Seconds())
 }
 
 // BundleLoad records one bundle fetch.
