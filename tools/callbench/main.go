@@ -45,7 +45,16 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each measurement runs")
 	concs := flag.String("c", "8,32,64", "concurrencies to measure")
 	pool := flag.Int("db-max-conns", 4, "database connections of the Bridge and of the bare handler (pgxpool's default on 2 cores is 4; more backends than cores only adds context switches)")
+	bareAddr := flag.String("serve-bare", "", "internal: serve the bare handler on this address (with -bare-db) until killed")
+	bareDB := flag.String("bare-db", "", "internal: the database of -serve-bare")
 	flag.Parse()
+	if *bareAddr != "" {
+		if err := serveBare(*bareAddr, *bareDB, *pool); err != nil {
+			fmt.Fprintln(os.Stderr, "callbench -serve-bare:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*duration, *concs, *pool); err != nil {
 		fmt.Fprintln(os.Stderr, "callbench:", err)
 		testpg.Stop()
@@ -132,12 +141,23 @@ func run(d time.Duration, concList string, poolSize int) error {
 		fmt.Println("load generator: Go HTTP client (install wrk for a lighter one: apt-get install wrk)")
 	}
 	// The reference of issue #4: a bare net/http + pgx handler, no auth and
-	// no permissions, serving the same SELECT from this process.
-	bareURL, stopBare, err := startBare(ctx, dbURL, poolSize)
+	// no permissions, serving the same SELECT. It runs in a process of its
+	// own, like the Bridge, so that both share the cores the same way (this
+	// process hosts the Hub and the Go load generator).
+	bareAddr, err := freeAddr()
 	if err != nil {
 		return err
 	}
-	defer stopBare()
+	bare := exec.Command(os.Args[0], "-serve-bare", bareAddr, "-bare-db", dbURL, "-db-max-conns", strconv.Itoa(poolSize))
+	bare.Stderr = os.Stderr
+	if err := bare.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = bare.Process.Kill(); _ = bare.Wait() }()
+	bareURL := "http://" + bareAddr + "/call"
+	if err := waitReady(bareURL, apiKey); err != nil {
+		return err
+	}
 	fmt.Printf("\n%-6s %12s %9s %9s %12s %7s %10s %7s %9s\n", "conc", "bridge rps", "p50 ms", "p99 ms", "pgbench tps", "ratio", "bare rps", "ratio", "bare p99")
 	for _, f := range strings.Split(concList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
@@ -176,18 +196,20 @@ func run(d time.Duration, concList string, poolSize int) error {
 	return nil
 }
 
-// startBare serves /call-shaped requests with nothing but net/http, a JSON
-// decode, pgxpool and a JSON encode: the floor the Bridge is compared with.
-func startBare(ctx context.Context, dbURL string, poolSize int) (string, func(), error) {
+// serveBare serves /call-shaped requests on addr with nothing but
+// net/http, a JSON decode, pgxpool and a JSON encode: the floor the Bridge
+// is compared with.
+func serveBare(addr, dbURL string, poolSize int) error {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
-		return "", nil, err
+		return err
 	}
 	cfg.MaxConns = int32(poolSize)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
-		return "", nil, err
+		return err
 	}
+	defer pool.Close()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Params struct {
@@ -215,14 +237,7 @@ func startBare(ctx context.Context, dbURL string, poolSize int) (string, func(),
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"data": []any{map[string]any{"id": id, "name": name, "qty": qty, "price": price, "active": active}}, "meta": map[string]any{}})
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		pool.Close()
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h}
-	go func() { _ = srv.Serve(l) }()
-	return "http://" + l.Addr().String() + "/call", func() { _ = srv.Close(); pool.Close() }, nil
+	return http.ListenAndServe(addr, h)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
