@@ -12,33 +12,44 @@ import (
 const maxAuditLimit = 1000
 
 func (a *app) auditCmd() *cobra.Command {
-	return group("audit", "Show the audit log of a project or of the org",
+	return group("audit", "Show the audit log of a project or of an org",
 		`  stk audit list --project demo
   stk audit list --project demo --limit 20 --before evt_01JD3W7V4T9Q8X2M5N6P7R8S9T
-  stk audit list`,
+  stk audit list --org acme`,
 		a.auditListCmd())
 }
 
 func (a *app) auditListCmd() *cobra.Command {
 	var limit int
-	var before string
+	var before, org string
 	c := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List audit events, newest first",
 		Long: `List audit events, newest first: every mutation and every denied attempt, with
 its actor, action, target, outcome and request id. With --project (or
-STK_PROJECT) the project's events; without it the org-level events (users,
-orgs, tokens).
+STK_PROJECT) the project's events; with --org (or without either) the
+org-level events (users, orgs, members, tokens). --org and --project exclude
+each other; an explicit --org wins over STK_PROJECT.
 
 Pages: when more events exist, the id to pass as --before for the next page is
 printed after the table.`,
 		Example: `  stk audit list --project demo
   stk audit list --project demo --limit 20 --before evt_01JD3W7V4T9Q8X2M5N6P7R8S9T
+  stk audit list --org acme
   stk audit list --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			project := a.project
+			if cmd.Flags().Changed("org") {
+				if cmd.Flags().Changed("project") {
+					return usageErrorf("give either --project or --org, not both")
+				}
+				if err := checkName("--org", org); err != nil {
+					return err
+				}
+				project = ""
+			}
 			if project != "" {
 				if err := checkName("--project", project); err != nil {
 					return err
@@ -54,7 +65,7 @@ printed after the table.`,
 			if err != nil {
 				return err
 			}
-			list, err := c.ListAudit(cmd.Context(), project, limit, before)
+			list, err := c.ListAudit(cmd.Context(), project, org, limit, before)
 			if err != nil {
 				return err
 			}
@@ -62,6 +73,9 @@ printed after the table.`,
 				return a.writeJSON(nonNil(list.Items))
 			}
 			scope := "the org"
+			if org != "" {
+				scope = "org " + org
+			}
 			if project != "" {
 				scope = "project " + project
 			}
@@ -91,5 +105,7 @@ printed after the table.`,
 	f := c.Flags()
 	f.IntVar(&limit, "limit", 0, "at most this many events (default: the Hub's page size)")
 	f.StringVar(&before, "before", "", "only events older than this event id (the next page)")
+	f.StringVar(&org, "org", "", "the org whose org-level events to list (instead of --project)")
+	_ = c.RegisterFlagCompletionFunc("org", a.completeOrgs)
 	return c
 }

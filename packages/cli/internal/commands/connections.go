@@ -18,11 +18,12 @@ import (
 const maxURLBytes = 64 << 10
 
 func (a *app) connectionsCmd() *cobra.Command {
-	c := group("connections", "Set, list and test the database connections of an environment",
+	c := group("connections", "Set, list, test and rotate the database connections of an environment",
 		`  stk connections set --project demo --env dev --name main --db-url-stdin < db-url.txt
   stk connections list --project demo --env dev
-  stk connections test --project demo --env dev --name main`,
-		a.connectionsSetCmd(), a.connectionsListCmd(), a.connectionsTestCmd())
+  stk connections test --project demo --env dev --name main
+  stk connections rotate --project demo --env dev --name main --db-url-stdin < new-db-url.txt`,
+		a.connectionsSetCmd(), a.connectionsListCmd(), a.connectionsTestCmd(), a.connectionsRotateCmd())
 	c.Aliases = []string{"connection", "conn"}
 	return c
 }
@@ -55,18 +56,7 @@ sqlite:// → sqlite).`,
 			if err := checkName("--name", name); err != nil {
 				return err
 			}
-			switch {
-			case fromStdin && cmd.Flags().Changed("db-url"):
-				return usageErrorf("give either --db-url or --db-url-stdin, not both")
-			case fromStdin:
-				dbURL, err = readURL(a.stdin)
-				if err != nil {
-					return err
-				}
-			case dbURL == "":
-				return usageErrorf("required flag --db-url or --db-url-stdin not set")
-			}
-			engine, err = resolveEngine(engine, dbURL)
+			dbURL, engine, err := a.connectionURL(cmd, dbURL, engine, fromStdin)
 			if err != nil {
 				return err
 			}
@@ -90,15 +80,93 @@ sqlite:// → sqlite).`,
 			return nil
 		}),
 	}
+	a.connectionURLFlags(c, &name, &engine, &dbURL, &fromStdin)
+	return c
+}
+
+// connectionURLFlags adds the flags of set and rotate.
+func (a *app) connectionURLFlags(c *cobra.Command, name, engine, dbURL *string, fromStdin *bool) {
 	f := c.Flags()
-	f.StringVar(&name, "name", "", "connection name, e.g. main (required)")
-	f.StringVar(&engine, "engine", "", "database engine: postgres or sqlite (default: from the URL scheme)")
-	f.StringVar(&dbURL, "db-url", "", "database URL (stays in shell history; prefer --db-url-stdin)")
-	f.BoolVar(&fromStdin, "db-url-stdin", false, "read the database URL from stdin")
+	f.StringVar(name, "name", "", "connection name, e.g. main (required)")
+	f.StringVar(engine, "engine", "", "database engine: postgres or sqlite (default: from the URL scheme)")
+	f.StringVar(dbURL, "db-url", "", "database URL (stays in shell history; prefer --db-url-stdin)")
+	f.BoolVar(fromStdin, "db-url-stdin", false, "read the database URL from stdin")
 	_ = c.MarkFlagRequired("name")
 	_ = c.RegisterFlagCompletionFunc("engine", cobra.FixedCompletions(
 		[]string{schema.EnginePostgres, schema.EngineSQLite}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("name", a.completeConnections)
+}
+
+// connectionURL takes the URL from --db-url or --db-url-stdin and the
+// engine from --engine or the URL scheme.
+func (a *app) connectionURL(cmd *cobra.Command, dbURL, engine string, fromStdin bool) (string, string, error) {
+	var err error
+	switch {
+	case fromStdin && cmd.Flags().Changed("db-url"):
+		return "", "", usageErrorf("give either --db-url or --db-url-stdin, not both")
+	case fromStdin:
+		dbURL, err = readURL(a.stdin)
+		if err != nil {
+			return "", "", err
+		}
+	case dbURL == "":
+		return "", "", usageErrorf("required flag --db-url or --db-url-stdin not set")
+	}
+	engine, err = resolveEngine(engine, dbURL)
+	if err != nil {
+		return "", "", err
+	}
+	return dbURL, engine, nil
+}
+
+func (a *app) connectionsRotateCmd() *cobra.Command {
+	var name, engine, dbURL string
+	var fromStdin bool
+	c := &cobra.Command{
+		Use:   "rotate",
+		Short: "Replace the URL (credentials) of an existing connection",
+		Long: `Replace the database URL of an existing connection, typically after rotating
+its password: the Hub stores the new URL encrypted and bumps the connection's
+version, and Bridges reconnect with it. Unlike 'set' it never creates a
+connection. The URL is handled as by 'set': prefer --db-url-stdin; --engine
+defaults from the URL scheme.`,
+		Example: `  stk connections rotate --project demo --env prod --name main --db-url-stdin < new-db-url.txt
+  printf '%s' "$NEW_DATABASE_URL" | stk connections rotate --project demo --env prod --name main --db-url-stdin
+  stk connections rotate --project demo --env dev --name main --db-url postgres://app:new-secret@db:5432/app --json`,
+		Args: noArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			project, err := a.requireProject()
+			if err != nil {
+				return err
+			}
+			env, err := a.requireEnv()
+			if err != nil {
+				return err
+			}
+			if err := checkName("--name", name); err != nil {
+				return err
+			}
+			dbURL, engine, err := a.connectionURL(cmd, dbURL, engine, fromStdin)
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			conn, err := c.RotateConnection(cmd.Context(), project, env, name, hubapi.PutConnection{Engine: engine, URL: dbURL})
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.writeJSON(conn)
+			}
+			fmt.Fprintf(a.stdout, "rotated connection %s in %s/%s: %s %s (version %d)\n",
+				conn.Name, project, env, conn.Engine, conn.URL, conn.Version)
+			return nil
+		}),
+	}
+	a.connectionURLFlags(c, &name, &engine, &dbURL, &fromStdin)
 	return c
 }
 

@@ -27,6 +27,10 @@ type cliError struct {
 	usageHint bool
 	// file names the local document that problems[] refer to.
 	file string
+	// hub401 marks a 401 answered by the Hub to a request, to which
+	// explainUnauthorized adds what to do; sessionEnded marks a stored
+	// login that could not be refreshed.
+	hub401, sessionEnded bool
 }
 
 func (e *cliError) Error() string { return e.message }
@@ -76,11 +80,22 @@ func classifyOr(err error, other func(error) *cliError) *cliError {
 	if errors.As(err, &ce) {
 		return ce
 	}
+	var se *hubclient.SessionEndedError
+	if errors.As(err, &se) {
+		env := se.Err.Envelope
+		return &cliError{exit: ExitUnauthorized, code: apierr.Unauthorized, message: se.Error(),
+			requestID: se.Err.RequestID, envelope: &env, sessionEnded: true}
+	}
 	var he *hubclient.Error
 	if errors.As(err, &he) {
 		env := he.Envelope
-		return &cliError{exit: exitFor(he.Status), code: he.Code, message: he.Message,
-			requestID: he.RequestID, details: he.Details, envelope: &env}
+		msg := he.Message
+		if he.RetryAfter > 0 {
+			msg += "; retry after " + he.RetryAfter.String()
+		}
+		return &cliError{exit: exitFor(he.Status), code: he.Code, message: msg,
+			requestID: he.RequestID, details: he.Details, envelope: &env,
+			hub401: he.Status == http.StatusUnauthorized}
 	}
 	var ue *hubclient.UnreachableError
 	if errors.As(err, &ue) {
@@ -88,7 +103,8 @@ func classifyOr(err error, other func(error) *cliError) *cliError {
 	}
 	var re *hubclient.ResponseError
 	if errors.As(err, &re) {
-		return &cliError{exit: exitFor(re.Status), code: codeFor(re.Status), message: re.Error(), requestID: re.RequestID}
+		return &cliError{exit: exitFor(re.Status), code: codeFor(re.Status), message: re.Error(), requestID: re.RequestID,
+			hub401: re.Status == http.StatusUnauthorized}
 	}
 	return other(err)
 }

@@ -53,6 +53,7 @@ the org given with --org, or to the org "default".`,
 		}),
 	}
 	c.Flags().StringVar(&org, "org", "", `org of the project (default "default")`)
+	_ = c.RegisterFlagCompletionFunc("org", a.completeOrgs)
 	return c
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/santokit/santokit/packages/cli/internal/credentials"
 	"github.com/santokit/santokit/packages/cli/internal/hubclient"
 	"github.com/santokit/santokit/packages/core/names"
 )
@@ -48,9 +49,30 @@ type app struct {
 	env     string
 	profile string
 	json    bool
+	// hubSet is true when --hub or STK_HUB_URL gave the Hub URL; otherwise
+	// the profile's login names it.
+	hubSet bool
+
+	// auth is how the last client built authenticates, for the hint of a
+	// 401; loginHub is the Hub of the profile's login when it is another
+	// one than the Hub asked.
+	auth     authMode
+	loginHub string
 
 	version string
 }
+
+// authMode is the credential a client sends.
+type authMode int
+
+const (
+	authNone    authMode = iota // no credentials: no Authorization header
+	authSession                 // the profile's stored login
+	authEnv                     // STK_TOKEN
+	authLogin                   // stk login itself: a 401 is a wrong password
+)
+
+const defaultProfile = "default"
 
 // Execute runs stk with args (without the program name) and returns the exit
 // code. It reads the environment through os.Getenv.
@@ -72,6 +94,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return ExitOK
 	}
 	ce := classify(err)
+	a.explainUnauthorized(ce)
 	if ce.exit == ExitUsage && !a.json {
 		// Flag parsing may have stopped before --json: look for it.
 		a.json = jsonRequested(args)
@@ -88,8 +111,14 @@ database connections, schema snapshots, permissions, releases, API keys and
 the audit log. 'stk init' and 'stk dev' set up a project directory and run a
 local Hub and Bridge for it in one process.
 
+'stk login' stores the tokens of a Hub login per --profile in
+$XDG_CONFIG_HOME/santokit/credentials.json (mode 0600); commands then talk to
+that Hub unless --hub or STK_HUB_URL names another. STK_TOKEN (a CI token from
+'stk token create') overrides stored logins.
+
 Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_ENV.`,
 		Example: `  stk init myapp && stk dev myapp --watch
+  stk login --hub https://hub.example.com
   stk project create demo
   stk env create --project demo dev
   stk connections set --project demo --env dev --name main --db-url-stdin < db-url.txt
@@ -110,16 +139,23 @@ Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_E
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.hub, "hub", hubclient.DefaultURL, "Hub URL (env "+EnvHubURL+")")
+	pf.StringVar(&a.hub, "hub", hubclient.DefaultURL, "Hub URL (env "+EnvHubURL+"; when neither is set, the Hub of the profile's login)")
 	pf.StringVar(&a.project, "project", "", "project name (env "+EnvProject+")")
 	pf.StringVar(&a.env, "env", "", "environment name (env "+EnvEnv+")")
 	pf.BoolVar(&a.json, "json", false, "print exactly one JSON document on stdout")
-	pf.StringVar(&a.profile, "profile", "default", "credentials profile")
+	pf.StringVar(&a.profile, "profile", defaultProfile, "credentials profile: which stored login to use")
 	_ = root.RegisterFlagCompletionFunc("project", a.completeProjects)
 	_ = root.RegisterFlagCompletionFunc("env", a.completeEnvs)
 	root.SetVersionTemplate("stk {{.Version}}\n")
 
 	root.AddCommand(
+		a.loginCmd(),
+		a.logoutCmd(),
+		a.whoamiCmd(),
+		a.tokenCmd(),
+		a.userCmd(),
+		a.orgCmd(),
+		a.memberCmd(),
 		a.projectCmd(),
 		a.envCmd(),
 		a.connectionsCmd(),
@@ -171,23 +207,61 @@ func (a *app) resolve(cmd *cobra.Command) {
 		dst       *string
 	}{{"hub", EnvHubURL, &a.hub}, {"project", EnvProject, &a.project}, {"env", EnvEnv, &a.env}} {
 		if fl.Changed(f.flag) {
+			if f.flag == "hub" {
+				a.hubSet = true
+			}
 			continue
 		}
 		if v := a.getenv(f.env); v != "" {
 			*f.dst = v
+			if f.flag == "hub" {
+				a.hubSet = true
+			}
 		}
 	}
 }
 
-// client builds the Hub client; a malformed --hub is a usage error.
+// client builds the Hub client; a malformed --hub is a usage error. It
+// authenticates with STK_TOKEN when set (never refreshed), else with the
+// profile's stored login when that login is of this Hub (refreshed as
+// needed), else not at all: a Hub that enforces auth then answers 401,
+// which is reported as "not logged in".
 func (a *app) client() (*hubclient.Client, error) {
+	a.auth, a.loginHub = authNone, ""
 	opts := []hubclient.Option{hubclient.WithUserAgent("stk/" + a.version)}
-	if tok := a.getenv(EnvToken); tok != "" {
+	tok := a.getenv(EnvToken)
+	if tok != "" {
 		opts = append(opts, hubclient.WithToken(tok))
+	}
+	var store *credentials.Store
+	var login credentials.Entry
+	if tok == "" {
+		if path, err := credentials.DefaultPath(a.getenv); err == nil {
+			store = credentials.New(path)
+			e, ok, err := store.Get(a.profile)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				login = e
+				if !a.hubSet && e.Hub != "" {
+					a.hub = e.Hub
+				}
+			}
+		}
 	}
 	c, err := hubclient.New(a.hub, opts...)
 	if err != nil {
 		return nil, usageErrorf("--hub: %v", err)
+	}
+	switch {
+	case tok != "":
+		a.auth = authEnv
+	case login.AccessToken != "" && credentials.NormalizeHub(login.Hub) == c.HubKey():
+		a.auth = authSession
+		hubclient.WithSession(store, a.profile)(c)
+	case login.Hub != "":
+		a.loginHub = redactedHub(login.Hub)
 	}
 	return c, nil
 }

@@ -2,7 +2,9 @@
 // It encodes and decodes the shared hubapi types, turns every §3 error
 // envelope into an *Error that keeps the envelope for --json output, and
 // reports an unreachable or non-conforming Hub with an error that names the
-// Hub's URL (never a credential).
+// Hub's URL (never a credential). Requests carry a static bearer token
+// (STK_TOKEN) or the tokens of a login stored by the credentials package,
+// which a Session refreshes before they expire and once after a 401.
 package hubclient
 
 import (
@@ -17,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +39,7 @@ type Client struct {
 	base      *url.URL
 	http      *http.Client
 	token     string
+	auth      Auth
 	userAgent string
 }
 
@@ -45,8 +49,13 @@ type Option func(*Client)
 // WithHTTPClient replaces the default HTTP client (60s timeout).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
-// WithToken sends Authorization: Bearer token with every request.
+// WithToken sends Authorization: Bearer token with every request (a CI
+// token from STK_TOKEN): it is never refreshed.
 func WithToken(token string) Option { return func(c *Client) { c.token = token } }
+
+// WithAuth takes the bearer token of each request from a (a stored login,
+// see Session), which is asked once to renew it when the Hub answers 401.
+func WithAuth(a Auth) Option { return func(c *Client) { c.auth = a } }
 
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
@@ -79,6 +88,9 @@ type Error struct {
 	Message   string
 	RequestID string
 	Details   map[string]any
+	// RetryAfter is the Retry-After header of a 429 or 503 (zero when
+	// absent).
+	RetryAfter time.Duration
 	// Envelope is the body as the Hub sent it (requestId filled from the
 	// X-Request-Id header when the body had none).
 	Envelope apierr.Body
@@ -148,6 +160,44 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) (*Res
 // DoRaw is Do with a body sent as is, with the given content type (no body
 // when contentType is empty). Answers are handled as by Do.
 func (c *Client) DoRaw(ctx context.Context, method, path, contentType string, in []byte, out any) (*Response, error) {
+	return c.send(ctx, method, path, contentType, in, out, true)
+}
+
+// Bearer is the token the next request would carry ("" for none),
+// refreshed first when a stored login's access token is about to expire.
+func (c *Client) Bearer(ctx context.Context) (string, error) {
+	if c.auth != nil {
+		return c.auth.Token(ctx)
+	}
+	return c.token, nil
+}
+
+// send sends one request, with the bearer token when withAuth is set. A
+// 401 answered to a stored login's token makes it renew the token once and
+// send the request once more.
+func (c *Client) send(ctx context.Context, method, path, contentType string, in []byte, out any, withAuth bool) (*Response, error) {
+	token := ""
+	if withAuth {
+		t, err := c.Bearer(ctx)
+		if err != nil {
+			return nil, err
+		}
+		token = t
+	}
+	r, err := c.once(ctx, method, path, contentType, in, out, token)
+	if withAuth && c.auth != nil && token != "" && r != nil && r.Status == http.StatusUnauthorized {
+		renewed, rerr := c.auth.Renew(ctx, token)
+		if rerr != nil {
+			return nil, rerr
+		}
+		if renewed != "" && renewed != token {
+			return c.once(ctx, method, path, contentType, in, out, renewed)
+		}
+	}
+	return r, err
+}
+
+func (c *Client) once(ctx context.Context, method, path, contentType string, in []byte, out any, token string) (*Response, error) {
 	var body io.Reader
 	if contentType != "" {
 		body = bytes.NewReader(in)
@@ -164,8 +214,8 @@ func (c *Client) DoRaw(ctx context.Context, method, path, contentType string, in
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
@@ -200,9 +250,26 @@ func (c *Client) decodeError(r *Response) error {
 		return &Error{
 			Status: r.Status, Code: env.Error.Code, Message: env.Error.Message,
 			RequestID: env.Error.RequestID, Details: env.Error.Details, Envelope: env,
+			RetryAfter: retryAfter(r.Header.Get("Retry-After")),
 		}
 	}
 	return &ResponseError{HubURL: c.URL(), Status: r.Status, RequestID: r.RequestID, Reason: "no error envelope in the body (" + describeContentType(r.Header.Get("Content-Type")) + ")"}
+}
+
+// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d.Round(time.Second)
+		}
+	}
+	return 0
 }
 
 func isJSON(ct string) bool {

@@ -97,15 +97,19 @@ func (c *Client) RevokeAPIKey(ctx context.Context, project, env, keyID string) (
 	return out, err
 }
 
-// ListAudit calls GET /v1/projects/{p}/audit, or GET /v1/audit (org-level
-// events) when project is empty. limit 0 and before "" are left out.
-func (c *Client) ListAudit(ctx context.Context, project string, limit int, before string) (hubapi.List[hubapi.AuditEvent], error) {
+// ListAudit calls GET /v1/projects/{p}/audit when project is set, else
+// GET /v1/audit (org-level events; of org when it is set). limit 0 and
+// before "" are left out.
+func (c *Client) ListAudit(ctx context.Context, project, org string, limit int, before string) (hubapi.List[hubapi.AuditEvent], error) {
 	var out hubapi.List[hubapi.AuditEvent]
 	p := "/v1/audit"
 	if project != "" {
 		p = "/v1/projects/" + seg(project) + "/audit"
 	}
 	q := url.Values{}
+	if project == "" && org != "" {
+		q.Set("org", org)
+	}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}

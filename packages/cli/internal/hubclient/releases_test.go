@@ -53,8 +53,8 @@ func TestReleaseRoutes(t *testing.T) {
 	_, _ = c.CreateAPIKey(ctx, "demo", "dev", hubapi.CreateAPIKey{Name: "s", Roles: []string{"r"}})
 	_, _ = c.ListAPIKeys(ctx, "demo", "dev")
 	_, _ = c.RevokeAPIKey(ctx, "demo", "dev", "key_1")
-	_, _ = c.ListAudit(ctx, "demo", 0, "")
-	_, _ = c.ListAudit(ctx, "", 10, "evt_1")
+	_, _ = c.ListAudit(ctx, "demo", "", 0, "")
+	_, _ = c.ListAudit(ctx, "", "", 10, "evt_1")
 
 	want := []seen{
 		{"PUT", "/v1/projects/demo/envs/dev/permissions", "application/yaml", "version: 1\n"},
