@@ -10,6 +10,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -93,9 +94,9 @@ type scriptState struct {
 	bridgeToken string // the Hub's STK_BRIDGE_TOKENS and the Bridge's STK_BRIDGE_TOKEN
 	// adminEmail and adminPassword are the Hub's bootstrap owner.
 	adminEmail, adminPassword string
-	hub         *proc
-	bridge      *proc
-	lastExit    int
+	hub                       *proc
+	bridge                    *proc
+	lastExit                  int
 }
 
 // proc is a server process started by a script (stk-hub or stk-bridge).
@@ -153,6 +154,8 @@ func setup(env *testscript.Env, storeKind string) error {
 	env.Values[stateKey{}] = st
 	env.Setenv("BRIDGE_TOKEN", st.bridgeToken) // for no-secret -var BRIDGE_TOKEN
 	env.Setenv("MASTER_KEYS", st.masterKeys)
+	env.Setenv("MASTER_KEY", strings.TrimPrefix(st.masterKeys, "v1:"))              // for no-secret -var MASTER_KEY
+	env.Setenv("MASTER_KEY_V2", base64.StdEncoding.EncodeToString(randomBytes(32))) // a second key for rotation
 	env.Setenv("ADMIN_EMAIL", st.adminEmail)
 	env.Setenv("ADMIN_PASSWORD", st.adminPassword)
 	env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
@@ -165,6 +168,7 @@ func setup(env *testscript.Env, storeKind string) error {
 	} else {
 		st.store = "sqlite://" + filepath.Join(env.WorkDir, "hub.db")
 	}
+	env.Setenv("HUB_DATABASE_URL", st.store) // for stk-hub keys …
 
 	// The BYO database: owned by a role with a password (the cluster trusts
 	// local connections, so any password would do; what matters is that the
@@ -302,7 +306,8 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 // hub-start [-nologin] starts stk-hub on a free loopback port with the
 // script's store, master key, bridge token and bootstrap owner
 // ($ADMIN_EMAIL, $ADMIN_PASSWORD; the same ones across restarts), operator
-// auth enforced and debug logging appended to $WORK/hub.log; it waits for
+// auth enforced and debug logging appended to $WORK/hub.log (a script may
+// set STK_MASTER_KEYS to start it with another key ring); it waits for
 // /readyz, sets STK_HUB_URL and HUB_ADDR, and stops the Hub when the script
 // ends. Unless -nologin is given or STK_TOKEN is already set, it logs in as
 // the owner and sets STK_TOKEN (and CI_TOKEN) to a new CI token, the way a
@@ -322,7 +327,7 @@ func cmdHubStart(ts *testscript.TestScript, neg bool, args []string) {
 	p, addr := startProc(ts, "stk-hub", "hub.log", []string{
 		"STK_HUB_ADDR=127.0.0.1:0",
 		"STK_HUB_DATABASE_URL=" + st.store,
-		"STK_MASTER_KEYS=" + st.masterKeys,
+		"STK_MASTER_KEYS=" + cmp.Or(ts.Getenv("STK_MASTER_KEYS"), st.masterKeys),
 		"STK_BRIDGE_TOKENS=" + st.bridgeToken,
 		"STK_BOOTSTRAP_ADMIN_EMAIL=" + st.adminEmail,
 		"STK_BOOTSTRAP_ADMIN_PASSWORD=" + st.adminPassword,
