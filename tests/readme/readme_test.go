@@ -87,6 +87,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 		"STK_HUB_ADDR="+addr,
 		"STK_HUB_URL=http://"+addr,
 		"STK_BRIDGE_ADDR="+bridgeAddr,
+		// stk login stores credentials here, never in the runner's home.
+		"XDG_CONFIG_HOME="+filepath.Join(work, ".config"),
 	)
 	// Its own process group, so the Hub it starts in the background is
 	// stopped with it.
@@ -113,6 +115,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	t.Logf("walkthrough output:\n%s", out.String())
 
 	for _, want := range []string{"demo", "dev", "prod", ":***@", "todos", "reused", "promoted", "revoked",
+		"logged in", "dev@example.com", "deployer", "active key: v2", "seals no secret now",
 		`{"data":[{"id":1,"title":"write the docs","done":false}],"meta":{}}`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("walkthrough output lacks %q", want)
