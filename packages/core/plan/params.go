@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/jsonscan"
 )
 
 // The params of Auto CRUD ops (SPEC §4.3).
@@ -67,7 +68,7 @@ type params [nParams][]byte
 // splitParams reads the params object into its raw values without copying.
 // Empty input and null are no params. Unknown and duplicate names are 400.
 func splitParams(b []byte, op int, ps *params) error {
-	i := skipWS(b, 0)
+	i := jsonscan.SkipWS(b, 0)
 	if i == len(b) {
 		return nil
 	}
@@ -80,18 +81,18 @@ func splitParams(b []byte, op int, ps *params) error {
 	if b[i] != '{' {
 		return badParam("params", "params must be an object")
 	}
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if b[i] == '}' {
 		return nil
 	}
 	var seen uint16
 	for {
 		// b is valid JSON: here is a key string.
-		kEnd := skipString(b, i)
+		kEnd := jsonscan.SkipString(b, i)
 		rawKey := b[i+1 : kEnd-1]
-		i = skipWS(b, kEnd)
-		i = skipWS(b, i+1) // ':'
-		vEnd := skipValue(b, i)
+		i = jsonscan.SkipWS(b, kEnd)
+		i = jsonscan.SkipWS(b, i+1) // ':'
+		vEnd := jsonscan.SkipValue(b, i)
 		val := b[i:vEnd]
 		p, ok := paramOf(rawKey)
 		if !ok && bytes.IndexByte(rawKey, '\\') >= 0 {
@@ -108,13 +109,13 @@ func splitParams(b []byte, op int, ps *params) error {
 		if !(len(val) == 4 && string(val) == "null") {
 			ps[p] = val
 		}
-		i = skipWS(b, vEnd)
+		i = jsonscan.SkipWS(b, vEnd)
 		if b[i] == '}' {
 			break
 		}
-		i = skipWS(b, i+1) // ','
+		i = jsonscan.SkipWS(b, i+1) // ','
 	}
-	if j := skipWS(b, i+1); j != len(b) {
+	if j := jsonscan.SkipWS(b, i+1); j != len(b) {
 		return badParam("params", "params is not valid JSON")
 	}
 	return nil
@@ -130,65 +131,6 @@ func decodeKey(raw []byte) string {
 		return string(raw)
 	}
 	return s
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// skipValue returns the index after the JSON value starting at b[i]; b is
-// known to be valid JSON.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return len(b)
-	}
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
-		}
-	}
-	return i
 }
 
 // badParam is a 400 naming the param path.
@@ -286,16 +228,16 @@ func orderByParam(raw []byte) ([]orderTerm, error) {
 	const name = "orderBy"
 	var out []orderTerm
 	readObj := func(b []byte, path string, one bool) error {
-		i := skipWS(b, 1)
+		i := jsonscan.SkipWS(b, 1)
 		if b[i] == '}' {
 			return badParam(path, "orderBy entries must be {\"column\": \"asc\"|\"desc\"}")
 		}
 		n := 0
 		for {
-			kEnd := skipString(b, i)
+			kEnd := jsonscan.SkipString(b, i)
 			col := decodeKey(b[i+1 : kEnd-1])
-			i = skipWS(b, skipWS(b, kEnd)+1)
-			vEnd := skipValue(b, i)
+			i = jsonscan.SkipWS(b, jsonscan.SkipWS(b, kEnd)+1)
+			vEnd := jsonscan.SkipValue(b, i)
 			kp := pathKey(path, col)
 			var dir string
 			if b[i] != '"' || json.Unmarshal(b[i:vEnd], &dir) != nil || (dir != "asc" && dir != "desc") {
@@ -308,11 +250,11 @@ func orderByParam(raw []byte) ([]orderTerm, error) {
 			}
 			out = append(out, orderTerm{col: col, desc: dir == "desc", path: kp})
 			n++
-			i = skipWS(b, vEnd)
+			i = jsonscan.SkipWS(b, vEnd)
 			if b[i] == '}' {
 				break
 			}
-			i = skipWS(b, i+1)
+			i = jsonscan.SkipWS(b, i+1)
 		}
 		if one && n != 1 {
 			return badParam(path, "each orderBy array entry must have exactly one key")
@@ -325,18 +267,18 @@ func orderByParam(raw []byte) ([]orderTerm, error) {
 			return nil, err
 		}
 	case '[':
-		i := skipWS(raw, 1)
+		i := jsonscan.SkipWS(raw, 1)
 		for k := 0; raw[i] != ']'; k++ {
-			end := skipValue(raw, i)
+			end := jsonscan.SkipValue(raw, i)
 			if raw[i] != '{' {
 				return nil, badParam(pathIndex(name, k), "orderBy array entries must be {\"column\": \"asc\"|\"desc\"}")
 			}
 			if err := readObj(raw[i:end], pathIndex(name, k), true); err != nil {
 				return nil, err
 			}
-			i = skipWS(raw, end)
+			i = jsonscan.SkipWS(raw, end)
 			if raw[i] == ',' {
-				i = skipWS(raw, i+1)
+				i = jsonscan.SkipWS(raw, i+1)
 			}
 		}
 		if len(out) == 0 {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -305,4 +306,30 @@ func TestOperatorAudit(t *testing.T) {
 	if strings.Contains(string(b), "Pw-") {
 		t.Fatal("audit holds a password")
 	}
+}
+
+// STK_DISABLE_AUTH=true: no user is needed, every /v1 request acts as an
+// org owner, and /internal still needs the bridge token (SPEC §7.1, §8.1).
+func TestAuthDisabledMode(t *testing.T) {
+	cfg := Config{DatabaseURL: "sqlite://" + filepath.Join(t.TempDir(), "hub.db"), AuthDisabled: true,
+		BridgeTokens: []string{bridgeToken}, MasterKeys: "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))}
+	srv, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	h := &hub{srv: srv, t: t, logs: &syncBuffer{}}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	h.url = ts.URL
+	h.expect(h.do("POST", "/v1/projects", hubapi.CreateProject{Name: "demo"}), 201, "", nil)
+	h.expect(h.do("POST", "/v1/projects/demo/envs", hubapi.CreateEnv{Name: "dev"}), 201, "", nil)
+	var who hubapi.Whoami
+	h.expect(h.do("GET", "/v1/auth/whoami", nil), 200, "", &who)
+	if who.Kind != "dev" {
+		t.Fatalf("whoami %+v", who)
+	}
+	h.expect(h.do("POST", "/v1/tokens", hubapi.CreateToken{Name: "ci"}), 400, apierr.BadRequest, nil)
+	h.expect(h.do("GET", "/internal/v1/envs/demo/dev/bundle", nil), 401, apierr.Unauthorized, nil)
+	h.expect(h.doH("GET", "/internal/v1/envs/demo/dev/bundle", nil, map[string]string{"Authorization": "Bearer " + bridgeToken}), 200, "", nil)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/execute"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/apikey"
+	"github.com/santokit/santokit/packages/core/jsonscan"
 	"github.com/santokit/santokit/packages/core/names"
 	"github.com/santokit/santokit/packages/core/plan"
 )
@@ -263,16 +264,16 @@ func splitFlat(body []byte) (path string, params []byte, ok bool) {
 	}
 	// body is valid JSON and starts with '{' (decodeRequest checked).
 	var havePath, haveParams bool
-	i := skipWS(body, 1)
+	i := jsonscan.SkipWS(body, 1)
 	if body[i] == '}' {
 		return "", nil, false // no path: decodeFull says so
 	}
 	for {
-		kEnd := skipString(body, i)
+		kEnd := jsonscan.SkipString(body, i)
 		key := body[i+1 : kEnd-1]
-		i = skipWS(body, kEnd)
-		i = skipWS(body, i+1) // ':'
-		vEnd := skipValue(body, i)
+		i = jsonscan.SkipWS(body, kEnd)
+		i = jsonscan.SkipWS(body, i+1) // ':'
+		vEnd := jsonscan.SkipValue(body, i)
 		val := body[i:vEnd]
 		switch {
 		case string(key) == "path" && !havePath:
@@ -295,72 +296,16 @@ func splitFlat(body []byte) (path string, params []byte, ok bool) {
 			// decoder matches field names case-insensitively).
 			return "", nil, false
 		}
-		i = skipWS(body, vEnd)
+		i = jsonscan.SkipWS(body, vEnd)
 		if body[i] == '}' {
 			break
 		}
-		i = skipWS(body, i+1) // ','
+		i = jsonscan.SkipWS(body, i+1) // ','
 	}
 	if !havePath {
 		return "", nil, false
 	}
 	return path, params, true
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipString returns the index after the string at b[i] == '"'; b is valid
-// JSON.
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// skipValue returns the index after the JSON value at b[i]; b is valid JSON.
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return len(b)
-	}
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
-		}
-	}
-	return i
 }
 
 func bodyError(err error) error {
