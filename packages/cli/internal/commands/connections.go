@@ -45,18 +45,7 @@ sqlite:// → sqlite).`,
   stk connections set --project demo --env dev --name main --engine postgres --db-url postgres://app:secret@db:5432/app`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
-			if err != nil {
-				return err
-			}
-			if err := checkName("--name", name); err != nil {
-				return err
-			}
-			dbURL, engine, err := a.connectionURL(cmd, dbURL, engine, fromStdin)
+			project, env, in, err := a.connectionInput(cmd, name, dbURL, engine, fromStdin)
 			if err != nil {
 				return err
 			}
@@ -64,7 +53,7 @@ sqlite:// → sqlite).`,
 			if err != nil {
 				return err
 			}
-			conn, created, err := c.PutConnection(cmd.Context(), project, env, name, hubapi.PutConnection{Engine: engine, URL: dbURL})
+			conn, created, err := c.PutConnection(cmd.Context(), project, env, name, in)
 			if err != nil {
 				return err
 			}
@@ -135,18 +124,7 @@ defaults from the URL scheme.`,
   stk connections rotate --project demo --env dev --name main --db-url postgres://app:new-secret@db:5432/app --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			project, err := a.requireProject()
-			if err != nil {
-				return err
-			}
-			env, err := a.requireEnv()
-			if err != nil {
-				return err
-			}
-			if err := checkName("--name", name); err != nil {
-				return err
-			}
-			dbURL, engine, err := a.connectionURL(cmd, dbURL, engine, fromStdin)
+			project, env, in, err := a.connectionInput(cmd, name, dbURL, engine, fromStdin)
 			if err != nil {
 				return err
 			}
@@ -154,7 +132,7 @@ defaults from the URL scheme.`,
 			if err != nil {
 				return err
 			}
-			conn, err := c.RotateConnection(cmd.Context(), project, env, name, hubapi.PutConnection{Engine: engine, URL: dbURL})
+			conn, err := c.RotateConnection(cmd.Context(), project, env, name, in)
 			if err != nil {
 				return err
 			}
@@ -168,6 +146,22 @@ defaults from the URL scheme.`,
 	}
 	a.connectionURLFlags(c, &name, &engine, &dbURL, &fromStdin)
 	return c
+}
+
+// connectionInput reads what set and rotate share: the project, env and
+// connection name, and the URL with its engine.
+func (a *app) connectionInput(cmd *cobra.Command, name, dbURL, engine string, fromStdin bool) (project, env string, in hubapi.PutConnection, err error) {
+	if project, err = a.requireProject(); err != nil {
+		return
+	}
+	if env, err = a.requireEnv(); err != nil {
+		return
+	}
+	if err = checkName("--name", name); err != nil {
+		return
+	}
+	in.URL, in.Engine, err = a.connectionURL(cmd, dbURL, engine, fromStdin)
+	return
 }
 
 // readURL reads one URL from r: surrounding white space (a trailing newline

@@ -74,6 +74,23 @@ func (a *app) memberFlags(c *cobra.Command, org, email, role *string) {
 	}
 }
 
+// memberRoleInput checks what add and set-role share (scope, email, role)
+// and returns the scope and a Hub client.
+func (a *app) memberRoleInput(cmd *cobra.Command, org, email, role string) (memberTarget, *hubclient.Client, error) {
+	t, err := a.memberScope(cmd, org)
+	if err != nil {
+		return t, nil, err
+	}
+	if err := checkEmail("--email", email); err != nil {
+		return t, nil, err
+	}
+	if err := checkRole("--role", role, t.kind, t.roles); err != nil {
+		return t, nil, err
+	}
+	c, err := a.client()
+	return t, c, err
+}
+
 func (a *app) memberAddCmd() *cobra.Command {
 	var org, email, role string
 	c := &cobra.Command{
@@ -87,17 +104,7 @@ member). Org owners and admins are admins of every project of the org.`,
   stk member add --project demo --email dev@example.com --role deployer --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			t, err := a.memberScope(cmd, org)
-			if err != nil {
-				return err
-			}
-			if err := checkEmail("--email", email); err != nil {
-				return err
-			}
-			if err := checkRole("--role", role, t.kind, t.roles); err != nil {
-				return err
-			}
-			c, err := a.client()
+			t, c, err := a.memberRoleInput(cmd, org, email, role)
 			if err != nil {
 				return err
 			}
@@ -168,17 +175,7 @@ func (a *app) memberSetRoleCmd() *cobra.Command {
   stk member set-role --org acme --email ops@example.com --role owner`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			t, err := a.memberScope(cmd, org)
-			if err != nil {
-				return err
-			}
-			if err := checkEmail("--email", email); err != nil {
-				return err
-			}
-			if err := checkRole("--role", role, t.kind, t.roles); err != nil {
-				return err
-			}
-			c, err := a.client()
+			t, c, err := a.memberRoleInput(cmd, org, email, role)
 			if err != nil {
 				return err
 			}
