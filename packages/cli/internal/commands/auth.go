@@ -336,10 +336,11 @@ func (a *app) explainUnauthorized(e *cliError) {
 	case !e.hub401:
 		return
 	case a.auth == authNone && a.loginHub != "":
-		e.message = fmt.Sprintf("not logged in to %s (profile %s is logged in to %s): run %s (Hub: %s)",
-			redactedHub(a.hub), a.profile, a.loginHub, a.loginCommand(), e.message)
+		// No credential was sent: the Hub's own words add nothing.
+		e.message = fmt.Sprintf("not logged in to %s (profile %s is logged in to %s): run %s",
+			redactedHub(a.hub), a.profile, a.loginHub, a.loginCommand())
 	case a.auth == authNone:
-		e.message = "not logged in: run " + a.loginCommand() + " (Hub: " + e.message + ")"
+		e.message = "not logged in: run " + a.loginCommand()
 	case a.auth == authEnv:
 		e.message = "the Hub rejected the token in " + EnvToken + ": " + e.message
 	case a.auth == authSession:

@@ -305,7 +305,7 @@ func TestHubErrors(t *testing.T) {
 		{"request id from header", 404, `{"error":{"code":"NOT_FOUND","message":"project \"demo\" not found"}}`, nil,
 			1, `error: project "demo" not found (code NOT_FOUND, request req_hdr)`},
 		{"unauthorized", 401, `{"error":{"code":"UNAUTHORIZED","message":"log in first","requestId":"req_1"}}`, nil,
-			3, `(Hub: log in first) (code UNAUTHORIZED, request req_1)`},
+			3, `not logged in: run stk login --hub`},
 		{"unavailable", 503, `{"error":{"code":"SERVICE_UNAVAILABLE","message":"database unreachable: refused","requestId":"req_2"}}`, nil,
 			1, `error: database unreachable: refused (code SERVICE_UNAVAILABLE, request req_2)`},
 		{"not json", 502, `<html>bad gateway</html>`, map[string]string{"Content-Type": "text/html"},
