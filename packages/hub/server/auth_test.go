@@ -90,6 +90,13 @@ func TestLoginRefreshLogout(t *testing.T) {
 		h.expect(h.as(s2.AccessToken).do("GET", "/v1/projects", nil), 401, apierr.Unauthorized, nil)
 		h.expect(anon.do("POST", "/v1/auth/refresh", hubapi.Refresh{RefreshToken: s2.RefreshToken}), 401, apierr.Unauthorized, nil)
 
+		// The refresh token alone ends its session (an expired access token
+		// need not stop a logout).
+		s3 := h.login(adminEmail, adminPassword)
+		h.expect(anon.do("POST", "/v1/auth/logout", hubapi.Refresh{RefreshToken: s3.RefreshToken}), 200, "", nil)
+		h.expect(h.as(s3.AccessToken).do("GET", "/v1/projects", nil), 401, apierr.Unauthorized, nil)
+		h.expect(anon.do("POST", "/v1/auth/logout", nil), 401, apierr.Unauthorized, nil)
+
 		h.assertAbsent(adminPassword)
 		h.assertAbsent(s2.RefreshToken)
 	})
@@ -179,6 +186,7 @@ func TestCITokens(t *testing.T) {
 	h.expect(ci.do("GET", "/v1/projects/other", nil), 403, apierr.Forbidden, nil)
 	h.expect(ci.do("POST", "/v1/projects", hubapi.CreateProject{Name: "third"}), 403, apierr.Forbidden, nil)
 	h.expect(ci.do("POST", "/v1/tokens", hubapi.CreateToken{Name: "again"}), 403, apierr.Forbidden, nil)
+	h.expect(ci.do("GET", "/v1/tokens", nil), 403, apierr.Forbidden, nil)
 	var list []hubapi.Project
 	var page hubapi.List[hubapi.Project]
 	h.expect(ci.do("GET", "/v1/projects", nil), 200, "", &page)

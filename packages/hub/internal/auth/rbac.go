@@ -75,6 +75,11 @@ func (a RBAC) Authorize(ctx context.Context, p Principal, action Action, t Targe
 		if action == TokenCreate && p.Kind == KindToken {
 			return apierr.New(apierr.Forbidden, "a CI token cannot create tokens: log in as a user")
 		}
+		if p.TokenProjectID != "" {
+			// A token scoped to one project has no business with its
+			// creator's other tokens.
+			return apierr.New(apierr.Forbidden, "a CI token scoped to project %s may not %s", p.TokenProject, verb(action))
+		}
 		return nil
 	case t.Project != "":
 		return a.project(ctx, p, action, t.Project)

@@ -26,6 +26,8 @@ const (
 	AccessTTL = 15 * time.Minute
 	// SigningKeyMaxAge is how long a key signs before a new one takes over.
 	SigningKeyMaxAge = 30 * 24 * time.Hour
+	// clockSkew is the leeway for iat/exp between Hub replicas.
+	clockSkew = 30 * time.Second
 	// keyReload bounds how long another Hub's rotation goes unnoticed.
 	keyReload = 30 * time.Second
 )
@@ -169,7 +171,8 @@ func (k *Keys) Verify(ctx context.Context, token string) (Claims, error) {
 		return k.publicKey(ctx, kid)
 	}, jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}), jwt.WithIssuer(Issuer),
 		jwt.WithAudience(Audience), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(k.now))
+		// Hub replicas' clocks may differ a little.
+		jwt.WithLeeway(clockSkew), jwt.WithTimeFunc(k.now))
 	if err != nil || claims.SessionID == "" || claims.Subject == "" {
 		return Claims{}, ErrInvalidToken
 	}

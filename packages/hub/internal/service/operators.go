@@ -171,7 +171,10 @@ func (s *Service) Logout(ctx context.Context, p auth.Principal, in hubapi.Refres
 	sessionID := p.SessionID
 	if in.RefreshToken != "" {
 		sess, err := s.store.SessionOfRefresh(ctx, auth.HashSecret(in.RefreshToken))
-		if err == nil && (p.Kind == auth.KindDev || sess.UserID == p.UserID) {
+		// Holding the refresh token is proof enough to end its session,
+		// even when the access token has expired; an operator may not end
+		// another user's session with a token it somehow holds.
+		if err == nil && (!p.Authenticated() || p.Kind == auth.KindDev || sess.UserID == p.UserID) {
 			sessionID = sess.ID
 		}
 	}
