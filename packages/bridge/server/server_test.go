@@ -53,15 +53,19 @@ func (s *syncBuffer) String() string {
 type stack struct {
 	t         testing.TB
 	hubURL    string
+	hubToken  string // the Hub owner's access token
 	bridge    *Server
 	bridgeURL string
 	logs      *syncBuffer
 }
 
-func startHub(t testing.TB) string {
+// startHub runs an enforced Hub and returns its URL and its bootstrap
+// owner's access token.
+func startHub(t testing.TB) (string, string) {
 	t.Helper()
 	cfg := hubserver.Config{Addr: "127.0.0.1:0", DatabaseURL: "sqlite://" + filepath.Join(t.TempDir(), "hub.db"),
-		AuthDisabled: true, Version: "test", BridgeTokens: []string{bridgeToken},
+		Version: "test", BridgeTokens: []string{bridgeToken},
+		BootstrapEmail: "owner@example.com", BootstrapPassword: "bridge-tests-owner-pw",
 		MasterKeys: "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))}
 	hub, err := hubserver.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -69,7 +73,12 @@ func startHub(t testing.TB) string {
 	}
 	ts := httptest.NewServer(hub.Handler())
 	t.Cleanup(func() { ts.Close(); hub.Close() })
-	return ts.URL
+	r := do(t, "POST", ts.URL+"/v1/auth/login", hubapi.Login{Email: cfg.BootstrapEmail, Password: cfg.BootstrapPassword}, nil)
+	var tok hubapi.Tokens
+	if err := json.Unmarshal(r.body, &tok); r.status != 200 || err != nil {
+		t.Fatalf("login: %d %s", r.status, r.body)
+	}
+	return ts.URL, tok.AccessToken
 }
 
 func testConfig(hubURL string) Config {
@@ -95,7 +104,8 @@ func startBridge(t testing.TB, cfg Config) (*Server, string, *syncBuffer) {
 
 func newStack(t testing.TB, mod func(*Config)) *stack {
 	t.Helper()
-	s := &stack{t: t, hubURL: startHub(t)}
+	s := &stack{t: t}
+	s.hubURL, s.hubToken = startHub(t)
 	cfg := testConfig(s.hubURL)
 	if mod != nil {
 		mod(&cfg)
@@ -139,7 +149,7 @@ func do(t testing.TB, method, url string, body any, headers map[string]string) r
 // hub calls the Hub API and checks the status.
 func (s *stack) hub(method, path string, body any, status int, out any) {
 	s.t.Helper()
-	h := map[string]string{}
+	h := map[string]string{"Authorization": "Bearer " + s.hubToken}
 	if str, ok := body.(string); ok && strings.HasPrefix(str, "version:") {
 		h["Content-Type"] = "application/yaml"
 	}
@@ -545,8 +555,8 @@ func TestAuthDisabled(t *testing.T) {
 // SIGTERM (ctx cancel): stop accepting, finish the in-flight request, close
 // the pools.
 func TestGracefulShutdown(t *testing.T) {
-	hubURL := startHub(t)
-	s := &stack{t: t, hubURL: hubURL}
+	hubURL, token := startHub(t)
+	s := &stack{t: t, hubURL: hubURL, hubToken: token}
 	cfg := testConfig(hubURL)
 	logs := &syncBuffer{}
 	b, err := New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)))
