@@ -98,7 +98,8 @@ func run(d time.Duration, concList string, poolSize int) error {
 		key[i] = byte(rand.IntN(256))
 	}
 	hub, err := hubserver.New(ctx, hubserver.Config{DatabaseURL: "sqlite://" + filepath.Join(work, "hub.db"),
-		MasterKeys: "v1:" + base64.StdEncoding.EncodeToString(key), AuthDisabled: true, BridgeTokens: []string{token}},
+		MasterKeys: "v1:" + base64.StdEncoding.EncodeToString(key), BridgeTokens: []string{token},
+		BootstrapEmail: benchOwner, BootstrapPassword: benchPassword},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
@@ -278,7 +279,21 @@ func load(ctx context.Context, dbURL string) error {
 
 // bootstrap creates project/env/connection/snapshot/permissions/release and
 // an API key through the Hub API, and returns the key.
+// The bench Hub's bootstrap owner, who configures it through the API.
+const (
+	benchOwner    = "bench@example.com"
+	benchPassword = "callbench-owner-password"
+)
+
 func bootstrap(hubURL, dbURL string) (string, error) {
+	body, err := hubCall(hubURL, "", "POST", "/v1/auth/login", hubapi.Login{Email: benchOwner, Password: benchPassword}, "")
+	if err != nil {
+		return "", err
+	}
+	var tok hubapi.Tokens
+	if err := json.Unmarshal(body, &tok); err != nil {
+		return "", err
+	}
 	steps := []struct {
 		method, path string
 		body         any
@@ -292,11 +307,11 @@ func bootstrap(hubURL, dbURL string) (string, error) {
 		{"POST", "/v1/projects/bench/envs/prod/releases", hubapi.CreateRelease{Ref: "bench"}, ""},
 	}
 	for _, s := range steps {
-		if _, err := hubCall(hubURL, s.method, s.path, s.body, s.ctype); err != nil {
+		if _, err := hubCall(hubURL, tok.AccessToken, s.method, s.path, s.body, s.ctype); err != nil {
 			return "", err
 		}
 	}
-	body, err := hubCall(hubURL, "POST", "/v1/projects/bench/envs/prod/apikeys", hubapi.CreateAPIKey{Name: "bench", Roles: []string{"reader"}}, "")
+	body, err = hubCall(hubURL, tok.AccessToken, "POST", "/v1/projects/bench/envs/prod/apikeys", hubapi.CreateAPIKey{Name: "bench", Roles: []string{"reader"}}, "")
 	if err != nil {
 		return "", err
 	}
@@ -307,7 +322,7 @@ func bootstrap(hubURL, dbURL string) (string, error) {
 	return k.Key, nil
 }
 
-func hubCall(hubURL, method, path string, body any, ctype string) ([]byte, error) {
+func hubCall(hubURL, token, method, path string, body any, ctype string) ([]byte, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -320,6 +335,9 @@ func hubCall(hubURL, method, path string, body any, ctype string) ([]byte, error
 	req, _ := http.NewRequest(method, hubURL+path, rd)
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
