@@ -52,7 +52,7 @@ func (s *Service) Bootstrap(ctx context.Context, email, password string) (create
 	if err != nil {
 		return false, err
 	}
-	u, err := s.newUser(email, password)
+	u, err := s.newUser(ctx, email, password)
 	if err != nil {
 		return false, err
 	}
@@ -64,8 +64,12 @@ func (s *Service) Bootstrap(ctx context.Context, email, password string) (create
 	return true, nil
 }
 
-func (s *Service) newUser(email, password string) (store.User, error) {
-	hash, err := auth.HashPassword(password)
+func (s *Service) newUser(ctx context.Context, email, password string) (store.User, error) {
+	var hash string
+	err := s.hashing(ctx, func() (err error) {
+		hash, err = auth.HashPassword(password)
+		return err
+	})
 	if err != nil {
 		return store.User{}, err
 	}
@@ -81,6 +85,19 @@ func normalizeEmail(email string) (string, error) {
 			WithDetail("problems", []apierr.Problem{{Path: "email", Message: "not an email address"}})
 	}
 	return email, nil
+}
+
+// hashing runs fn (an argon2id hash, 19 MiB and tens of milliseconds)
+// once one of a few slots is free, so that a burst of logins cannot make
+// the Hub allocate memory without bound; waiting ends with ctx.
+func (s *Service) hashing(ctx context.Context, fn func() error) error {
+	select {
+	case s.hashSlots <- struct{}{}:
+		defer func() { <-s.hashSlots }()
+		return fn()
+	case <-ctx.Done():
+		return apierr.Wrap(apierr.ServiceUnavailable, ctx.Err(), "the Hub is busy checking passwords: try again")
+	}
 }
 
 var errBadLogin = apierr.New(apierr.Unauthorized, "wrong email or password")
@@ -102,7 +119,13 @@ func (s *Service) Login(ctx context.Context, in hubapi.Login, clientAddr string)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return hubapi.Tokens{}, storeErr(err, "user")
 	}
-	ok := auth.VerifyPassword(u.PasswordHash, in.Password) // an unknown email checks a dummy hash
+	var ok bool
+	if err := s.hashing(ctx, func() error {
+		ok = auth.VerifyPassword(u.PasswordHash, in.Password) // an unknown email checks a dummy hash
+		return nil
+	}); err != nil {
+		return hubapi.Tokens{}, err
+	}
 	if !ok || u.Status != store.UserActive {
 		s.logins.Fail(keys...)
 		return hubapi.Tokens{}, errBadLogin
@@ -235,7 +258,7 @@ func (s *Service) CreateUser(ctx context.Context, p auth.Principal, in hubapi.Cr
 	if err := s.authorize(ctx, p, auth.UserCreate, auth.Target{Org: store.DefaultOrg}); err != nil {
 		return hubapi.User{}, err
 	}
-	u, err := s.newUser(email, in.Password)
+	u, err := s.newUser(ctx, email, in.Password)
 	if err != nil {
 		return hubapi.User{}, apierr.Wrap(apierr.Internal, err, "internal error")
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
@@ -51,6 +52,8 @@ type Service struct {
 	keys *auth.Keys
 	// logins limits failed logins per email and per client address.
 	logins *auth.LoginLimiter
+	// hashSlots bounds concurrent password hashes (see hashing).
+	hashSlots chan struct{}
 }
 
 // New returns a Service. authz decides every call (auth.AllowAll while
@@ -62,7 +65,8 @@ func New(st *store.Store, ring *secrets.Ring, authz auth.Authorizer, log *slog.L
 	}
 	return &Service{store: st, ring: ring, authz: authz, dbs: introspector{}, log: log, changes: notify.New(),
 		now: now, dbTimeout: 15 * time.Second, keys: auth.NewKeys(st, ring, now),
-		logins: auth.NewLoginLimiter(LoginFailuresPerMinute, time.Minute, now)}
+		logins:    auth.NewLoginLimiter(LoginFailuresPerMinute, time.Minute, now),
+		hashSlots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
 }
 
 // LoginFailuresPerMinute is how many failed logins an email or a client
