@@ -12,11 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
+	"github.com/santokit/santokit/packages/hub/internal/store"
 )
 
 // as returns a client of the same Hub that sends token ("" for none).
@@ -24,6 +26,13 @@ func (h *hub) as(token string) *hub {
 	c := *h
 	c.token = token
 	return &c
+}
+
+// ownerID is the bootstrap owner's user id.
+func ownerID(t *testing.T, h *hub) string {
+	var who hubapi.Whoami
+	h.expect(h.do("GET", "/v1/auth/whoami", nil), 200, "", &who)
+	return who.ID
 }
 
 // newOperator creates a user through the API as the owner and logs it in.
@@ -45,6 +54,23 @@ func TestStartNeedsAnOperator(t *testing.T) {
 	cfg.BootstrapEmail, cfg.BootstrapPassword = "ada@example.com", "short"
 	if _, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "12 characters") {
 		t.Fatalf("a short bootstrap password must be refused: %v", err)
+	}
+	// Once a user exists the variables are ignored: they never create a
+	// second owner or reset a password.
+	cfg.BootstrapPassword = "first-owner-password"
+	srv, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	cfg.BootstrapEmail, cfg.BootstrapPassword = "mallory@example.com", "another-owner-password"
+	srv, err = New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if n, _ := srv.store.CountUsers(context.Background()); n != 1 {
+		t.Fatalf("%d users after a second start with other bootstrap variables", n)
 	}
 }
 
@@ -209,6 +235,13 @@ func TestCITokens(t *testing.T) {
 	if strings.Contains(string(r.body), tok.Token) || strings.Contains(string(r.body), "stkpat_") {
 		t.Fatalf("token list shows a secret: %s", r.body)
 	}
+	// An expired token is refused like a revoked one.
+	expired := time.Now().Add(-time.Minute)
+	if err := h.srv.store.CreateToken(context.Background(), store.CIToken{ID: "tok_01ARZ3NDEKTSV4RRFFQ69G5FAV", Name: "old",
+		UserID: ownerID(t, h), SecretHash: auth.HashSecret("stkpat_expired"), CreatedAt: expired.Add(-time.Hour), ExpiresAt: &expired}); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(h.as("stkpat_expired").do("GET", "/v1/projects", nil), 401, apierr.Unauthorized, nil)
 	h.expect(h.do("DELETE", "/v1/tokens/"+tok.ID, nil), 200, "", nil)
 	h.expect(h.do("DELETE", "/v1/tokens/"+tok.ID, nil), 200, "", nil)
 	h.expect(ci.do("GET", "/v1/projects/demo", nil), 401, apierr.Unauthorized, nil)

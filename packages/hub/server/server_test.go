@@ -477,6 +477,8 @@ func TestReadyzStoreDown(t *testing.T) {
 	}
 	h.expect(h.do("GET", "/readyz", nil), 503, apierr.ServiceUnavailable, nil)
 	h.expect(h.do("GET", "/healthz", nil), 200, "", nil)
+	// Resolving the caller needs the store: 503, not 401 or 500.
+	h.expect(h.do("GET", "/v1/projects", nil), 503, apierr.ServiceUnavailable, nil)
 }
 
 func TestConfig(t *testing.T) {

@@ -72,3 +72,32 @@ func TestSigningKeyAgesOut(t *testing.T) {
 		t.Fatal("an expired token verified")
 	}
 }
+
+// Another Hub replica's new key is trusted at once: an unknown kid makes
+// this replica reload its keys instead of waiting for the next refresh.
+func TestSigningKeyOfAnotherReplica(t *testing.T) {
+	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ring, err := secrets.Parse("v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+	a, b := NewKeys(st, ring, now), NewKeys(st, ring, now)
+	if _, _, err := a.Sign(t.Context(), "usr_1", "ses_1"); err != nil { // a loads the first key
+		t.Fatal(err)
+	}
+	if _, err := b.Rotate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := b.Sign(t.Context(), "usr_1", "ses_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Verify(t.Context(), tok); err != nil {
+		t.Fatalf("a token signed by another replica's new key: %v", err)
+	}
+}
