@@ -31,6 +31,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
+	"github.com/santokit/santokit/packages/bridge/internal/pgpipe"
 	"github.com/santokit/santokit/packages/core/bundle"
 	"github.com/santokit/santokit/packages/core/schema"
 )
@@ -68,6 +69,8 @@ type Pool struct {
 	Key    Key
 	Engine string
 	PG     *pgxpool.Pool
+	// Reads runs PG's single read statements in pipelines (pgpipe).
+	Reads *pgpipe.Batcher
 	// Read serves reads; Write is one connection whose transactions begin
 	// IMMEDIATE, so writers queue instead of failing with SQLITE_BUSY.
 	Read, Write *sql.DB
@@ -169,6 +172,9 @@ func (p *Pools) closeLater(pool *Pool) {
 }
 
 func (pool *Pool) close() {
+	if pool.Reads != nil {
+		pool.Reads.Close()
+	}
 	if pool.PG != nil {
 		pool.PG.Close()
 	}
@@ -233,7 +239,7 @@ func (p *Pools) open(k Key, c bundle.Connection) (*Pool, error) {
 	var err error
 	switch c.Engine {
 	case Postgres:
-		pool.PG, err = p.openPostgres(c.URL)
+		pool.PG, pool.Reads, err = p.openPostgres(c.URL)
 	case SQLite:
 		pool.Read, pool.Write, err = p.openSQLite(c.URL)
 	default:
@@ -245,22 +251,22 @@ func (p *Pools) open(k Key, c bundle.Connection) (*Pool, error) {
 	return pool, nil
 }
 
-func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, error) {
+func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, *pgpipe.Batcher, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return nil, ErrInvalidURL // a *url.Error would quote the URL
+		return nil, nil, ErrInvalidURL // a *url.Error would quote the URL
 	}
 	cc, err := pgx.ParseConfigWithOptions(rawURL, pgx.ParseConfigOptions{
 		ParseConfigOptions: pgconn.ParseConfigOptions{ConnStringAllowedKeys: allowedPostgresKeys},
 	})
 	if err != nil {
-		return nil, ErrInvalidURL // pgconn redacts only on a best-effort basis
+		return nil, nil, ErrInvalidURL // pgconn redacts only on a best-effort basis
 	}
 	// The URL carries only allowed keys, so no pool_* settings: this gives
 	// the pool defaults (and NewWithConfig insists on a parsed config).
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
-		return nil, ErrInvalidURL
+		return nil, nil, ErrInvalidURL
 	}
 	// Only the URL's own password: never the Bridge host's PGPASSWORD or
 	// ~/.pgpass.
@@ -286,11 +292,17 @@ func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, error) {
 	cfg.MinConns = 0
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	cfg.HealthCheckPeriod = 30 * time.Second
+	// Reads pipeline on at most half the pool, so that a burst of them
+	// cannot take every connection from transactions (writes, counted
+	// selects); a pipeline carries several reads, so half is plenty.
+	reads := pgpipe.New(pgpipe.Config{Runners: max(1, p.cfg.MaxConns/2), StatementTimeout: p.cfg.StatementTimeout})
+	cfg.BeforeClose = reads.Forget
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
-		return nil, ErrInvalidURL
+		return nil, nil, ErrInvalidURL
 	}
-	return pool, nil
+	reads.Start(pool)
+	return pool, reads, nil
 }
 
 // openSQLite opens sqlite://<path>. The file must exist (mode=rw): a

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/santokit/santokit/packages/bridge/internal/dbpool"
 	"github.com/santokit/santokit/packages/core/apierr"
@@ -136,14 +137,15 @@ func (r *run) wantsAffected(resultCols int) bool {
 // ---- PostgreSQL ----
 
 func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
+	if !r.p.Write && r.p.CountSQL == "" {
+		// One read statement: it may share a pipeline with others'.
+		return pool.Reads.Query(ctx, r.p.SQL, r.p.Args, r.readAlone)
+	}
 	conn, err := pool.PG.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	if !r.p.Write && r.p.CountSQL == "" {
-		return r.pgRows(ctx, conn.Conn())
-	}
 	opts := pgx.TxOptions{}
 	if !r.p.Write {
 		// One snapshot for the rows and their count.
@@ -172,58 +174,49 @@ func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
 	return tx.Commit(ctx)
 }
 
+// readAlone writes the body of a statement run by itself.
+func (r *run) readAlone(rr *pgconn.ResultReader) error {
+	fields, err := r.encodePG(rr)
+	if err != nil {
+		return err
+	}
+	r.endData(false, r.wantsAffected(fields))
+	return nil
+}
+
+// pgResult is a statement's result being read: a *pgconn.ResultReader, or
+// pgx.Rows as pgxResult.
+type pgResult interface {
+	FieldDescriptions() []pgconn.FieldDescription
+	NextRow() bool
+	Values() [][]byte
+	Close() (pgconn.CommandTag, error)
+}
+
+type pgxResult struct{ pgx.Rows }
+
+func (r pgxResult) NextRow() bool    { return r.Next() }
+func (r pgxResult) Values() [][]byte { return r.RawValues() }
+func (r pgxResult) Close() (pgconn.CommandTag, error) {
+	r.Rows.Close()
+	return r.CommandTag(), r.Err()
+}
+
 type pgQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// pgRows runs the plan's statement, and its count, in a transaction.
 func (r *run) pgRows(ctx context.Context, q pgQuerier) error {
 	rows, err := q.Query(ctx, r.p.SQL, append([]any{textResults}, r.p.Args...)...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	fields := rows.FieldDescriptions()
-	cols := r.p.Columns
-	if len(cols) == 0 && len(fields) > 0 {
-		cols = make([]plan.Column, len(fields))
-		for i, f := range fields {
-			cols[i] = plan.Column{Name: f.Name, Type: pgOIDType(f.DataTypeOID)}
-		}
-	} else if len(cols) != len(fields) && len(fields) > 0 {
-		return apierr.Wrap(apierr.Internal, fmt.Errorf("plan has %d columns, result %d", len(cols), len(fields)), "internal error")
-	}
-	r.setColumns(cols)
-	r.beginData()
-	n := 0
-	for rows.Next() {
-		n++
-		if r.capped() && n > r.x.MaxAffected {
-			return r.overCap()
-		}
-		raw := rows.RawValues()
-		if n > 1 {
-			r.out = append(r.out, ',')
-		}
-		r.out = append(r.out, '{')
-		for i, v := range raw {
-			if i > 0 {
-				r.out = append(r.out, ',')
-			}
-			r.appendKey(i)
-			r.out = appendPG(r.out, cols[i].Type, v)
-		}
-		r.out = append(r.out, '}')
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	fields, err := r.encodePG(pgxResult{rows})
+	if err != nil {
 		return err
 	}
-	r.res.Rows = n
-	if len(fields) == 0 {
-		// No result columns: data stays empty.
-		r.res.Rows = 0
-	}
-	r.res.Affected = rows.CommandTag().RowsAffected()
 	total := false
 	if r.p.CountSQL != "" {
 		total = true
@@ -245,8 +238,56 @@ func (r *run) pgRows(ctx context.Context, q pgQuerier) error {
 			return fmt.Errorf("count: %w", err)
 		}
 	}
-	r.endData(total, r.wantsAffected(len(fields)))
+	r.endData(total, r.wantsAffected(fields))
 	return nil
+}
+
+// encodePG writes res's rows as the data array's elements (after
+// beginData) and closes res; it returns the result's column count.
+func (r *run) encodePG(res pgResult) (int, error) {
+	fields := res.FieldDescriptions()
+	cols := r.p.Columns
+	if len(cols) == 0 && len(fields) > 0 {
+		cols = make([]plan.Column, len(fields))
+		for i, f := range fields {
+			cols[i] = plan.Column{Name: f.Name, Type: pgOIDType(f.DataTypeOID)}
+		}
+	} else if len(cols) != len(fields) && len(fields) > 0 {
+		return 0, apierr.Wrap(apierr.Internal, fmt.Errorf("plan has %d columns, result %d", len(cols), len(fields)), "internal error")
+	}
+	r.setColumns(cols)
+	r.beginData()
+	n := 0
+	for res.NextRow() {
+		n++
+		if r.capped() && n > r.x.MaxAffected {
+			return 0, r.overCap()
+		}
+		raw := res.Values()
+		if n > 1 {
+			r.out = append(r.out, ',')
+		}
+		r.out = append(r.out, '{')
+		for i, v := range raw {
+			if i > 0 {
+				r.out = append(r.out, ',')
+			}
+			r.appendKey(i)
+			r.out = appendPG(r.out, cols[i].Type, v)
+		}
+		r.out = append(r.out, '}')
+	}
+	tag, err := res.Close()
+	if err != nil {
+		return 0, err
+	}
+	r.res.Rows = n
+	if len(fields) == 0 {
+		// No result columns: data stays empty.
+		r.res.Rows = 0
+	}
+	r.res.Affected = tag.RowsAffected()
+	return len(fields), nil
 }
 
 // pgOIDType normalizes the built-in types a custom statement's result may
