@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -407,6 +408,10 @@ func TestCallPipeline(t *testing.T) {
 		if !strings.Contains(string(m.body), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+	// The selects above went through read pipelines.
+	if !regexp.MustCompile(`(?m)^stk_bridge_db_pipelined_statements_total\{connection="main",env="dev",project="demo"\} [1-9]`).Match(m.body) {
+		t.Errorf("metrics lack pipelined statements:\n%s", m.body)
 	}
 }
 

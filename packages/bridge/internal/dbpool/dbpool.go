@@ -352,6 +352,9 @@ type Stat struct {
 	Max    int
 	InUse  int
 	Idle   int
+	// Pipelines of reads sent so far on a PostgreSQL pool, and the
+	// statements they carried (pgpipe).
+	Pipelines, PipelinedStatements int64
 }
 
 // Stats lists the live pools' states, sorted.
@@ -368,6 +371,8 @@ func (p *Pools) Stats() []Stat {
 		if pool.PG != nil {
 			ps := pool.PG.Stat()
 			s.Max, s.InUse, s.Idle = int(ps.MaxConns()), int(ps.AcquiredConns()), int(ps.IdleConns())
+			rs := pool.Reads.Stats()
+			s.Pipelines, s.PipelinedStatements = rs.Pipelines, rs.Statements
 		} else {
 			r, w := pool.Read.Stats(), pool.Write.Stats()
 			s.Max = r.MaxOpenConnections + w.MaxOpenConnections

@@ -101,6 +101,12 @@ var (
 		"Connections of a database pool in use.", []string{"project", "env", "connection", "engine"}, nil)
 	poolIdleDesc = prometheus.NewDesc("stk_bridge_db_pool_connections_idle",
 		"Idle connections of a database pool.", []string{"project", "env", "connection", "engine"}, nil)
+	pipelinesDesc = prometheus.NewDesc("stk_bridge_db_pipelines_total",
+		"Pipelines of single read statements sent on a PostgreSQL pool (reset when the pool is replaced).",
+		[]string{"project", "env", "connection"}, nil)
+	pipelinedDesc = prometheus.NewDesc("stk_bridge_db_pipelined_statements_total",
+		"Statements those pipelines carried: divided by stk_bridge_db_pipelines_total, the mean pipeline length.",
+		[]string{"project", "env", "connection"}, nil)
 )
 
 // scrape reports cache and pool state as it is at scrape time.
@@ -110,7 +116,7 @@ type scrape struct {
 }
 
 func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{ageDesc, revDesc, poolMaxDesc, poolInUseDesc, poolIdleDesc} {
+	for _, d := range []*prometheus.Desc{ageDesc, revDesc, poolMaxDesc, poolInUseDesc, poolIdleDesc, pipelinesDesc, pipelinedDesc} {
 		ch <- d
 	}
 }
@@ -125,5 +131,9 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(poolMaxDesc, prometheus.GaugeValue, float64(p.Max), l...)
 		ch <- prometheus.MustNewConstMetric(poolInUseDesc, prometheus.GaugeValue, float64(p.InUse), l...)
 		ch <- prometheus.MustNewConstMetric(poolIdleDesc, prometheus.GaugeValue, float64(p.Idle), l...)
+		if p.Engine == dbpool.Postgres {
+			ch <- prometheus.MustNewConstMetric(pipelinesDesc, prometheus.CounterValue, float64(p.Pipelines), l[:3]...)
+			ch <- prometheus.MustNewConstMetric(pipelinedDesc, prometheus.CounterValue, float64(p.PipelinedStatements), l[:3]...)
+		}
 	}
 }

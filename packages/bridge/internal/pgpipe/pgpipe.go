@@ -1,11 +1,15 @@
-// Package pgpipe runs single read statements of concurrent /call requests
-// on PostgreSQL in pipelines: while a connection is busy, the statements
-// that arrive queue; the next free runner sends up to MaxBatch of them in
-// one write and reads their results in order. Each statement is followed by
-// its own Sync, so it is its own implicit transaction with its own
-// statement_timeout, and an error in one does not touch the others — the
-// same semantics as sending them one by one, with one round trip and one
-// server wake-up shared between many (docs/decisions/0008).
+// Package pgpipe runs the single read statements of concurrent /call
+// requests on PostgreSQL in pipelines. While the connections it may use are
+// busy, statements queue; the next pipeline carries up to MaxBatch of them
+// in one write, and PostgreSQL answers them all in one flush: one round
+// trip and one server wake-up shared between many requests, which is what
+// two cores spend most of their time on otherwise (docs/decisions/0008).
+//
+// The statements of a pipeline share one Sync, so one implicit
+// transaction; each still takes its own snapshot (read committed) and has
+// its own statement_timeout. When one fails, the server skips the rest, and
+// those run again in the next pipeline: an error stays with its statement,
+// as if each had been sent alone.
 //
 // Statements are prepared once per connection (named stk_<n>, at most
 // CacheSize per connection) and run with the statement's cached result
@@ -30,13 +34,15 @@ import (
 
 // Config tunes a Batcher; zero values take the defaults.
 type Config struct {
-	// Runners bounds the pipelines in flight; it is the pool's size.
+	// Runners bounds the pipelines in flight, so the connections they
+	// hold (default 4).
 	Runners int
 	// StatementTimeout is the connections' statement_timeout: a pipeline
 	// of n statements is abandoned (its connection closed) after n times
 	// it, plus a second, should the server not enforce it.
 	StatementTimeout time.Duration
-	// MaxBatch bounds the statements of one pipeline (default 32).
+	// MaxBatch bounds the statements of one pipeline (default 8: on two
+	// cores, larger pipelines raised the tail latency and not throughput).
 	MaxBatch int
 	// CacheSize bounds the statements prepared per connection (default 256).
 	CacheSize int
@@ -86,7 +92,7 @@ func New(cfg Config) *Batcher {
 		cfg.StatementTimeout = 5 * time.Second
 	}
 	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 32
+		cfg.MaxBatch = 8
 	}
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 256
@@ -134,8 +140,9 @@ func (b *Batcher) Stats() Stats {
 // goroutine leading the pipeline while the caller waits. read must not keep
 // the ResultReader or its values; what it does not consume is discarded.
 // The error is read's, or the statement's (*pgconn.PgError), or the
-// connection's. A statement whose ctx ends before it is sent is not sent;
-// once sent, it runs to its end (bounded by statement_timeout).
+// connection's. A caller whose ctx ends while its statement is queued gets
+// ctx's error at once, and the statement is not sent; once sent, it runs
+// to its end (bounded by statement_timeout).
 func (b *Batcher) Query(ctx context.Context, sql string, args []any, read func(*pgconn.ResultReader) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -156,8 +163,22 @@ func (b *Batcher) Query(ctx context.Context, sql string, args []any, read func(*
 		b.queue = append(b.queue, j)
 		b.mu.Unlock()
 	}
-	for <-j.done {
-		b.lead(j) // handed the lead
+	for {
+		var lead bool
+		select {
+		case lead = <-j.done:
+		case <-ctx.Done():
+			if b.dequeue(j) {
+				j.release()
+				return ctx.Err()
+			}
+			// Taken into a pipeline, or handed the lead: see it through.
+			lead = <-j.done
+		}
+		if !lead {
+			break
+		}
+		b.lead(j)
 	}
 	err := j.err
 	j.release()
@@ -236,6 +257,18 @@ func (b *Batcher) take(batch []*job, first *job, cache *stmtCache) []*job {
 	clear(b.queue[len(kept):])
 	b.queue = kept
 	return batch
+}
+
+// dequeue removes j from the queue, if it is still there.
+func (b *Batcher) dequeue(j *job) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := slices.Index(b.queue, j)
+	if i < 0 {
+		return false
+	}
+	b.queue = slices.Delete(b.queue, i, i+1)
+	return true
 }
 
 // handOff passes the lead to the oldest queued job, or gives it up.

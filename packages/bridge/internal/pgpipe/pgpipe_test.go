@@ -335,20 +335,28 @@ func TestPreparedStatementsAreBounded(t *testing.T) {
 	}
 }
 
-// A caller that gives up before its statement is sent gets ctx's error,
-// and the statement never runs.
+// A caller that gives up while its statement is queued gets ctx's error at
+// once, and the statement never runs.
 func TestCanceledBeforeSendIsNotRun(t *testing.T) {
 	b, pool := open(t, testpg.New(t), 1, Config{Runners: 1})
 	bg := context.Background()
 	if _, err := pool.Exec(bg, "CREATE SEQUENCE s"); err != nil {
 		t.Fatal(err)
 	}
-	blocker := blocked(t, b, 200*time.Millisecond)
+	blocker := blocked(t, b, time.Second)
 	ctx, cancel := context.WithCancel(bg)
 	c := queue(t, b, ctx, q("SELECT nextval('s') + $1::int", 0))[0]
 	cancel()
 	if c.wait(t); !errors.Is(c.err, context.Canceled) {
 		t.Fatalf("canceled call: %v", c.err)
+	}
+	select {
+	case <-blocker.done:
+		t.Fatal("the canceled caller waited for the pipeline ahead of it")
+	default:
+	}
+	if b.queued() != 0 {
+		t.Fatal("the canceled statement is still queued")
 	}
 	blocker.wait(t)
 	var called bool
