@@ -282,7 +282,7 @@ func TestSlowStatementsRunAlone(t *testing.T) {
 	if n := round(fast, slow, fast2); n != 3 {
 		t.Fatalf("second round: %d pipelines, want 3", n)
 	}
-	// Now the slow one runs alone and the fast ones together, ahead of it.
+	// Now the slow one runs alone, and the fast ones together.
 	if n := round(slow, fast, fast2); n != 2 {
 		t.Fatalf("third round: %d pipelines, want 2", n)
 	}
