@@ -19,7 +19,7 @@ import (
 func TestMain(m *testing.M) { testpg.Main(m) }
 
 // open returns a batcher on a pool of conns connections to url.
-func open(t *testing.T, url string, conns int, cfg Config) (*Batcher, *pgxpool.Pool) {
+func open(t testing.TB, url string, conns int, cfg Config) (*Batcher, *pgxpool.Pool) {
 	t.Helper()
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
