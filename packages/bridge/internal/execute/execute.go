@@ -1,6 +1,8 @@
 // Package execute runs a plan (packages/core/plan) on a database pool and
-// writes the /call response body (SPEC §4.5): a select runs alone, or with
-// its count in the same read-only snapshot; writes run in a transaction,
+// writes the /call response body (SPEC §4.5): a select runs alone (on
+// PostgreSQL in a pipeline it may share with concurrent calls' selects,
+// packages/bridge/internal/pgpipe), or with its count in the same
+// read-only snapshot; writes run in a transaction,
 // update/delete roll back when they touch more rows than the cap (SPEC §4.6).
 // Rows are encoded straight from the driver's values into the response
 // buffer by the plan's normalized column types, the same on PostgreSQL and
@@ -139,7 +141,7 @@ func (r *run) wantsAffected(resultCols int) bool {
 func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
 	if !r.p.Write && r.p.CountSQL == "" {
 		// One read statement: it may share a pipeline with others'.
-		return pool.Reads.Query(ctx, r.p.SQL, r.p.Args, r.readAlone)
+		return pool.Reads.Query(ctx, r.p.SQL, r.p.Args, r.readSingle)
 	}
 	conn, err := pool.PG.Acquire(ctx)
 	if err != nil {
@@ -174,8 +176,8 @@ func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
 	return tx.Commit(ctx)
 }
 
-// readAlone writes the body of a statement run by itself.
-func (r *run) readAlone(rr *pgconn.ResultReader) error {
+// readSingle writes the body of a plan that is one read statement.
+func (r *run) readSingle(rr *pgconn.ResultReader) error {
 	fields, err := r.encodePG(rr)
 	if err != nil {
 		return err
