@@ -21,6 +21,7 @@ package pgpipe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -140,7 +141,7 @@ func (b *Batcher) Stats() Stats {
 // goroutine leading the pipeline while the caller waits. read must not keep
 // the ResultReader or its values; what it does not consume is discarded.
 // The error is read's, or the statement's (*pgconn.PgError), or the
-// connection's. A caller whose ctx ends while its statement is queued gets
+// connection's; if read panics, Query panics with the same value. A caller whose ctx ends while its statement is queued gets
 // ctx's error at once, and the statement is not sent; once sent, it runs
 // to its end (bounded by statement_timeout).
 func (b *Batcher) Query(ctx context.Context, sql string, args []any, read func(*pgconn.ResultReader) error) error {
@@ -148,7 +149,7 @@ func (b *Batcher) Query(ctx context.Context, sql string, args []any, read func(*
 		return err
 	}
 	j := jobPool.Get().(*job)
-	j.ctx, j.sql, j.args, j.read, j.err, j.retried = ctx, sql, args, read, nil, false
+	j.ctx, j.sql, j.args, j.read, j.err, j.retried, j.panicked = ctx, sql, args, read, nil, false, nil
 	b.mu.Lock()
 	switch {
 	case b.closed:
@@ -180,8 +181,11 @@ func (b *Batcher) Query(ctx context.Context, sql string, args []any, read func(*
 		}
 		b.lead(j)
 	}
-	err := j.err
+	err, p := j.err, j.panicked
 	j.release()
+	if p != nil {
+		panic(p)
+	}
 	return err
 }
 
@@ -192,6 +196,8 @@ type job struct {
 	read    func(*pgconn.ResultReader) error
 	err     error
 	retried bool
+	// panicked is what read panicked with.
+	panicked any
 	// done receives false when the job is finished, true when its
 	// goroutine is to lead the next pipeline.
 	done chan bool
@@ -205,7 +211,7 @@ func (j *job) finish(err error) {
 }
 
 func (j *job) release() {
-	j.ctx, j.args, j.read, j.err = nil, nil, nil, nil
+	j.ctx, j.args, j.read, j.err, j.panicked = nil, nil, nil, nil, nil
 	jobPool.Put(j)
 }
 
@@ -483,7 +489,7 @@ func (b *Batcher) execute(ctx context.Context, conn *pgx.Conn, cache *stmtCache,
 		var own error                     // read's: the connection is fine
 		if err == nil {
 			if rr, ok := res.(*pgconn.ResultReader); ok {
-				own = j.read(rr)
+				own = safeRead(j, rr)
 				_, err = rr.Close()
 			} else {
 				err = errors.New("pipeline: unexpected result")
@@ -522,6 +528,19 @@ func (b *Batcher) execute(ctx context.Context, conn *pgx.Conn, cache *stmtCache,
 		return nil
 	}
 	return again
+}
+
+// safeRead runs j's read. A panic in it is caught here, because the other
+// callers of the pipeline wait on the leader, which must finish them all;
+// j's caller panics with it again in its own goroutine.
+func safeRead(j *job, rr *pgconn.ResultReader) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			j.panicked = p
+			err = fmt.Errorf("reading the result: panic: %v", p)
+		}
+	}()
+	return j.read(rr)
 }
 
 func isPgError(err error) bool {

@@ -214,6 +214,16 @@ func TestAnErrorStaysWithItsStatement(t *testing.T) {
 		own = b.Query(context.Background(), "SELECT $1::int", []any{7}, func(*pgconn.ResultReader) error { return mine })
 	}()
 	waitFor(t, func() bool { return b.queued() == 7 })
+	// And one whose reader panics: a bug in it fails that call only, which
+	// panics in its caller's goroutine as it would have alone.
+	var panicked any
+	panicDone := make(chan struct{})
+	go func() {
+		defer close(panicDone)
+		defer func() { panicked = recover() }()
+		_ = b.Query(context.Background(), "SELECT $1::int", []any{9}, func(*pgconn.ResultReader) error { panic("encoder bug") })
+	}()
+	waitFor(t, func() bool { return b.queued() == 8 })
 	last := queue2(t, b, q("SELECT $1::int", 8))
 	for i, c := range append(calls, last) {
 		c.wait(t)
@@ -240,6 +250,10 @@ func TestAnErrorStaysWithItsStatement(t *testing.T) {
 	<-ownDone
 	if !errors.Is(own, mine) {
 		t.Fatalf("reader's error: %v", own)
+	}
+	<-panicDone
+	if panicked != "encoder bug" {
+		t.Fatalf("reader's panic: %v", panicked)
 	}
 	blocker.wait(t)
 }
