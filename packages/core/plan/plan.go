@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -149,6 +150,8 @@ type planner struct {
 	// column when the owner shorthand applies (SPEC §5.3), else nil.
 	owner  any
 	params params
+	// filter is the parsed where, once where has run.
+	filter *filter.Node
 	sb     strings.Builder
 	args   []any
 }
@@ -232,6 +235,7 @@ func (p *planner) where(ps *params, required bool) error {
 			return err
 		}
 	}
+	p.filter = node
 	if node == nil && required {
 		return badParam("where", "%s needs a non-empty where: name the rows to %s", opName(p.op), opName(p.op))
 	}
@@ -254,6 +258,27 @@ func (p *planner) where(ps *params, required bool) error {
 		p.param(col.bind(p.eng, p.owner))
 	}
 	return nil
+}
+
+// pinsPK reports whether n selects at most one row: at its top level it
+// compares every primary-key column with $eq (other conditions may narrow
+// it further).
+func (t *tableEnv) pinsPK(n *filter.Node) bool {
+	if n == nil || len(t.pk) == 0 {
+		return false
+	}
+	conds := []*filter.Node{n}
+	if n.Kind == filter.KindAnd {
+		conds = n.Children
+	}
+	for _, i := range t.pk {
+		if !slices.ContainsFunc(conds, func(c *filter.Node) bool {
+			return c.Kind == filter.KindCond && c.Op == filter.OpEq && c.Column == t.cols[i].name
+		}) {
+			return false
+		}
+	}
+	return true
 }
 
 // node writes a filter node. top: no parentheses needed around an AND/OR.

@@ -17,7 +17,10 @@ import (
 //     columns named (select, data, orderBy, returning), the filter's tree of
 //     columns and operators, which comparisons are with null ($isNull
 //     true/false, "col": null) — never on values, list lengths or batch
-//     sizes. LIMIT and OFFSET are always bound.
+//     sizes. LIMIT and OFFSET are always bound. One exception: a select
+//     whose filter pins the primary key with $eq reads at most one row and
+//     drops ORDER BY, LIMIT and OFFSET, unless limit 0 or an offset could
+//     change the answer — so that shape has two texts, not one per value.
 //   - $in/$nin bind one argument: PostgreSQL `"c" = ANY($1)` / `"c" <> ALL($1)`
 //     with an array literal; SQLite `"c" IN (SELECT value FROM json_each(?))`
 //     with a JSON array (booleans as 1/0).
@@ -156,6 +159,19 @@ func (p *planner) selectPlan(ps *params, plan *Plan) error {
 	}
 	whereEnd := p.sb.Len()
 	nFilter := len(p.args)
+	if offset == 0 && limit > 0 && p.t.pinsPK(p.filter) {
+		// A lookup by primary key: at most one row, so order, limit and
+		// offset change nothing, and without them PostgreSQL keeps one
+		// generic plan for the prepared statement instead of planning
+		// every call again (LIMIT $n makes it prefer custom plans).
+		plan.SQL = p.sb.String()
+		plan.Args = p.args
+		if count {
+			plan.CountSQL = "SELECT count(*) FROM " + p.t.quoted + plan.SQL[whereStart:whereEnd]
+			plan.CountArgs = p.args[:nFilter:nFilter]
+		}
+		return nil
+	}
 	if order == nil {
 		p.sb.WriteString(p.t.orderPK)
 	} else {

@@ -41,15 +41,15 @@ func TestGoldenSQL(t *testing.T) {
 			name: "select by primary key", c: writer, path: "posts/select",
 			params: `{"where":{"id":"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}}`,
 			pg: golden{
-				sql:     `SELECT "id","author_id","title","body" FROM "posts" WHERE "id" = $1 ORDER BY "id" LIMIT $2 OFFSET $3`,
-				args:    []any{uuid1, int64(100), int64(0)},
+				sql:     `SELECT "id","author_id","title","body" FROM "posts" WHERE "id" = $1`,
+				args:    []any{uuid1},
 				columns: "id:uuid,author_id:text,title:text,body:text",
 			},
 			// posts.id is TEXT on the SQLite side of the fixture: no UUID
 			// canonicalization.
 			sqlite: golden{
-				sql:     `SELECT "id","author_id","title","body" FROM "posts" WHERE "id" = ? ORDER BY "id" LIMIT ? OFFSET ?`,
-				args:    []any{"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", int64(100), int64(0)},
+				sql:     `SELECT "id","author_id","title","body" FROM "posts" WHERE "id" = ?`,
+				args:    []any{"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"},
 				columns: "id:text,author_id:text,title:text,body:text",
 			},
 		},
@@ -248,7 +248,7 @@ func TestGoldenSQL(t *testing.T) {
 // TestCountArgsIndependent: appending to CountArgs never changes Args.
 func TestCountArgsIndependent(t *testing.T) {
 	e := fixtureEnv(t)
-	p, err := e.Plan(admin, mustTarget(t, "db/main/users/select"), []byte(`{"where":{"id":1},"count":true}`))
+	p, err := e.Plan(admin, mustTarget(t, "db/main/users/select"), []byte(`{"where":{"id":{"$gt":1}},"count":true}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,4 +419,40 @@ func TestInjection(t *testing.T) {
 
 func jsonString(s string) (string, error) {
 	return string(appendJSONString(nil, s)), nil
+}
+
+// A select that pins the primary key with $eq at the top level reads at
+// most one row: it has no ORDER BY, LIMIT or OFFSET (PostgreSQL then keeps
+// one generic plan), unless limit 0 or an offset could change the answer.
+func TestSelectByPrimaryKeyHasNoLimit(t *testing.T) {
+	e := fixtureEnv(t)
+	const id = `"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"`
+	for _, tc := range []struct {
+		params string
+		bare   bool
+	}{
+		{`{"where":{"id":` + id + `}}`, true},
+		{`{"where":{"id":{"$eq":` + id + `},"title":"x"},"limit":5,"orderBy":{"title":"desc"}}`, true},
+		{`{"where":{"$and":[{"id":` + id + `},{"body":{"$isNull":true}}]}}`, true},
+		{`{"where":{"id":` + id + `},"count":true}`, true},
+		{`{"where":{"id":` + id + `},"limit":0}`, false},
+		{`{"where":{"id":` + id + `},"offset":1}`, false},
+		{`{"where":{"$or":[{"id":` + id + `},{"title":"x"}]}}`, false},
+		{`{"where":{"id":{"$ne":` + id + `}}}`, false},
+		{`{"where":{"id":{"$in":[` + id + `]}}}`, false},
+		{`{"where":{"title":"x"}}`, false},
+	} {
+		for _, conn := range []string{"main", "lite"} {
+			p, err := e.Plan(writer, mustTarget(t, "db/"+conn+"/posts/select"), []byte(tc.params))
+			if err != nil {
+				t.Fatalf("%s [%s]: %v", tc.params, conn, err)
+			}
+			if bare := !strings.Contains(p.SQL, "LIMIT"); bare != tc.bare {
+				t.Errorf("%s [%s]: %s", tc.params, conn, p.SQL)
+			}
+			if tc.bare && (strings.Contains(p.SQL, "ORDER BY") || strings.Contains(p.SQL, "OFFSET")) {
+				t.Errorf("%s [%s]: %s", tc.params, conn, p.SQL)
+			}
+		}
+	}
 }
