@@ -159,19 +159,25 @@ func (p *planner) selectPlan(ps *params, plan *Plan) error {
 	}
 	whereEnd := p.sb.Len()
 	nFilter := len(p.args)
-	if offset == 0 && limit > 0 && p.t.pinsPK(p.filter) {
-		// A lookup by primary key: at most one row, so order, limit and
-		// offset change nothing, and without them PostgreSQL keeps one
-		// generic plan for the prepared statement instead of planning
-		// every call again (LIMIT $n makes it prefer custom plans).
-		plan.SQL = p.sb.String()
-		plan.Args = p.args
-		if count {
-			plan.CountSQL = "SELECT count(*) FROM " + p.t.quoted + plan.SQL[whereStart:whereEnd]
-			plan.CountArgs = p.args[:nFilter:nFilter]
-		}
-		return nil
+	// A lookup by primary key reads at most one row: order, limit and
+	// offset change nothing, and without them PostgreSQL keeps one generic
+	// plan for the prepared statement instead of planning every call again
+	// (a bound LIMIT makes it prefer custom plans).
+	if offset != 0 || limit == 0 || !p.t.pinsPK(p.filter) {
+		p.orderAndPage(order, orderCols, limit, offset)
 	}
+	plan.SQL = p.sb.String()
+	plan.Args = p.args
+	if count {
+		plan.CountSQL = "SELECT count(*) FROM " + p.t.quoted + plan.SQL[whereStart:whereEnd]
+		plan.CountArgs = p.args[:nFilter:nFilter]
+	}
+	return nil
+}
+
+// orderAndPage writes ORDER BY (the primary key when order is nil, and as
+// the tie-breaker after it), LIMIT and OFFSET.
+func (p *planner) orderAndPage(order []orderTerm, orderCols []int, limit, offset int64) {
 	if order == nil {
 		p.sb.WriteString(p.t.orderPK)
 	} else {
@@ -195,13 +201,6 @@ func (p *planner) selectPlan(ps *params, plan *Plan) error {
 	p.param(limit)
 	p.sb.WriteString(" OFFSET ")
 	p.param(offset)
-	plan.SQL = p.sb.String()
-	plan.Args = p.args
-	if count {
-		plan.CountSQL = "SELECT count(*) FROM " + p.t.quoted + plan.SQL[whereStart:whereEnd]
-		plan.CountArgs = p.args[:nFilter:nFilter]
-	}
-	return nil
 }
 
 func (p *planner) direction(desc bool) {
