@@ -29,40 +29,36 @@ func BenchmarkReads(b *testing.B) {
 		return nil
 	}
 	b.Run("pipelined", func(b *testing.B) {
-		b.SetParallelism(16)
-		b.RunParallel(func(pb *testing.PB) {
-			id := int64(1)
-			for pb.Next() {
-				id = id%10000 + 1
-				if err := batcher.Query(ctx, sql, []any{id}, read); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
+		parallel(b, func(id int64) error { return batcher.Query(ctx, sql, []any{id}, read) })
 		st := batcher.Stats()
 		b.ReportMetric(float64(st.Statements)/float64(max(st.Pipelines, 1)), "stmts/pipeline")
 	})
 	b.Run("pool", func(b *testing.B) {
-		b.SetParallelism(16)
-		b.RunParallel(func(pb *testing.PB) {
-			id := int64(1)
-			for pb.Next() {
-				id = id%10000 + 1
-				rows, err := pool.Query(ctx, sql, pgx.QueryResultFormats{pgx.TextFormatCode}, id)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				for rows.Next() {
-					_ = rows.RawValues()
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil {
-					b.Error(err)
-					return
-				}
+		parallel(b, func(id int64) error {
+			rows, err := pool.Query(ctx, sql, pgx.QueryResultFormats{pgx.TextFormatCode}, id)
+			if err != nil {
+				return err
 			}
+			for rows.Next() {
+				_ = rows.RawValues()
+			}
+			rows.Close()
+			return rows.Err()
 		})
+	})
+}
+
+// parallel runs read from 16 goroutines per CPU over the table's ids.
+func parallel(b *testing.B, read func(id int64) error) {
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		id := int64(1)
+		for pb.Next() {
+			id = id%10000 + 1
+			if err := read(id); err != nil {
+				b.Error(err)
+				return
+			}
+		}
 	})
 }
