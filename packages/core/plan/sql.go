@@ -560,6 +560,12 @@ func (p *planner) updatePlan(ps *params, plan *Plan) error {
 		p.sb.WriteString(" = ")
 		p.param(col.bind(p.eng, vals[n]))
 	}
+	return p.filteredWrite(ps, plan)
+}
+
+// filteredWrite ends an update or delete: its required where, returning,
+// and the affected-row cap.
+func (p *planner) filteredWrite(ps *params, plan *Plan) error {
 	if err := p.where(ps, true); err != nil {
 		return err
 	}
@@ -578,17 +584,7 @@ func (p *planner) deletePlan(ps *params, plan *Plan) error {
 	p.args = plan.argBuf[:0]
 	p.sb.WriteString("DELETE FROM ")
 	p.sb.WriteString(p.t.quoted)
-	if err := p.where(ps, true); err != nil {
-		return err
-	}
-	if err := p.returning(ps, plan); err != nil {
-		return err
-	}
-	plan.SQL = p.sb.String()
-	plan.Args = p.args
-	plan.Write = true
-	plan.CapAffected = true
-	return nil
+	return p.filteredWrite(ps, plan)
 }
 
 // likeOK reports whether a LIKE pattern does not end in a lone escape.

@@ -459,3 +459,27 @@ func TestCloseFailsTheQueue(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
+
+// A statement the server refuses to prepare (a missing table) fails
+// alone; the others of its pipeline are prepared and served.
+func TestRefusedStatementFailsAlone(t *testing.T) {
+	b, _ := open(t, testpg.New(t), 1, Config{Runners: 1})
+	blocker := blocked(t, b, 200*time.Millisecond)
+	calls := queue(t, b, context.Background(),
+		q("SELECT $1::int", 1),
+		q("SELECT * FROM nope WHERE $1::int = 1", 2),
+		q("SELECT $1::int + 2", 1),
+	)
+	for i, c := range calls {
+		c.wait(t)
+		var pe *pgconn.PgError
+		if i == 1 {
+			if !errors.As(c.err, &pe) || pe.Code != "42P01" {
+				t.Fatalf("missing table: %v", c.err)
+			}
+		} else if c.err != nil || len(c.rows) != 1 || c.rows[0][0] != strconv.Itoa(i+1) {
+			t.Fatalf("call %d: %v %v", i, c.rows, c.err)
+		}
+	}
+	blocker.wait(t)
+}
