@@ -6,6 +6,13 @@
 // same concurrency. It prints throughput, p50/p99, the Bridge/pgbench ratio
 // and the Bridge's peak RSS. Everything talks to 127.0.0.1 only and stops
 // by itself.
+//
+// Two more columns put the p99 in context (docs/decisions/0010): the p99 the
+// Bridge itself measured (its /metrics histogram, from reading the request to
+// writing the answer), and the p99 wrk measures against an empty net/http
+// handler that answers a constant without any database: the share of the
+// client-side p99 that comes from the load generator and the server sharing
+// the same cores.
 package main
 
 import (
@@ -18,18 +25,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +58,7 @@ func main() {
 	pool := flag.Int("db-max-conns", 4, "database connections of the Bridge and of the bare handler (pgxpool's default on 2 cores is 4; more backends than cores only adds context switches)")
 	bareAddr := flag.String("serve-bare", "", "internal: serve the bare handler on this address (with -bare-db) until killed")
 	bareDB := flag.String("bare-db", "", "internal: the database of -serve-bare")
+	hold := flag.Bool("hold", false, "set up, print the Bridge's URL, the API key and a wrk script, then wait for ^C instead of measuring (for profiling by hand)")
 	flag.Parse()
 	if *bareAddr != "" {
 		if err := serveBare(*bareAddr, *bareDB, *pool); err != nil {
@@ -55,7 +67,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*duration, *concs, *pool); err != nil {
+	if err := run(*duration, *concs, *pool, *hold); err != nil {
 		fmt.Fprintln(os.Stderr, "callbench:", err)
 		testpg.Stop()
 		os.Exit(1)
@@ -63,7 +75,7 @@ func main() {
 	testpg.Stop()
 }
 
-func run(d time.Duration, concList string, poolSize int) error {
+func run(d time.Duration, concList string, poolSize int, hold bool) error {
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "callbench-")
 	if err != nil {
@@ -156,14 +168,32 @@ func run(d time.Duration, concList string, poolSize int) error {
 	}
 	defer func() { _ = bare.Process.Kill(); _ = bare.Wait() }()
 	bareURL := "http://" + bareAddr + "/call"
+	emptyURL := "http://" + bareAddr + "/empty"
+	metricsURL := "http://" + addr + "/metrics"
 	if err := waitReady(bareURL, apiKey); err != nil {
 		return err
 	}
-	fmt.Printf("\n%-6s %12s %9s %9s %12s %7s %10s %7s %9s\n", "conc", "bridge rps", "p50 ms", "p99 ms", "pgbench tps", "ratio", "bare rps", "ratio", "bare p99")
+	if hold {
+		lua, err := wrkScript(work, apiKey)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("bridge: %s (pid %d)\nbare:   %s\nkey:    %s\nwrk -t2 -c32 -d10s --latency -s %s %s\n", callURL, bridge.Process.Pid, bareURL, apiKey, lua, callURL)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		return nil
+	}
+	fmt.Printf("\n%-6s %10s %7s %7s %8s %6s %11s %6s %9s %6s %8s %9s\n",
+		"conc", "bridge rps", "p50 ms", "p99 ms", "srv p99", "≤5 ms", "pgbench tps", "ratio", "bare rps", "ratio", "bare p99", "empty p99")
 	for _, f := range strings.Split(concList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || c < 1 {
 			return fmt.Errorf("bad concurrency %q", f)
+		}
+		before, err := scrapeHistogram(metricsURL)
+		if err != nil {
+			return err
 		}
 		var res result
 		if wrkBin != "" {
@@ -174,6 +204,11 @@ func run(d time.Duration, concList string, poolSize int) error {
 		if err != nil {
 			return err
 		}
+		after, err := scrapeHistogram(metricsURL)
+		if err != nil {
+			return err
+		}
+		srv := after.minus(before)
 		tps, err := pgbench(dbURL, script, c, d)
 		if err != nil {
 			return err
@@ -187,13 +222,26 @@ func run(d time.Duration, concList string, poolSize int) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-6d %12.0f %9.2f %9.2f %12.0f %7.2f %10.0f %7.2f %9.2f\n", c, res.rps, ms(res.p50), ms(res.p99), tps, res.rps/tps, bare.rps, bare.rps/tps, ms(bare.p99))
+		var empty result
+		if wrkBin != "" {
+			empty, err = loadWrk(wrkBin, work, emptyURL, apiKey, c, d)
+		} else {
+			empty, err = loadCall(emptyURL, apiKey, c, d)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-6d %10.0f %7.2f %7.2f %8.2f %5.1f%% %11.0f %6.2f %9.0f %6.2f %8.2f %9.2f\n", c, res.rps, ms(res.p50), ms(res.p99),
+			ms(srv.quantile(0.99)), 100*srv.within(0.005), tps, res.rps/tps, bare.rps, bare.rps/tps, ms(bare.p99), ms(empty.p99))
 	}
 	rss, err := peakRSS(bridge.Process.Pid)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n(%d database connections for the Bridge and the bare handler)\nstk-bridge peak RSS: %.1f MB\n", poolSize, float64(rss)/1024)
+	fmt.Printf("\n(%d database connections for the Bridge and the bare handler; srv p99: the Bridge's own\n"+
+		"histogram, interpolated within its buckets; ≤5 ms: the share it answered within 5 ms;\n"+
+		"empty p99: wrk against a handler that answers a constant, no database)\n", poolSize)
+	fmt.Printf("stk-bridge peak RSS: %.1f MB\n", float64(rss)/1024)
 	return nil
 }
 
@@ -238,8 +286,102 @@ func serveBare(addr, dbURL string, poolSize int) error {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"data": []any{map[string]any{"id": id, "name": name, "qty": qty, "price": price, "active": active}}, "meta": map[string]any{}})
 	})
-	return http.ListenAndServe(addr, h)
+	mux := http.NewServeMux()
+	mux.Handle("POST /call", h)
+	// An answer of the Bridge's size with no work behind it: what wrk
+	// measures here is the HTTP stack and the sharing of the cores alone.
+	empty := []byte(`{"data":[{"id":5,"name":"item-5","qty":5,"price":"0.50000000000000000000","active":false}],"meta":{}}` + "\n")
+	mux.HandleFunc("POST /empty", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(empty)
+	})
+	return http.ListenAndServe(addr, mux)
 }
+
+// histogram is the Bridge's select latency histogram: cumulative counts by
+// upper bound in seconds, as /metrics exposes them.
+type histogram map[float64]float64
+
+var bucketRe = regexp.MustCompile(`(?m)^stk_bridge_request_duration_seconds_bucket\{op="select",le="([^"]+)"\} ([0-9.e+]+)$`)
+
+func scrapeHistogram(metricsURL string) (histogram, error) {
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	h := histogram{}
+	for _, m := range bucketRe.FindAllSubmatch(body, -1) {
+		le, err := strconv.ParseFloat(string(m[1]), 64) // "+Inf" parses as +Inf
+		if err != nil {
+			return nil, fmt.Errorf("metrics: bucket %q: %v", m[1], err)
+		}
+		n, err := strconv.ParseFloat(string(m[2]), 64)
+		if err != nil {
+			return nil, fmt.Errorf("metrics: count %q: %v", m[2], err)
+		}
+		h[le] = n
+	}
+	return h, nil
+}
+
+func (h histogram) minus(o histogram) histogram {
+	d := histogram{}
+	for le, n := range h {
+		d[le] = n - o[le]
+	}
+	return d
+}
+
+func (h histogram) bounds() []float64 {
+	les := make([]float64, 0, len(h))
+	for le := range h {
+		les = append(les, le)
+	}
+	slices.Sort(les)
+	return les
+}
+
+// within is the share of observations at or under le seconds; NaN when le
+// is not one of the Bridge's bucket bounds.
+func (h histogram) within(le float64) float64 {
+	n, ok := h[le]
+	if total := h[math.Inf(1)]; ok && total > 0 {
+		return n / total
+	}
+	return math.NaN()
+}
+
+// quantile interpolates linearly within the bucket that holds the q-th
+// observation, as Prometheus's histogram_quantile does.
+func (h histogram) quantile(q float64) time.Duration {
+	les := h.bounds()
+	if len(les) == 0 || h[math.Inf(1)] == 0 {
+		return 0
+	}
+	rank := q * h[math.Inf(1)]
+	lower, below := 0.0, 0.0
+	for _, le := range les {
+		if h[le] >= rank {
+			if math.IsInf(le, 1) {
+				return seconds(lower)
+			}
+			frac := (rank - below) / (h[le] - below)
+			return seconds(lower + frac*(le-lower))
+		}
+		lower, below = le, h[le]
+	}
+	return 0
+}
+
+// seconds rounds s seconds to the microsecond (bucket bounds such as 0.001
+// are not exact in binary).
+func seconds(s float64) time.Duration { return time.Duration(math.Round(s*1e6)) * time.Microsecond }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
@@ -455,16 +597,8 @@ var (
 // loadWrk runs wrk with a script that sends the same select-by-PK bodies
 // as loadCall; any non-2xx answer fails the run.
 func loadWrk(bin, work, callURL, apiKey string, c int, d time.Duration) (result, error) {
-	script := filepath.Join(work, "call.lua")
-	lua := `wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Santokit-Api-Key"] = "` + apiKey + `"
-request = function()
-  local id = math.random(1, ` + strconv.Itoa(rows) + `)
-  return wrk.format(nil, nil, nil, '{"path":"db/main/items/select","params":{"where":{"id":' .. id .. '}}}')
-end
-`
-	if err := os.WriteFile(script, []byte(lua), 0o600); err != nil {
+	script, err := wrkScript(work, apiKey)
+	if err != nil {
 		return result{}, err
 	}
 	out, err := exec.Command(bin, "-t2", "-c", strconv.Itoa(c), "-d", strconv.Itoa(int(d.Seconds()))+"s",
@@ -492,6 +626,24 @@ end
 		}
 	}
 	return res, nil
+}
+
+// wrkScript writes the wrk script that sends random select-by-PK bodies with
+// the API key, and returns its path.
+func wrkScript(work, apiKey string) (string, error) {
+	script := filepath.Join(work, "call.lua")
+	lua := `wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-Santokit-Api-Key"] = "` + apiKey + `"
+request = function()
+  local id = math.random(1, ` + strconv.Itoa(rows) + `)
+  return wrk.format(nil, nil, nil, '{"path":"db/main/items/select","params":{"where":{"id":' .. id .. '}}}')
+end
+`
+	if err := os.WriteFile(script, []byte(lua), 0o600); err != nil {
+		return "", err
+	}
+	return script, nil
 }
 
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
