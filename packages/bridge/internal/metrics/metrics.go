@@ -49,8 +49,8 @@ func New(ages func() []bundles.Age, pools func() []dbpool.Stat) *Metrics {
 		Help: "POST /call requests by op (select, insert, update, delete, logic, or none when the path did not parse) and HTTP status.",
 	}, []string{"op", "status"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "stk_bridge_request_duration_seconds",
-		Help:    "POST /call latency by op.",
+		Name: "stk_bridge_request_duration_seconds",
+		Help: "POST /call latency by op.",
 		// Millisecond steps up to 5 ms, where latency objectives for a
 		// lookup usually sit: between 2.5 and 5 ms (and 5 and 10 ms) a
 		// quantile would otherwise be a straight-line guess.
