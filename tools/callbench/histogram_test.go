@@ -10,15 +10,17 @@ import (
 
 func TestScrapeHistogramAndQuantiles(t *testing.T) {
 	// 100 selects: 50 within 1 ms, 40 more within 2 ms, 9 more within 5 ms,
-	// 1 more within 10 ms; the insert series must not mix in.
+	// 1 more within 10 ms; the insert and 504 series must not mix in.
 	page := `# HELP stk_bridge_request_duration_seconds POST /call latency by op.
-stk_bridge_request_duration_seconds_bucket{op="insert",le="0.001"} 7
-stk_bridge_request_duration_seconds_bucket{op="insert",le="+Inf"} 7
-stk_bridge_request_duration_seconds_bucket{op="select",le="0.001"} 50
-stk_bridge_request_duration_seconds_bucket{op="select",le="0.002"} 90
-stk_bridge_request_duration_seconds_bucket{op="select",le="0.005"} 99
-stk_bridge_request_duration_seconds_bucket{op="select",le="0.01"} 100
-stk_bridge_request_duration_seconds_bucket{op="select",le="+Inf"} 100
+stk_bridge_request_duration_seconds_bucket{op="insert",status="200",le="0.001"} 7
+stk_bridge_request_duration_seconds_bucket{op="insert",status="200",le="+Inf"} 7
+stk_bridge_request_duration_seconds_bucket{op="select",status="504",le="0.001"} 3
+stk_bridge_request_duration_seconds_bucket{op="select",status="504",le="+Inf"} 3
+stk_bridge_request_duration_seconds_bucket{op="select",status="200",le="0.001"} 50
+stk_bridge_request_duration_seconds_bucket{op="select",status="200",le="0.002"} 90
+stk_bridge_request_duration_seconds_bucket{op="select",status="200",le="0.005"} 99
+stk_bridge_request_duration_seconds_bucket{op="select",status="200",le="0.01"} 100
+stk_bridge_request_duration_seconds_bucket{op="select",status="200",le="+Inf"} 100
 `
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(page)) }))
 	defer srv.Close()

@@ -400,7 +400,8 @@ func TestCallPipeline(t *testing.T) {
 	for _, want := range []string{
 		`stk_bridge_requests_total{op="select",status="200"}`,
 		`stk_bridge_requests_total{op="none",status="413"}`,
-		`stk_bridge_request_duration_seconds_bucket{op="insert",le=`,
+		`stk_bridge_request_duration_seconds_bucket{op="insert",status="200",le=`,
+		`stk_bridge_request_duration_seconds_bucket{op="none",status="413",le=`,
 		`stk_bridge_bundle_age_seconds{env="dev",project="demo"}`,
 		`stk_bridge_bundle_loads_total{result="ok"}`,
 		`stk_bridge_db_pool_max_connections{connection="main",engine="postgres",env="dev",project="demo"} 10`,

@@ -50,12 +50,12 @@ func New(ages func() []bundles.Age, pools func() []dbpool.Stat) *Metrics {
 	}, []string{"op", "status"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "stk_bridge_request_duration_seconds",
-		Help: "POST /call latency by op.",
+		Help: "POST /call latency by op and HTTP status (SPEC §12): a slow 504 and a fast 200 are different stories.",
 		// Millisecond steps up to 5 ms, where latency objectives for a
 		// lookup usually sit: between 2.5 and 5 ms (and 5 and 10 ms) a
 		// quantile would otherwise be a straight-line guess.
 		Buckets: []float64{.0005, .001, .002, .0025, .003, .004, .005, .0075, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-	}, []string{"op"})
+	}, []string{"op", "status"})
 	m.bundleLoads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "stk_bridge_bundle_loads_total",
 		Help: "Bundle fetches from the Hub by result: ok (a new bundle compiled), not_modified, error.",
@@ -79,9 +79,10 @@ func (m *Metrics) ObserveCall(op string, status int, d time.Duration) {
 	k := callKey{op, status}
 	v, ok := m.calls.Load(k)
 	if !ok {
+		code := strconv.Itoa(status)
 		v, _ = m.calls.LoadOrStore(k, &callSeries{
-			count:    m.requests.WithLabelValues(op, strconv.Itoa(status)),
-			duration: m.duration.WithLabelValues(op),
+			count:    m.requests.WithLabelValues(op, code),
+			duration: m.duration.WithLabelValues(op, code),
 		})
 	}
 	s := v.(*callSeries)
