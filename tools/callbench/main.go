@@ -186,6 +186,14 @@ func run(d time.Duration, concList string, poolSize int, hold bool) error {
 	}
 	fmt.Printf("\n%-6s %10s %7s %7s %8s %6s %11s %6s %9s %6s %8s %9s\n",
 		"conc", "bridge rps", "p50 ms", "p99 ms", "srv p99", "≤5 ms", "pgbench tps", "ratio", "bare rps", "ratio", "bare p99", "empty p99")
+	// measure loads url at concurrency c with wrk, or with the Go generator
+	// when wrk is not installed.
+	measure := func(url string, c int) (result, error) {
+		if wrkBin != "" {
+			return loadWrk(wrkBin, work, url, apiKey, c, d)
+		}
+		return loadCall(url, apiKey, c, d)
+	}
 	for _, f := range strings.Split(concList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || c < 1 {
@@ -195,12 +203,7 @@ func run(d time.Duration, concList string, poolSize int, hold bool) error {
 		if err != nil {
 			return err
 		}
-		var res result
-		if wrkBin != "" {
-			res, err = loadWrk(wrkBin, work, callURL, apiKey, c, d)
-		} else {
-			res, err = loadCall(callURL, apiKey, c, d)
-		}
+		res, err := measure(callURL, c)
 		if err != nil {
 			return err
 		}
@@ -213,21 +216,11 @@ func run(d time.Duration, concList string, poolSize int, hold bool) error {
 		if err != nil {
 			return err
 		}
-		var bare result
-		if wrkBin != "" {
-			bare, err = loadWrk(wrkBin, work, bareURL, apiKey, c, d)
-		} else {
-			bare, err = loadCall(bareURL, apiKey, c, d)
-		}
+		bare, err := measure(bareURL, c)
 		if err != nil {
 			return err
 		}
-		var empty result
-		if wrkBin != "" {
-			empty, err = loadWrk(wrkBin, work, emptyURL, apiKey, c, d)
-		} else {
-			empty, err = loadCall(emptyURL, apiKey, c, d)
-		}
+		empty, err := measure(emptyURL, c)
 		if err != nil {
 			return err
 		}
