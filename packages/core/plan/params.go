@@ -81,19 +81,8 @@ func splitParams(b []byte, op int, ps *params) error {
 	if b[i] != '{' {
 		return badParam("params", "params must be an object")
 	}
-	i = jsonscan.SkipWS(b, i+1)
-	if b[i] == '}' {
-		return nil
-	}
 	var seen uint16
-	for {
-		// b is valid JSON: here is a key string.
-		kEnd := jsonscan.SkipString(b, i)
-		rawKey := b[i+1 : kEnd-1]
-		i = jsonscan.SkipWS(b, kEnd)
-		i = jsonscan.SkipWS(b, i+1) // ':'
-		vEnd := jsonscan.SkipValue(b, i)
-		val := b[i:vEnd]
+	_, err := jsonscan.Members(b, i, func(rawKey, val []byte) error {
 		p, ok := paramOf(rawKey)
 		if !ok && bytes.IndexByte(rawKey, '\\') >= 0 {
 			p, ok = paramOf([]byte(decodeKey(rawKey)))
@@ -109,16 +98,9 @@ func splitParams(b []byte, op int, ps *params) error {
 		if !(len(val) == 4 && string(val) == "null") {
 			ps[p] = val
 		}
-		i = jsonscan.SkipWS(b, vEnd)
-		if b[i] == '}' {
-			break
-		}
-		i = jsonscan.SkipWS(b, i+1) // ','
-	}
-	if j := jsonscan.SkipWS(b, i+1); j != len(b) {
-		return badParam("params", "params is not valid JSON")
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 func opName(op int) string { return [4]string{"select", "insert", "update", "delete"}[op] }
@@ -228,19 +210,12 @@ func orderByParam(raw []byte) ([]orderTerm, error) {
 	const name = "orderBy"
 	var out []orderTerm
 	readObj := func(b []byte, path string, one bool) error {
-		i := jsonscan.SkipWS(b, 1)
-		if b[i] == '}' {
-			return badParam(path, "orderBy entries must be {\"column\": \"asc\"|\"desc\"}")
-		}
 		n := 0
-		for {
-			kEnd := jsonscan.SkipString(b, i)
-			col := decodeKey(b[i+1 : kEnd-1])
-			i = jsonscan.SkipWS(b, jsonscan.SkipWS(b, kEnd)+1)
-			vEnd := jsonscan.SkipValue(b, i)
+		_, err := jsonscan.Members(b, 0, func(k, v []byte) error {
+			col := decodeKey(k)
 			kp := pathKey(path, col)
 			var dir string
-			if b[i] != '"' || json.Unmarshal(b[i:vEnd], &dir) != nil || (dir != "asc" && dir != "desc") {
+			if v[0] != '"' || json.Unmarshal(v, &dir) != nil || (dir != "asc" && dir != "desc") {
 				return badParam(kp, "orderBy direction of %q must be \"asc\" or \"desc\"", clip(col))
 			}
 			for _, t := range out {
@@ -250,13 +225,14 @@ func orderByParam(raw []byte) ([]orderTerm, error) {
 			}
 			out = append(out, orderTerm{col: col, desc: dir == "desc", path: kp})
 			n++
-			i = jsonscan.SkipWS(b, vEnd)
-			if b[i] == '}' {
-				break
-			}
-			i = jsonscan.SkipWS(b, i+1)
-		}
-		if one && n != 1 {
+			return nil
+		})
+		switch {
+		case err != nil:
+			return err
+		case n == 0:
+			return badParam(path, "orderBy entries must be {\"column\": \"asc\"|\"desc\"}")
+		case one && n != 1:
 			return badParam(path, "each orderBy array entry must have exactly one key")
 		}
 		return nil

@@ -262,30 +262,20 @@ func splitFlat(body []byte) (path string, params []byte, ok bool) {
 	if !json.Valid(body) {
 		return "", nil, false
 	}
-	// body is valid JSON and starts with '{' (decodeRequest checked).
 	var havePath, haveParams bool
-	i := jsonscan.SkipWS(body, 1)
-	if body[i] == '}' {
-		return "", nil, false // no path: decodeFull says so
-	}
-	for {
-		kEnd := jsonscan.SkipString(body, i)
-		key := body[i+1 : kEnd-1]
-		i = jsonscan.SkipWS(body, kEnd)
-		i = jsonscan.SkipWS(body, i+1) // ':'
-		vEnd := jsonscan.SkipValue(body, i)
-		val := body[i:vEnd]
+	// body is valid JSON and starts with '{' (decodeRequest checked).
+	_, err := jsonscan.Members(body, 0, func(key, val []byte) error {
 		switch {
 		case string(key) == "path" && !havePath:
 			if val[0] != '"' {
-				return "", nil, false
+				return errNotFlat
 			}
 			s := val[1 : len(val)-1]
 			for _, c := range s {
 				// Escapes and non-ASCII (which the decoder would unescape
 				// or repair) are left to decodeFull.
 				if c == '\\' || c < 0x20 || c > 0x7e {
-					return "", nil, false
+					return errNotFlat
 				}
 			}
 			path, havePath = string(s), true
@@ -294,19 +284,18 @@ func splitFlat(body []byte) (path string, params []byte, ok bool) {
 		default:
 			// Unknown, duplicate, escaped or differently cased keys (the
 			// decoder matches field names case-insensitively).
-			return "", nil, false
+			return errNotFlat
 		}
-		i = jsonscan.SkipWS(body, vEnd)
-		if body[i] == '}' {
-			break
-		}
-		i = jsonscan.SkipWS(body, i+1) // ','
-	}
-	if !havePath {
-		return "", nil, false
+		return nil
+	})
+	if err != nil || !havePath {
+		return "", nil, false // decodeFull decides, with its errors
 	}
 	return path, params, true
 }
+
+// errNotFlat stops splitFlat's scan: the body is for decodeFull.
+var errNotFlat = errors.New("not the flat body shape")
 
 func bodyError(err error) error {
 	var (
