@@ -26,8 +26,10 @@ const FileName = "credentials.json"
 // formatVersion is the version of the file format written.
 const formatVersion = 1
 
-// lockTimeout bounds how long Update waits for another process's lock.
-const lockTimeout = 30 * time.Second
+// lockTimeout bounds how long Update waits for another process's lock: a
+// holder refreshing a token may take up to hubclient.RefreshTimeout (20 s)
+// plus the file's write, so a waiter outlasts it.
+const lockTimeout = 45 * time.Second
 
 // Entry is the login of one profile.
 type Entry struct {

@@ -12,6 +12,11 @@ import (
 // RefreshMargin is how long before its expiry an access token is refreshed.
 const RefreshMargin = 60 * time.Second
 
+// RefreshTimeout bounds one refresh call, which runs to its end even when
+// the command's context ends first (Session.refresh says why). Processes
+// waiting for the credentials lock meanwhile wait longer than this.
+const RefreshTimeout = 20 * time.Second
+
 // Auth supplies the bearer token of requests.
 type Auth interface {
 	// Token is the token to send ("" for none).
@@ -115,7 +120,14 @@ func (s *Session) refresh(ctx context.Context, stale string) (string, error) {
 			token = e.AccessToken // nothing to refresh with: let the Hub judge
 			return false, nil
 		}
-		t, err := s.client.Refresh(ctx, e.RefreshToken)
+		// Once sent, the refresh must be seen through whatever happens to
+		// the caller (^C, a completion's deadline): the Hub rotates the
+		// token on receipt, and an answer lost here would leave the old,
+		// now used, refresh token in the file for the next command to
+		// present — which the Hub takes for theft and ends the session.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RefreshTimeout)
+		defer cancel()
+		t, err := s.client.Refresh(rctx, e.RefreshToken)
 		if err != nil {
 			var he *Error
 			if errors.As(err, &he) && he.Status == http.StatusUnauthorized {

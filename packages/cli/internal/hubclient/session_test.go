@@ -32,6 +32,10 @@ type authHub struct {
 	refreshes int             // successful refreshes
 	reused    int             // rejected reuses
 	paths     []string        // "METHOD /path auth" of every request
+	// refreshDelay holds each refresh answer back, after the rotation;
+	// refreshStatus, when set, answers refreshes with it instead.
+	refreshDelay  time.Duration
+	refreshStatus int
 }
 
 func newAuthHub(t *testing.T) *authHub {
@@ -51,6 +55,16 @@ func (h *authHub) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"error":{"code":"UNAUTHORIZED","message":%q,"requestId":"req_1"}}`, msg)
 	}
 	if r.URL.Path == "/v1/auth/refresh" {
+		if h.refreshStatus != 0 {
+			w.WriteHeader(h.refreshStatus)
+			fmt.Fprintf(w, `{"error":{"code":"SERVICE_UNAVAILABLE","message":"store unreachable","requestId":"req_1"}}`)
+			return
+		}
+		if h.refreshDelay > 0 {
+			// Rotated on receipt, answered late: the server side of a
+			// client that gives up waiting.
+			defer func() { h.mu.Unlock(); time.Sleep(h.refreshDelay); h.mu.Lock() }()
+		}
 		if r.Header.Get("Authorization") != "" {
 			unauthorized("refresh carries no bearer token")
 			return
@@ -223,6 +237,60 @@ func TestSessionEnded(t *testing.T) {
 	}
 	if _, ok, _ := s.Get("default"); ok {
 		t.Error("entry kept after the session ended")
+	}
+}
+
+// A refresh the Hub fails without refusing the token (it is down, 503)
+// keeps the login: the error is the Hub's, and the next command tries again.
+func TestRefreshFailureKeepsLogin(t *testing.T) {
+	h := newAuthHub(t)
+	h.refreshStatus = http.StatusServiceUnavailable
+	s := storeWith(t, expiredLogin(h.srv.URL))
+	_, err := whoami(s.Path(), h.srv.URL)
+	var he *Error
+	var se *SessionEndedError
+	if !errors.As(err, &he) || he.Status != http.StatusServiceUnavailable || errors.As(err, &se) {
+		t.Fatalf("error %v, want the Hub's 503 and not a session end", err)
+	}
+	if e, ok, _ := s.Get("default"); !ok || e.RefreshToken != "r0" {
+		t.Fatalf("login after a failed refresh: %+v (kept %v), want r0 kept", e, ok)
+	}
+	h.mu.Lock()
+	h.refreshStatus = 0
+	h.mu.Unlock()
+	if _, err := whoami(s.Path(), h.srv.URL); err != nil {
+		t.Fatalf("once the Hub is back: %v", err)
+	}
+}
+
+// A command whose context ends while its refresh is on the way (^C, a
+// completion's deadline) still stores the rotated tokens: the next command
+// uses them instead of presenting the used refresh token, which would
+// revoke the session.
+func TestRefreshOutlivesCallerContext(t *testing.T) {
+	h := newAuthHub(t)
+	h.refreshDelay = 300 * time.Millisecond
+	s := storeWith(t, expiredLogin(h.srv.URL))
+	c, err := New(h.srv.URL, WithSession(s, "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Whoami(ctx); err == nil {
+		t.Fatal("whoami succeeded past its deadline")
+	}
+	if e, _, _ := s.Get("default"); e.RefreshToken != "r1" || e.AccessToken != "a1" {
+		t.Fatalf("stored %+v after the caller gave up, want the rotated a1/r1", e)
+	}
+	h.mu.Lock()
+	h.refreshDelay = 0
+	h.mu.Unlock()
+	if _, err := whoami(s.Path(), h.srv.URL); err != nil {
+		t.Fatalf("next command: %v", err)
+	}
+	if n, reused := h.counts(); n != 1 || reused != 0 {
+		t.Errorf("hub saw %d refreshes and %d reuses; want 1 and 0", n, reused)
 	}
 }
 
