@@ -90,12 +90,6 @@ this needs a terminal. In scripts pass --email and pipe the password with
 			a.auth = authLogin
 			toks, err := c.Login(cmd.Context(), hubapi.Login{Email: email, Password: password})
 			if err != nil {
-				var he *hubclient.Error
-				if errors.As(err, &he) && he.Status == http.StatusUnauthorized {
-					env := he.Envelope
-					return &cliError{exit: ExitUnauthorized, code: he.Code, message: "login failed: " + he.Message,
-						requestID: he.RequestID, envelope: &env}
-				}
 				return err
 			}
 			if toks.AccessToken == "" {
@@ -187,7 +181,9 @@ changes nothing. STK_TOKEN is not affected: revoke CI tokens with
 			out.Hub = redactedHub(e.Hub)
 			c, err := hubclient.New(e.Hub, hubclient.WithUserAgent("stk/"+a.version), hubclient.WithSession(store, a.profile))
 			if err == nil {
-				err = a.hubLogout(cmd, c, store)
+				// By the stored refresh token, which is always the current
+				// one (refreshes rewrite it under the file's lock).
+				_, err = c.Logout(cmd.Context(), e.RefreshToken)
 			}
 			switch {
 			case err == nil:
@@ -215,20 +211,6 @@ changes nothing. STK_TOKEN is not affected: revoke CI tokens with
 			return nil
 		}),
 	}
-}
-
-// hubLogout ends the session on the Hub: the access token is refreshed
-// first when needed, so that the refresh token sent is the current one.
-func (a *app) hubLogout(cmd *cobra.Command, c *hubclient.Client, store *credentials.Store) error {
-	if _, err := c.Bearer(cmd.Context()); err != nil {
-		return err
-	}
-	e, ok, err := store.Get(a.profile)
-	if err != nil || !ok {
-		return err
-	}
-	_, err = c.Logout(cmd.Context(), e.RefreshToken)
-	return err
 }
 
 func isUnauthorized(err error) bool {
@@ -335,6 +317,9 @@ func (a *app) explainUnauthorized(e *cliError) {
 		e.message += ": run " + a.loginCommand()
 	case !e.hub401:
 		return
+	case a.auth == authLogin:
+		// The Hub's words say which (wrong email or password, limited).
+		e.message = "login failed: " + e.message
 	case a.auth == authNone && a.loginHub != "":
 		// No credential was sent: the Hub's own words add nothing.
 		e.message = fmt.Sprintf("not logged in to %s (profile %s is logged in to %s): run %s",

@@ -419,14 +419,22 @@ func TestLogout(t *testing.T) {
 	if r := login(t, h.srv.URL, env); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
+	// An expired access token needs no refresh to log out: the refresh
+	// token alone proves the session.
+	store := credentials.New(path)
+	e, _, _ := store.Get("default")
+	e.AccessExpiresAt = time.Now().Add(-time.Minute)
+	if err := store.Put(context.Background(), "default", e); err != nil {
+		t.Fatal(err)
+	}
+	before := len(h.requests())
 	r := stk(t, "", env, "", "logout")
 	if r.code != 0 || !strings.Contains(r.stdout, "logged out of "+h.srv.URL+" (profile default)") {
 		t.Fatalf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
-	reqs := h.requests()
-	last := reqs[len(reqs)-1]
-	if last.path != "/v1/auth/logout" || last.header.Get("Authorization") != "Bearer at-1" || last.body != `{"refreshToken":"rt-1"}` {
-		t.Errorf("logout request %+v", last)
+	reqs := h.requests()[before:]
+	if len(reqs) != 1 || reqs[0].path != "/v1/auth/logout" || reqs[0].header.Get("Authorization") != "" || reqs[0].body != `{"refreshToken":"rt-1"}` {
+		t.Errorf("logout requests %+v, want one with the refresh token alone", reqs)
 	}
 	if _, ok, _ := credentials.New(path).Get("default"); ok {
 		t.Error("entry kept")
@@ -473,7 +481,7 @@ func TestCorruptedCredentials(t *testing.T) {
 	}
 }
 
-const tokenJSON = `{"id":"tok_01","name":"ci","token":"stkpat_abc","project":"demo","role":"deployer","status":"active","createdBy":"usr_1","createdAt":"2026-01-02T03:04:05Z","expiresAt":"2026-04-02T03:04:05Z"}`
+const tokenJSON = `{"id":"tok_01JD3W7V4T9Q8X2M5N6P7R8S9T","name":"ci","token":"stkpat_abc","project":"demo","role":"deployer","status":"active","createdBy":"usr_1","createdAt":"2026-01-02T03:04:05Z","expiresAt":"2026-04-02T03:04:05Z"}`
 
 func TestTokenCreate(t *testing.T) {
 	h := newFakeHub(t)
@@ -488,7 +496,7 @@ func TestTokenCreate(t *testing.T) {
 	if err := dec.Decode(&out); err != nil || dec.More() {
 		t.Fatalf("not one JSON document: %s", r.stdout)
 	}
-	if out["id"] != "tok_01" || out["name"] != "ci" || out["token"] != "stkpat_abc" || out["expiresAt"] != "2026-04-02T03:04:05Z" {
+	if out["id"] != "tok_01JD3W7V4T9Q8X2M5N6P7R8S9T" || out["name"] != "ci" || out["token"] != "stkpat_abc" || out["expiresAt"] != "2026-04-02T03:04:05Z" {
 		t.Errorf("json %s", r.stdout)
 	}
 	r = stk(t, h.srv.URL, nil, "", "token", "create", "--name", "ci")
@@ -499,6 +507,20 @@ func TestTokenCreate(t *testing.T) {
 	// STK_PROJECT does not scope a token: only the flag does.
 	_ = stk(t, h.srv.URL, map[string]string{EnvProject: "demo"}, "", "token", "create", "--name", "ci")
 	assertJSONEqual(t, h.requests()[2].body, `{"name":"ci"}`)
+
+	// Bad names and ids are usage errors, without asking the Hub.
+	for _, args := range [][]string{
+		{"token", "create", "--name", "Bad Name!"},
+		{"token", "revoke", "tok_1"},
+		{"token", "revoke", "key_01JD3W7V4T9Q8X2M5N6P7R8S9T"},
+	} {
+		if r := stk(t, h.srv.URL, nil, "", args...); r.code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d: %s", args, r.code, ExitUsage, r.stderr)
+		}
+	}
+	if n := len(h.requests()); n != 3 {
+		t.Errorf("the Hub saw %d requests, want 3", n)
+	}
 }
 
 // Lists and the other new commands: flags to requests, --json shapes.
@@ -518,9 +540,9 @@ func TestOperatorCommands(t *testing.T) {
 		jsonKeys   []string // for --json: keys of the object or first item
 	}{
 		{args: []string{"token", "list"}, route: "GET /v1/tokens", status: 200, body: `{"items":[` + tokenJSON + `]}`,
-			wantStdout: "tok_01  ci    demo     deployer  active", jsonKeys: []string{"id", "name", "expiresAt", "status"}},
-		{args: []string{"token", "revoke", "tok_01"}, route: "DELETE /v1/tokens/tok_01", status: 200, body: strings.Replace(tokenJSON, `"token":"stkpat_abc",`, ``, 1),
-			wantStdout: "revoked token tok_01 (ci)", jsonKeys: []string{"id", "name", "status"}},
+			wantStdout: "tok_01JD3W7V4T9Q8X2M5N6P7R8S9T  ci    demo     deployer  active", jsonKeys: []string{"id", "name", "expiresAt", "status"}},
+		{args: []string{"token", "revoke", "tok_01JD3W7V4T9Q8X2M5N6P7R8S9T"}, route: "DELETE /v1/tokens/tok_01JD3W7V4T9Q8X2M5N6P7R8S9T", status: 200, body: strings.Replace(tokenJSON, `"token":"stkpat_abc",`, ``, 1),
+			wantStdout: "revoked token tok_01JD3W7V4T9Q8X2M5N6P7R8S9T (ci)", jsonKeys: []string{"id", "name", "status"}},
 		{args: []string{"user", "create", "--email", "dev@example.com", "--password-stdin"}, stdin: "pw hunter2\n",
 			route: "POST /v1/users", status: 201, body: userJSON, wantReq: `{"email":"dev@example.com","password":"pw hunter2"}`,
 			wantStdout: "created user dev@example.com (usr_2)", jsonKeys: []string{"id", "email", "status"}},

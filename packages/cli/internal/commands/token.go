@@ -11,6 +11,7 @@ import (
 	"github.com/santokit/santokit/packages/cli/internal/hubclient"
 	"github.com/santokit/santokit/packages/core/duration"
 	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/core/ids"
 )
 
 // Roles of operators (SPEC §7.1), highest first.
@@ -77,6 +78,9 @@ The token is printed this one time: the Hub keeps only a hash of it.`,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			if strings.TrimSpace(name) == "" {
 				return usageErrorf("--name is required, e.g. --name ci")
+			}
+			if err := checkName("--name", name); err != nil {
+				return err
 			}
 			in := hubapi.CreateToken{Name: name}
 			if cmd.Flags().Changed("project") {
@@ -188,8 +192,8 @@ refuses it from then on.`,
 				// Never echo a secret, even one pasted by mistake.
 				return usageErrorf("that is a token, not a token id: use the id as printed by 'stk token list'")
 			}
-			if strings.TrimSpace(id) == "" || strings.ContainsAny(id, " /\t\r\n") {
-				return usageErrorf("%q is not a token id: use an id as printed by 'stk token list'", clipArg(id))
+			if !ids.Valid(ids.Token, id) {
+				return usageErrorf("%q is not a token id: want tok_ followed by 26 characters, as printed by 'stk token list'", clipArg(id))
 			}
 			c, err := a.client()
 			if err != nil {

@@ -42,15 +42,17 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (hubapi.Token
 	return out, err
 }
 
-// Logout calls POST /v1/auth/logout, with the refresh token in the body
-// when one is given.
+// Logout calls POST /v1/auth/logout. With a refresh token it sends that
+// alone: holding it proves the session, so an expired access token needs no
+// refresh (and no rotation) first. Without one it ends the session of the
+// bearer token.
 func (c *Client) Logout(ctx context.Context, refreshToken string) (hubapi.Status, error) {
 	var out hubapi.Status
-	var in any
 	if refreshToken != "" {
-		in = hubapi.Refresh{RefreshToken: refreshToken}
+		_, err := c.postNoAuth(ctx, "/v1/auth/logout", hubapi.Refresh{RefreshToken: refreshToken}, &out)
+		return out, err
 	}
-	_, err := c.Do(ctx, http.MethodPost, "/v1/auth/logout", in, &out)
+	_, err := c.Do(ctx, http.MethodPost, "/v1/auth/logout", nil, &out)
 	return out, err
 }
 
