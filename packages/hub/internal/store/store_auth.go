@@ -363,22 +363,28 @@ FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = ?`, 
 		if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) {
 			return ErrNotFound
 		}
-		if usedAt != nil {
+		// A reuse revokes the session, committed with the answer.
+		revoke := func() error {
 			reused = true
 			_, err := s.exec(ctx, tx, `UPDATE sessions SET revoked_at = ? WHERE id = ?`, micros(now), sess.ID)
 			return err
+		}
+		if usedAt != nil {
+			return revoke()
 		}
 		if !now.Before(tokExpires) {
 			return ErrNotFound
 		}
 		// The WHERE on used_at makes two concurrent exchanges of one token
-		// race for one row: the loser sees no row updated.
+		// race for one row. The loser sees no row updated: it read the
+		// token unused before the winner's commit (PostgreSQL's read
+		// committed), and it is a reuse all the same — the session goes.
 		res, err := s.exec(ctx, tx, `UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`, micros(now), oldHash)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
+			return revoke()
 		}
 		_, err = s.exec(ctx, tx, `INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 			newHash, sess.ID, micros(now), micros(expires))

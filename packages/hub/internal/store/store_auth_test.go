@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -120,28 +121,40 @@ func TestRotateRefresh(t *testing.T) {
 			t.Fatalf("expired token: %v", err)
 		}
 
-		// Concurrent exchanges of one token.
-		if err := s.CreateSession(ctx, Session{ID: "ses_3", UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, "c0", now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		var wg sync.WaitGroup
-		results := make([]error, 4)
-		for i := range results {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, results[i] = s.RotateRefresh(ctx, "c0", "c1-"+string(rune('a'+i)), now, now.Add(time.Hour))
-			}()
-		}
-		wg.Wait()
-		wins := 0
-		for _, err := range results {
-			if err == nil {
-				wins++
+		// Concurrent exchanges of one token: one wins, and the other is a
+		// reuse that revokes the session (SPEC §7.1), whichever engine
+		// interleaves them how. Two at a time, many times: with more, a
+		// late loser revokes anyway and hides a loser that does not.
+		for round := range 20 {
+			id, tok := fmt.Sprintf("ses_c%d", round), fmt.Sprintf("c%d", round)
+			if err := s.CreateSession(ctx, Session{ID: id, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, tok, now.Add(time.Hour)); err != nil {
+				t.Fatal(err)
 			}
-		}
-		if wins != 1 {
-			t.Fatalf("%d concurrent exchanges of one refresh token succeeded: %v", wins, results)
+			var wg sync.WaitGroup
+			results := make([]error, 2)
+			for i := range results {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, results[i] = s.RotateRefresh(ctx, tok, fmt.Sprintf("%s-%d", tok, i), now, now.Add(time.Hour))
+				}()
+			}
+			wg.Wait()
+			wins, reuses := 0, 0
+			for _, err := range results {
+				switch {
+				case err == nil:
+					wins++
+				case errors.Is(err, ErrRefreshReused):
+					reuses++
+				}
+			}
+			if wins != 1 || reuses != 1 {
+				t.Fatalf("round %d: two concurrent exchanges of one refresh token gave %v; want one win and one reuse", round, results)
+			}
+			if sess, err := s.GetSession(ctx, id); err != nil || sess.RevokedAt == nil {
+				t.Fatalf("round %d: session after a concurrent reuse: %+v, %v; want it revoked", round, sess, err)
+			}
 		}
 	})
 }
