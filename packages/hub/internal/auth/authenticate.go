@@ -81,8 +81,11 @@ func (a *Authenticator) ciToken(ctx context.Context, cred string) (Principal, er
 
 func (a *Authenticator) accessToken(ctx context.Context, cred string) (Principal, error) {
 	claims, err := a.Keys.Verify(ctx, cred)
-	if err != nil {
+	if errors.Is(err, ErrInvalidToken) {
 		return Principal{Problem: ErrInvalidToken.Error()}, nil
+	}
+	if err != nil {
+		return Principal{}, err // the store: 503, not a 401 that sends the operator to log in
 	}
 	sess, err := a.Store.GetSession(ctx, claims.SessionID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -30,6 +30,10 @@ const (
 	clockSkew = 30 * time.Second
 	// keyReload bounds how long another Hub's rotation goes unnoticed.
 	keyReload = 30 * time.Second
+	// forcedReloadEvery spaces the reloads that a token with an unknown
+	// kid asks for: anyone can send one, and each is a store read and as
+	// many decryptions, under the lock that Sign and Verify need.
+	forcedReloadEvery = time.Second
 )
 
 // Claims are the claims of a Hub access token.
@@ -59,6 +63,7 @@ type Keys struct {
 	mu       sync.Mutex
 	keys     []signingKey // newest first
 	loadedAt time.Time
+	forcedAt time.Time // the last reload asked for by an unknown kid
 }
 
 // NewKeys returns the signing keys of st, sealed by ring.
@@ -162,8 +167,17 @@ func (k *Keys) Sign(ctx context.Context, userID, sessionID string) (string, time
 // signed by a key that is gone. The text never includes the token.
 var ErrInvalidToken = errors.New("access token is invalid or expired: log in again (stk login)")
 
+// keyStoreError is a failure to read the signing keys while verifying: the
+// token may be fine, so it is not ErrInvalidToken (a 401 would send the
+// operator to log in again while the store is what is down).
+type keyStoreError struct{ err error }
+
+func (e *keyStoreError) Error() string { return "read signing keys: " + e.err.Error() }
+func (e *keyStoreError) Unwrap() error { return e.err }
+
 // Verify checks an access token's signature, algorithm, issuer, audience
-// and times, and returns its claims.
+// and times, and returns its claims. A bad token is ErrInvalidToken; any
+// other error is the store's.
 func (k *Keys) Verify(ctx context.Context, token string) (Claims, error) {
 	var claims Claims
 	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
@@ -173,28 +187,57 @@ func (k *Keys) Verify(ctx context.Context, token string) (Claims, error) {
 		jwt.WithAudience(Audience), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
 		// Hub replicas' clocks may differ a little.
 		jwt.WithLeeway(clockSkew), jwt.WithTimeFunc(k.now))
+	if se := (*keyStoreError)(nil); errors.As(err, &se) {
+		return Claims{}, se.err
+	}
 	if err != nil || claims.SessionID == "" || claims.Subject == "" {
 		return Claims{}, ErrInvalidToken
 	}
 	return claims, nil
 }
 
+// publicKey finds kid's key: in the cache, reloaded when old; then, for a
+// kid still unknown (perhaps another replica's new key), in one forced
+// reload — at most one per forcedReloadEvery. A failed reload does not stop
+// a key the cache holds.
 func (k *Keys) publicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
-	for attempt := 0; attempt < 2; attempt++ {
-		// An unknown kid may be another replica's new key: reload once.
-		if err := k.load(ctx, attempt == 1); err != nil {
-			return nil, err
+	loadErr := k.load(ctx, false)
+	if pk, ok := k.lookup(kid); ok {
+		return pk, nil
+	}
+	if loadErr == nil && k.mayForce() {
+		loadErr = k.load(ctx, true)
+		if pk, ok := k.lookup(kid); ok {
+			return pk, nil
 		}
-		k.mu.Lock()
-		for _, key := range k.keys {
-			if key.id == kid {
-				k.mu.Unlock()
-				return key.public, nil
-			}
-		}
-		k.mu.Unlock()
+	}
+	if loadErr != nil {
+		return nil, &keyStoreError{loadErr}
 	}
 	return nil, ErrInvalidToken
+}
+
+func (k *Keys) lookup(kid string) (ed25519.PublicKey, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, key := range k.keys {
+		if key.id == kid {
+			return key.public, true
+		}
+	}
+	return nil, false
+}
+
+// mayForce reports whether a forced reload may run now, and counts it.
+func (k *Keys) mayForce() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	if now.Sub(k.forcedAt) < forcedReloadEvery {
+		return false
+	}
+	k.forcedAt = now
+	return true
 }
 
 // JWK is one public key of the JWKS (RFC 8037 OKP key).

@@ -2,10 +2,14 @@ package auth
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/base64"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/santokit/santokit/packages/hub/internal/secrets"
 	"github.com/santokit/santokit/packages/hub/internal/store"
@@ -14,15 +18,7 @@ import (
 // The signing key rotates by itself after SigningKeyMaxAge; the previous
 // key verifies for AccessTTL more, then leaves the JWKS.
 func TestSigningKeyAgesOut(t *testing.T) {
-	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ring, err := secrets.Parse("v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, ring := keyStore(t)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	k := NewKeys(st, ring, func() time.Time { return now })
 	kids := func() []string {
@@ -74,21 +70,19 @@ func TestSigningKeyAgesOut(t *testing.T) {
 }
 
 // Another Hub replica's new key is trusted at once: an unknown kid makes
-// this replica reload its keys instead of waiting for the next refresh.
+// this replica reload its keys instead of waiting for the next refresh —
+// but not more than once per forcedReloadEvery, whoever sends such kids.
 func TestSigningKeyOfAnotherReplica(t *testing.T) {
-	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ring, err := secrets.Parse("v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+	st, ring := keyStore(t)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { return at }
 	a, b := NewKeys(st, ring, now), NewKeys(st, ring, now)
 	if _, _, err := a.Sign(t.Context(), "usr_1", "ses_1"); err != nil { // a loads the first key
 		t.Fatal(err)
+	}
+	// A stranger's kid spends a's forced reload.
+	if _, err := a.Verify(t.Context(), foreignToken(t, at)); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("token of an unknown key: %v, want ErrInvalidToken", err)
 	}
 	if _, err := b.Rotate(t.Context()); err != nil {
 		t.Fatal(err)
@@ -97,7 +91,66 @@ func TestSigningKeyOfAnotherReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := a.Verify(t.Context(), tok); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("a second forced reload within %v: %v, want none (ErrInvalidToken)", forcedReloadEvery, err)
+	}
+	at = at.Add(forcedReloadEvery)
 	if _, err := a.Verify(t.Context(), tok); err != nil {
 		t.Fatalf("a token signed by another replica's new key: %v", err)
 	}
+}
+
+// The store down while verifying: a key the cache holds still verifies
+// after the cache has aged; an unknown one is the store's error, not
+// ErrInvalidToken (which would be a 401 sending the operator to log in).
+func TestVerifyStoreDown(t *testing.T) {
+	st, ring := keyStore(t)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	k := NewKeys(st, ring, func() time.Time { return at })
+	tok, _, err := k.Sign(t.Context(), "usr_1", "ses_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	at = at.Add(keyReload + time.Second)
+	if _, err := k.Verify(t.Context(), tok); err != nil {
+		t.Fatalf("a cached key with the store down: %v", err)
+	}
+	if _, err := k.Verify(t.Context(), foreignToken(t, at)); err == nil || errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("an unknown key with the store down: %v, want the store's error", err)
+	}
+}
+
+func keyStore(t *testing.T) (*store.Store, *secrets.Ring) {
+	t.Helper()
+	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ring, err := secrets.Parse("v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, ring
+}
+
+// foreignToken is a well-formed access token signed by a key no Hub has.
+func foreignToken(t *testing.T, now time.Time) string {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, Claims{SessionID: "ses_1", RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: Issuer, Subject: "usr_1", Audience: jwt.ClaimStrings{Audience},
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(AccessTTL))}})
+	tok.Header["kid"] = "sig_01JD3W7V4T9Q8X2M5N6P7R8S9T"
+	s, err := tok.SignedString(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
