@@ -289,6 +289,19 @@ func TestMembers(t *testing.T) {
 	h.expect(a.do("PUT", "/v1/orgs/default/members/admin@example.com", hubapi.PutMember{Role: "owner"}), 403, apierr.Forbidden, nil)
 	h.expect(a.do("DELETE", "/v1/orgs/default/members/"+adminEmail, nil), 403, apierr.Forbidden, nil)
 	h.expect(a.do("POST", "/v1/users/"+adminEmail+"/disable", nil), 403, apierr.Forbidden, nil)
+	// Those refusals are the owner role's own guards, and audit events
+	// like any denial (SPEC §9).
+	var events hubapi.List[hubapi.AuditEvent]
+	h.expect(h.do("GET", "/v1/audit?org=default", nil), 200, "", &events)
+	denials := map[string]int{}
+	for _, e := range events.Items {
+		if e.Outcome == "denied" && e.Actor == "admin@example.com" {
+			denials[e.Action]++
+		}
+	}
+	if denials["member.manage"] != 2 || denials["user.disable"] != 1 {
+		t.Errorf("denied events of the admin %v, want 2 member.manage and 1 user.disable: %+v", denials, events.Items)
+	}
 	h.expect(h.do("POST", "/v1/orgs/default/members", hubapi.PutMember{Email: "admin@example.com", Role: "boss"}), 400, apierr.BadRequest, nil)
 	h.expect(h.do("POST", "/v1/projects/demo/members", hubapi.PutMember{Email: "nobody@example.com", Role: "viewer"}), 404, apierr.NotFound, nil)
 

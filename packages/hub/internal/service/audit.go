@@ -38,6 +38,14 @@ func (s *Service) authorize(ctx context.Context, p auth.Principal, action auth.A
 	return err
 }
 
+// deny records err, a refusal the Service decides itself beyond the
+// Authorizer's table (the owner role's guards), as a denied event, and
+// returns it.
+func (s *Service) deny(ctx context.Context, p auth.Principal, orgID, projectID string, action auth.Action, target string, err error) error {
+	s.append(ctx, p, orgID, projectID, action, target, outcomeDenied)
+	return err
+}
+
 // record appends a successful mutation of a project to the audit log.
 func (s *Service) record(ctx context.Context, p auth.Principal, prj store.Project, action auth.Action, target string) {
 	s.append(ctx, p, prj.OrgID, prj.ID, action, target, outcomeSuccess)

@@ -218,7 +218,8 @@ func (s *Service) ownerChange(ctx context.Context, p auth.Principal, r scopeRow,
 			return storeErr(err, "member")
 		}
 		if mine != auth.OrgOwner {
-			return apierr.New(apierr.Forbidden, "only an owner of %s may grant or take the owner role", r.text)
+			return s.deny(ctx, p, r.orgID, r.prjID, auth.MemberManage, r.text+" owner role",
+				apierr.New(apierr.Forbidden, "only an owner of %s may grant or take the owner role", r.text))
 		}
 	}
 	if old != auth.OrgOwner {

@@ -304,7 +304,7 @@ func (s *Service) DisableUser(ctx context.Context, p auth.Principal, email strin
 	if u.ID == p.UserID {
 		return hubapi.User{}, apierr.New(apierr.Conflict, "you cannot disable your own account")
 	}
-	if err := s.needOwnerFor(ctx, p, u.ID); err != nil {
+	if err := s.needOwnerFor(ctx, p, auth.UserDisable, u.ID); err != nil {
 		return hubapi.User{}, err
 	}
 	if err := s.store.DisableUser(ctx, u.ID, s.now()); err != nil {
@@ -315,9 +315,9 @@ func (s *Service) DisableUser(ctx context.Context, p auth.Principal, email strin
 	return userOut(u), nil
 }
 
-// needOwnerFor refuses a non-owner acting on an owner of any org the caller
-// is not owner of.
-func (s *Service) needOwnerFor(ctx context.Context, p auth.Principal, userID string) error {
+// needOwnerFor refuses a non-owner acting (action) on an owner of any org
+// the caller is not owner of, and records the refusal.
+func (s *Service) needOwnerFor(ctx context.Context, p auth.Principal, action auth.Action, userID string) error {
 	if p.Kind == auth.KindDev {
 		return nil
 	}
@@ -334,7 +334,8 @@ func (s *Service) needOwnerFor(ctx context.Context, p auth.Principal, userID str
 			return storeErr(err, "memberships")
 		}
 		if mine != auth.OrgOwner {
-			return apierr.New(apierr.Forbidden, "only an owner of org %s may change its owner %s", m.ScopeName, m.Email)
+			return s.deny(ctx, p, m.Scope, "", action, "user "+m.Email,
+				apierr.New(apierr.Forbidden, "only an owner of org %s may change its owner %s", m.ScopeName, m.Email))
 		}
 	}
 	return nil
