@@ -4,8 +4,9 @@
 -- +goose Up
 CREATE TABLE users (
     id            TEXT    NOT NULL PRIMARY KEY,
-    -- Stored lower-cased: emails compare case-insensitively.
-    email         TEXT    NOT NULL UNIQUE,
+    -- Stored lower-cased: emails compare case-insensitively. Listed by
+    -- email: byte order, as in SQLite (00001's rule for names).
+    email         TEXT    COLLATE "C" NOT NULL UNIQUE,
     -- argon2id PHC string; never returned by any API.
     password_hash TEXT    NOT NULL,
     status        TEXT    NOT NULL CHECK (status IN ('active', 'disabled')),
@@ -69,7 +70,7 @@ CREATE INDEX ci_tokens_user ON ci_tokens (user_id, created_at DESC, id DESC);
 -- Ed25519 keys that sign access tokens. The private key is sealed by the
 -- key ring like every secret (SPEC §10).
 CREATE TABLE signing_keys (
-    id          TEXT    NOT NULL PRIMARY KEY,
+    id          TEXT    COLLATE "C" NOT NULL PRIMARY KEY,
     public_key  BYTEA   NOT NULL,
     ciphertext  BYTEA   NOT NULL,
     key_version TEXT    NOT NULL,
