@@ -45,3 +45,44 @@ func TestPasswordHashSlots(t *testing.T) {
 		t.Fatalf("login with free slots: %v", err)
 	}
 }
+
+// listAuthz refuses project "hidden" and fails on project "broken".
+type listAuthz struct{}
+
+func (listAuthz) Authorize(_ context.Context, _ auth.Principal, _ auth.Action, t auth.Target) error {
+	switch t.Project {
+	case "hidden":
+		return apierr.New(apierr.Forbidden, "no role on project hidden")
+	case "broken":
+		return apierr.Wrap(apierr.Internal, errors.New("store gone"), "internal error")
+	}
+	return nil
+}
+
+// A project the caller may not read is left out of the list; a failure to
+// decide is an error, never a silently shorter list.
+func TestListProjectsRefusalAndFailure(t *testing.T) {
+	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	setup := New(st, rotRing(t, 1), auth.AllowAll{}, log)
+	for _, name := range []string{"demo", "hidden"} {
+		if _, err := setup.CreateProject(t.Context(), auth.Dev(), hubapi.CreateProject{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := New(st, rotRing(t, 1), listAuthz{}, log)
+	got, err := s.ListProjects(t.Context(), auth.Dev())
+	if err != nil || len(got) != 1 || got[0].Name != "demo" {
+		t.Fatalf("list: %+v, %v; want demo alone", got, err)
+	}
+	if _, err := setup.CreateProject(t.Context(), auth.Dev(), hubapi.CreateProject{Name: "broken"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ListProjects(t.Context(), auth.Dev()); err == nil || apierr.As(err).Code != apierr.Internal {
+		t.Fatalf("list with a failing decision: %+v, %v; want the error", got, err)
+	}
+}

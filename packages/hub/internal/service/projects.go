@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/ids"
 	"github.com/santokit/santokit/packages/core/names"
@@ -50,8 +51,12 @@ func (s *Service) ListProjects(ctx context.Context, p auth.Principal) ([]hubapi.
 	for _, r := range rows {
 		// Not s.authorize: a project left out of a list is not a denied
 		// attempt worth an audit event.
-		if s.authz.Authorize(ctx, p, auth.ProjectRead, auth.Target{Project: r.Name}) == nil {
+		err := s.authz.Authorize(ctx, p, auth.ProjectRead, auth.Target{Project: r.Name})
+		switch {
+		case err == nil:
 			out = append(out, projectOut(r))
+		case apierr.As(err).Code != apierr.Forbidden:
+			return nil, err // a failure, not a refusal: no shorter list
 		}
 	}
 	return out, nil
