@@ -123,6 +123,13 @@ func TestLoginRefreshLogout(t *testing.T) {
 		h.expect(h.as(s3.AccessToken).do("GET", "/v1/projects", nil), 401, apierr.Unauthorized, nil)
 		h.expect(anon.do("POST", "/v1/auth/logout", nil), 401, apierr.Unauthorized, nil)
 
+		// Another user's refresh token ends neither session.
+		s4 := h.login(adminEmail, adminPassword)
+		other := h.newOperator("other@example.com")
+		h.expect(h.as(s4.AccessToken).do("POST", "/v1/auth/logout", hubapi.Refresh{RefreshToken: other.RefreshToken}), 403, apierr.Forbidden, nil)
+		h.expect(h.as(s4.AccessToken).do("GET", "/v1/auth/whoami", nil), 200, "", nil)
+		h.expect(h.as(other.AccessToken).do("GET", "/v1/auth/whoami", nil), 200, "", nil)
+
 		h.assertAbsent(adminPassword)
 		h.assertAbsent(s2.RefreshToken)
 	})

@@ -201,9 +201,17 @@ func (s *Service) Logout(ctx context.Context, p auth.Principal, in hubapi.Refres
 		sess, err := s.store.SessionOfRefresh(ctx, auth.HashSecret(in.RefreshToken))
 		// Holding the refresh token is proof enough to end its session,
 		// even when the access token has expired; an operator may not end
-		// another user's session with a token it somehow holds.
-		if err == nil && (!p.Authenticated() || p.Kind == auth.KindDev || sess.UserID == p.UserID) {
+		// another user's session with a token it somehow holds (nor its
+		// own instead, as if that had been asked).
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// Not a live session's: the bearer's session, if any, ends.
+		case err != nil:
+			return storeErr(err, "session")
+		case !p.Authenticated() || p.Kind == auth.KindDev || sess.UserID == p.UserID:
 			sessionID = sess.ID
+		default:
+			return apierr.New(apierr.Forbidden, "that refresh token belongs to another user's session")
 		}
 	}
 	if !p.Authenticated() && sessionID == "" {
