@@ -24,9 +24,13 @@ func TestPassword(t *testing.T) {
 	if h2 == h {
 		t.Fatal("no salt")
 	}
-	// The dummy hash parses, so an unknown email costs a real argon2 run.
+	// The dummy hash parses, so an unknown email costs a real argon2 run,
+	// and with the parameters of a real hash.
 	if _, err := verify(dummyHash, "x"); err != nil {
 		t.Fatalf("dummy hash: %v", err)
+	}
+	if params := func(s string) string { return strings.Join(strings.Split(s, "$")[:4], "$") }; params(dummyHash) != params(h) {
+		t.Fatalf("dummy hash %s has other parameters than %s", dummyHash, h)
 	}
 	for _, bad := range []string{"", "plain", "$argon2i$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=x$c2FsdA$aGFzaA"} {
 		if VerifyPassword(bad, "x") {

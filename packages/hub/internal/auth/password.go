@@ -31,16 +31,21 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	sum := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return phc(salt, argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)), nil
+}
+
+// phc is the PHC string of an argon2id hash with today's parameters.
+func phc(salt, sum []byte) string {
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		b64.EncodeToString(salt), b64.EncodeToString(sum)), nil
+		b64.EncodeToString(salt), b64.EncodeToString(sum))
 }
 
 // dummyHash is verified against when the email is unknown, so that a login
 // takes as long whether the account exists or not (no user enumeration by
-// timing, SPEC §7.1).
-const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c2FudG9raXQtZHVtbXk$Fq0qf3qJ0G0b7d9m2L5b0x4m1Kq6sQ9wJz8vT2rYxU8"
+// timing, SPEC §7.1). It is built from the same parameters as real hashes,
+// so that changing them cannot bring the difference back.
+var dummyHash = phc(make([]byte, argonSaltLen), make([]byte, argonKeyLen))
 
 // VerifyPassword reports whether password matches the PHC string phc. An
 // empty phc is checked against a dummy hash and never matches.
