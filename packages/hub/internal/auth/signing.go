@@ -34,6 +34,10 @@ const (
 	// kid asks for: anyone can send one, and each is a store read and as
 	// many decryptions, under the lock that Sign and Verify need.
 	forcedReloadEvery = time.Second
+	// retiredGrace is how long a retired key still verifies: the tokens it
+	// signed live AccessTTL, and a replica whose cache is keyReload old may
+	// sign with it that much after it retired, on a clock clockSkew off.
+	retiredGrace = AccessTTL + keyReload + clockSkew
 )
 
 // Claims are the claims of a Hub access token.
@@ -51,7 +55,7 @@ type signingKey struct {
 }
 
 // Keys holds the signing keys: it signs with the newest, verifies with any
-// key retired less than AccessTTL ago (the tokens it signed may still be
+// key retired less than retiredGrace ago (the tokens it signed may still be
 // alive), and rotates the newest after SigningKeyMaxAge. Keys live in the
 // store sealed by the key ring, so every Hub replica signs and verifies
 // with the same set.
@@ -72,7 +76,7 @@ func NewKeys(st *store.Store, ring *secrets.Ring, now func() time.Time) *Keys {
 }
 
 // Rotate makes a new key the signing key at once; the previous one stays
-// valid for verification for AccessTTL (stk-hub keys rotate-signing).
+// valid for verification for retiredGrace (stk-hub keys rotate-signing).
 func (k *Keys) Rotate(ctx context.Context) (string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -109,7 +113,7 @@ func (k *Keys) load(ctx context.Context, force bool) error {
 
 func (k *Keys) loadLocked(ctx context.Context) error {
 	now := k.now()
-	rows, err := k.store.SigningKeys(ctx, now.Add(-AccessTTL))
+	rows, err := k.store.SigningKeys(ctx, now.Add(-retiredGrace))
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,8 @@ import (
 )
 
 // The signing key rotates by itself after SigningKeyMaxAge; the previous
-// key verifies for AccessTTL more, then leaves the JWKS.
+// key verifies for retiredGrace more (a token's lifetime, plus a stale
+// replica's and a clock's margins), then leaves the JWKS.
 func TestSigningKeyAgesOut(t *testing.T) {
 	st, ring := keyStore(t)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -60,7 +61,11 @@ func TestSigningKeyAgesOut(t *testing.T) {
 	if _, err := k.Verify(t.Context(), tok2); err != nil {
 		t.Fatalf("token of the new key: %v", err)
 	}
-	now = now.Add(AccessTTL + time.Minute)
+	now = now.Add(retiredGrace - time.Second)
+	if got := kids(); len(got) != 2 {
+		t.Fatalf("the retired key left before its grace ended: %v", got)
+	}
+	now = now.Add(keyReload + time.Second) // past the grace, and the cache's age
 	if got := kids(); len(got) != 1 || got[0] != both[0] {
 		t.Fatalf("the retired key stayed past the token lifetime: %v", got)
 	}
