@@ -286,7 +286,11 @@ func TestMembers(t *testing.T) {
 	if len(members.Items) != 1 || members.Items[0].Email != "viewer@example.com" || members.Items[0].Role != "viewer" {
 		t.Fatalf("members %+v", members)
 	}
-	h.expect(h.do("DELETE", "/v1/projects/demo/members/viewer@example.com", nil), 200, "", nil)
+	var removed hubapi.Membership
+	h.expect(h.do("DELETE", "/v1/projects/demo/members/viewer@example.com", nil), 200, "", &removed)
+	if removed.Project != "demo" || removed.Email != "viewer@example.com" || removed.Role != "viewer" || removed.UserID == "" {
+		t.Fatalf("the removed membership %+v, want its project, email, user id and role", removed)
+	}
 	h.expect(v.do("GET", "/v1/projects/demo", nil), 403, apierr.Forbidden, nil)
 
 	h.expect(h.do("PUT", "/v1/orgs/default/members/"+adminEmail, hubapi.PutMember{Role: "admin"}), 409, apierr.Conflict, nil)

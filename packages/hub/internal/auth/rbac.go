@@ -176,8 +176,5 @@ func (a RBAC) org(ctx context.Context, p Principal, action Action, orgName strin
 	return apierr.New(apierr.Forbidden, "role %s in org %s may not %s (needs %s)", role, orgName, verb(action), need)
 }
 
-// OrgRoleAtLeast reports whether role ranks at or above min.
-func OrgRoleAtLeast(role, min string) bool { return orgRank[role] >= orgRank[min] }
-
 // verb turns "release.create" into "release create" for messages.
 func verb(a Action) string { return strings.ReplaceAll(string(a), ".", " ") }

@@ -80,6 +80,7 @@ type scopeRow struct {
 	orgID  string
 	prjID  string
 	target auth.Target
+	name   string // the org's or the project's
 	text   string
 }
 
@@ -90,7 +91,7 @@ func (s *Service) memberScope(ctx context.Context, p auth.Principal, action auth
 			return scopeRow{}, err
 		}
 		return scopeRow{table: store.ProjectMembers, id: prj.ID, orgID: prj.OrgID, prjID: prj.ID,
-			target: auth.Target{Project: prj.Name}, text: "project " + prj.Name}, nil
+			target: auth.Target{Project: prj.Name}, name: prj.Name, text: "project " + prj.Name}, nil
 	}
 	if err := names.Resource("org", sc.Org); err != nil {
 		return scopeRow{}, err
@@ -103,7 +104,7 @@ func (s *Service) memberScope(ctx context.Context, p auth.Principal, action auth
 		return scopeRow{}, storeErr(err, fmt.Sprintf("org %q", sc.Org))
 	}
 	return scopeRow{table: store.OrgMembers, id: org.ID, orgID: org.ID, target: auth.Target{Org: org.Name},
-		text: "org " + org.Name}, nil
+		name: org.Name, text: "org " + org.Name}, nil
 }
 
 func (r scopeRow) org() bool { return r.prjID == "" }
@@ -175,7 +176,7 @@ func (s *Service) PutMember(ctx context.Context, p auth.Principal, sc MemberScop
 		return hubapi.Membership{}, false, storeErr(err, "member")
 	}
 	s.append(ctx, p, r.orgID, r.prjID, auth.MemberManage, fmt.Sprintf("%s member %s role %s", r.text, u.Email, in.Role), outcomeSuccess)
-	m.Email, m.ScopeName = u.Email, strings.TrimPrefix(strings.TrimPrefix(r.text, "org "), "project ")
+	m.Email, m.ScopeName = u.Email, r.name
 	return memberOut(m, r.org(), true), created, nil
 }
 
@@ -203,7 +204,8 @@ func (s *Service) RemoveMember(ctx context.Context, p auth.Principal, sc MemberS
 		return hubapi.Membership{}, storeErr(err, "member")
 	}
 	s.append(ctx, p, r.orgID, r.prjID, auth.MemberManage, fmt.Sprintf("%s member %s removed", r.text, u.Email), outcomeSuccess)
-	return hubapi.Membership{Email: u.Email, UserID: u.ID, Role: old}, nil
+	// The deleted object (SPEC §15), its scope included.
+	return memberOut(store.Member{ScopeName: r.name, UserID: u.ID, Email: u.Email, Role: old}, r.org(), true), nil
 }
 
 // ownerChange guards the org owner role: only owners grant or take it, and
