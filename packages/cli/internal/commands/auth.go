@@ -120,7 +120,7 @@ this needs a terminal. In scripts pass --email and pipe the password with
 
 // loginInfo is the --json output of login: never a token.
 type loginInfo struct {
-	Hub             string     `json:"hub"`
+	Hub             string     `json:"hubUrl"`
 	Email           string     `json:"email"`
 	Profile         string     `json:"profile"`
 	AccessExpiresAt *time.Time `json:"accessExpiresAt,omitempty"`
@@ -137,7 +137,7 @@ func optionalTime(t time.Time) *time.Time {
 // logoutInfo is the --json output of logout.
 type logoutInfo struct {
 	Profile string `json:"profile"`
-	Hub     string `json:"hub,omitempty"`
+	Hub     string `json:"hubUrl,omitempty"`
 	// Removed is false when the profile had no stored login.
 	Removed bool `json:"removed"`
 	// HubLoggedOut is true when the Hub ended the session; HubError says
@@ -223,7 +223,7 @@ func isUnauthorized(err error) bool {
 // asked and the credential used.
 type whoamiInfo struct {
 	hubapi.Whoami
-	Hub string `json:"hub"`
+	Hub string `json:"hubUrl"`
 	// Credential is "login" (the profile's stored login), "STK_TOKEN" or
 	// "none".
 	Credential string `json:"credential"`

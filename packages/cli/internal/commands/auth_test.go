@@ -394,7 +394,7 @@ func TestWhoami(t *testing.T) {
 		t.Fatalf("not one JSON document: %s", r.stdout)
 	}
 	for k, want := range map[string]any{"kind": "user", "id": "usr_1", "email": testEmail, "name": testEmail,
-		"hub": h.srv.URL, "credential": "login", "profile": "default"} {
+		"hubUrl": h.srv.URL, "credential": "login", "profile": "default"} {
 		if w[k] != want {
 			t.Errorf("%s = %v, want %v", k, w[k], want)
 		}

@@ -10,12 +10,9 @@ import (
 	"github.com/santokit/santokit/packages/core/hubapi"
 )
 
-// hubKey is the Hub URL as credentials entries store it.
-func (c *Client) hubKey() string { return credentials.NormalizeHub(c.base.String()) }
-
 // HubKey is the Hub URL in the form credentials entries store it (unlike
 // URL, not redacted: it is compared, not shown).
-func (c *Client) HubKey() string { return c.hubKey() }
+func (c *Client) HubKey() string { return credentials.NormalizeHub(c.base.String()) }
 
 // postNoAuth sends in as JSON without any bearer token: login and refresh
 // carry their credential in the body.

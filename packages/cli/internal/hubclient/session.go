@@ -67,7 +67,7 @@ func (e *SessionEndedError) Unwrap() error { return e.Err }
 // entry is the profile's login, if it belongs to the client's Hub.
 func (s *Session) entry(f credentials.File) (credentials.Entry, bool) {
 	e, ok := f.Profiles[s.profile]
-	if !ok || e.AccessToken == "" || credentials.NormalizeHub(e.Hub) != s.client.hubKey() {
+	if !ok || e.AccessToken == "" || credentials.NormalizeHub(e.Hub) != s.client.HubKey() {
 		return credentials.Entry{}, false
 	}
 	return e, true
