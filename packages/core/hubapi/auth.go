@@ -2,6 +2,13 @@ package hubapi
 
 import "time"
 
+// Operator roles (SPEC §7.1), highest first: the Hub ranks them in this
+// order, and stk offers and checks the same names.
+var (
+	OrgRoles     = []string{"owner", "admin", "member"}
+	ProjectRoles = []string{"admin", "deployer", "viewer"}
+)
+
 // Login is the body of POST /v1/auth/login (SPEC §7.1).
 type Login struct {
 	Email    string `json:"email"`

@@ -51,3 +51,22 @@ func TestRole(t *testing.T) {
 		}
 	}
 }
+
+func TestEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"ada@example.com":       "ada@example.com",
+		"  Ada@Example.COM \n":  "ada@example.com",
+		"d+x@sub.example.co.uk": "d+x@sub.example.co.uk",
+	} {
+		if got, err := Email("email", in); err != nil || got != want {
+			t.Errorf("Email(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "ada", "ada@", "@example.com", "Ada <ada@example.com>", "a b@example.com",
+		strings.Repeat("a", 250) + "@example.com"} {
+		_, err := Email("--email", bad)
+		if e := apierr.As(err); err == nil || e.Code != apierr.BadRequest || !strings.Contains(e.Message, "--email") {
+			t.Errorf("Email(%q): %v, want a BAD_REQUEST naming --email", bad, err)
+		}
+	}
+}

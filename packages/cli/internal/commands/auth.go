@@ -18,6 +18,7 @@ import (
 	"github.com/santokit/santokit/packages/cli/internal/hubclient"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/core/names"
 )
 
 // maxSecretBytes bounds what --password-stdin reads.
@@ -409,15 +410,10 @@ func readSecret(r io.Reader, flag string) (string, error) {
 	return s, nil
 }
 
-// checkEmail is a light check of an email address: the Hub has the last
-// word, this only catches typos such as a missing value.
+// checkEmail refuses, as a usage error, an email the Hub would refuse.
 func checkEmail(field, v string) error {
-	local, domain, ok := strings.Cut(v, "@")
-	if v == "" {
-		return usageErrorf("%s is required", field)
-	}
-	if !ok || local == "" || domain == "" || strings.ContainsAny(v, " \t\r\n/") || len(v) > 254 {
-		return usageErrorf("%s %q is not an email address", field, clipArg(v))
+	if _, err := names.Email(field, v); err != nil {
+		return nameError(err) // the Hub's rule, as a usage error
 	}
 	return nil
 }

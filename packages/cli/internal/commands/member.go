@@ -43,12 +43,12 @@ func (a *app) memberScope(cmd *cobra.Command, org string) (memberTarget, error) 
 		if err := checkName("--org", org); err != nil {
 			return memberTarget{}, err
 		}
-		return memberTarget{scope: hubclient.Scope{Org: org}, kind: "org", name: org, roles: orgRoles}, nil
+		return memberTarget{scope: hubclient.Scope{Org: org}, kind: "org", name: org, roles: hubapi.OrgRoles}, nil
 	case a.project != "":
 		if err := checkName("--project", a.project); err != nil {
 			return memberTarget{}, err
 		}
-		return memberTarget{scope: hubclient.Scope{Project: a.project}, kind: "project", name: a.project, roles: projectRoles}, nil
+		return memberTarget{scope: hubclient.Scope{Project: a.project}, kind: "project", name: a.project, roles: hubapi.ProjectRoles}, nil
 	}
 	return memberTarget{}, usageErrorf("give --project P (roles admin, deployer, viewer) or --org O (roles owner, admin, member)")
 }
@@ -67,9 +67,9 @@ func (a *app) memberFlags(c *cobra.Command, org, email, role *string) {
 		_ = c.MarkFlagRequired("role")
 		_ = c.RegisterFlagCompletionFunc("role", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if cmd.Flags().Changed("org") {
-				return orgRoles, cobra.ShellCompDirectiveNoFileComp
+				return hubapi.OrgRoles, cobra.ShellCompDirectiveNoFileComp
 			}
-			return projectRoles, cobra.ShellCompDirectiveNoFileComp
+			return hubapi.ProjectRoles, cobra.ShellCompDirectiveNoFileComp
 		})
 	}
 }

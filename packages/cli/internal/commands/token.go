@@ -14,12 +14,6 @@ import (
 	"github.com/santokit/santokit/packages/core/ids"
 )
 
-// Roles of operators (SPEC §7.1), highest first.
-var (
-	orgRoles     = []string{"owner", "admin", "member"}
-	projectRoles = []string{"admin", "deployer", "viewer"}
-)
-
 // checkRole refuses a role that is not one of roles, naming the kind.
 func checkRole(flag, role, kind string, roles []string) error {
 	for _, r := range roles {
@@ -93,7 +87,7 @@ The token is printed this one time: the Hub keeps only a hash of it.`,
 				if in.Project == "" {
 					return usageErrorf("--role needs --project: a token without a project acts with its creator's roles")
 				}
-				if err := checkRole("--role", role, "project", projectRoles); err != nil {
+				if err := checkRole("--role", role, "project", hubapi.ProjectRoles); err != nil {
 					return err
 				}
 				in.Role = role
@@ -132,7 +126,7 @@ The token is printed this one time: the Hub keeps only a hash of it.`,
 	f.StringVar(&expires, "expires", "", "lifetime from now, e.g. 90d or 12h (default: the Hub's)")
 	_ = c.MarkFlagRequired("name")
 	_ = c.RegisterFlagCompletionFunc("name", cobra.NoFileCompletions)
-	_ = c.RegisterFlagCompletionFunc("role", cobra.FixedCompletions(projectRoles, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("role", cobra.FixedCompletions(hubapi.ProjectRoles, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("expires", cobra.FixedCompletions(
 		[]string{"30d", "90d", "365d"}, cobra.ShellCompDirectiveNoFileComp))
 	return c

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/hub/internal/store"
 )
 
@@ -23,9 +24,18 @@ const (
 )
 
 var (
-	orgRank     = map[string]int{OrgMember: 1, OrgAdmin: 2, OrgOwner: 3}
-	projectRank = map[string]int{ProjectViewer: 1, ProjectDeployer: 2, ProjectAdmin: 3}
+	orgRank     = ranks(hubapi.OrgRoles)
+	projectRank = ranks(hubapi.ProjectRoles)
 )
+
+// ranks numbers roles listed highest first: the lowest is 1, unknown 0.
+func ranks(roles []string) map[string]int {
+	m := make(map[string]int, len(roles))
+	for i, r := range roles {
+		m[r] = len(roles) - i
+	}
+	return m
+}
 
 // ValidOrgRole and ValidProjectRole check role names given by operators.
 func ValidOrgRole(r string) bool     { return orgRank[r] > 0 }

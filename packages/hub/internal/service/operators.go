@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/ids"
+	"github.com/santokit/santokit/packages/core/names"
 	"github.com/santokit/santokit/packages/core/requestid"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/store"
@@ -43,7 +43,7 @@ func (s *Service) Bootstrap(ctx context.Context, email, password string) (create
 	if email == "" || password == "" {
 		return false, ErrNoOperator
 	}
-	email, err = normalizeEmail(email)
+	email, err = names.Email("email", email)
 	if err != nil {
 		return false, fmt.Errorf("STK_BOOTSTRAP_ADMIN_EMAIL: %w", err)
 	}
@@ -76,17 +76,6 @@ func (s *Service) newUser(ctx context.Context, email, password string) (store.Us
 		return store.User{}, err
 	}
 	return store.User{ID: ids.New(ids.User), Email: email, PasswordHash: hash, Status: store.UserActive, CreatedAt: s.now()}, nil
-}
-
-// normalizeEmail lower-cases and checks an email address.
-func normalizeEmail(email string) (string, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || len(email) > 254 {
-		return "", apierr.New(apierr.BadRequest, "email must be an address such as ada@example.com").
-			WithDetail("problems", []apierr.Problem{{Path: "email", Message: "not an email address"}})
-	}
-	return email, nil
 }
 
 // hashing runs fn (an argon2id hash, 19 MiB and tens of milliseconds)
@@ -260,7 +249,7 @@ func (s *Service) Whoami(ctx context.Context, p auth.Principal) (hubapi.Whoami, 
 // CreateUser creates an operator account (org owners and admins of the
 // Hub's default org). The new user has no role until `stk member add`.
 func (s *Service) CreateUser(ctx context.Context, p auth.Principal, in hubapi.CreateUser) (hubapi.User, error) {
-	email, err := normalizeEmail(in.Email)
+	email, err := names.Email("email", in.Email)
 	if err != nil {
 		return hubapi.User{}, err
 	}
