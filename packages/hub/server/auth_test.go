@@ -313,6 +313,15 @@ func TestMembers(t *testing.T) {
 	if denials["member.manage"] != 2 || denials["user.disable"] != 1 {
 		t.Errorf("denied events of the admin %v, want 2 member.manage and 1 user.disable: %+v", denials, events.Items)
 	}
+	// A disabled owner does not count as the org's owner, and a disabled
+	// user's memberships can still be changed and removed.
+	h.newOperator("gone@example.com")
+	h.expect(h.do("POST", "/v1/orgs/default/members", hubapi.PutMember{Email: "gone@example.com", Role: "owner"}), 201, "", nil)
+	h.expect(h.do("POST", "/v1/users/gone@example.com/disable", nil), 200, "", nil)
+	h.expect(h.do("PUT", "/v1/orgs/default/members/"+adminEmail, hubapi.PutMember{Role: "admin"}), 409, apierr.Conflict, nil)
+	h.expect(h.do("POST", "/v1/orgs/default/members", hubapi.PutMember{Email: "gone@example.com", Role: "member"}), 409, apierr.Conflict, nil)
+	h.expect(h.do("PUT", "/v1/orgs/default/members/gone@example.com", hubapi.PutMember{Role: "member"}), 200, "", nil)
+	h.expect(h.do("DELETE", "/v1/orgs/default/members/gone@example.com", nil), 200, "", nil)
 	h.expect(h.do("POST", "/v1/orgs/default/members", hubapi.PutMember{Email: "admin@example.com", Role: "boss"}), 400, apierr.BadRequest, nil)
 	h.expect(h.do("POST", "/v1/projects/demo/members", hubapi.PutMember{Email: "nobody@example.com", Role: "viewer"}), 404, apierr.NotFound, nil)
 

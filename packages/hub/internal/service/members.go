@@ -157,7 +157,7 @@ func (s *Service) PutMember(ctx context.Context, p auth.Principal, sc MemberScop
 	if err != nil {
 		return hubapi.Membership{}, false, storeErr(err, "user "+email)
 	}
-	old, err := s.store.Role(ctx, r.table, r.id, u.ID)
+	old, err := s.store.MemberRole(ctx, r.table, r.id, u.ID)
 	if err != nil {
 		return hubapi.Membership{}, false, storeErr(err, "member")
 	}
@@ -190,7 +190,7 @@ func (s *Service) RemoveMember(ctx context.Context, p auth.Principal, sc MemberS
 	if err != nil {
 		return hubapi.Membership{}, storeErr(err, "user "+email)
 	}
-	old, err := s.store.Role(ctx, r.table, r.id, u.ID)
+	old, err := s.store.MemberRole(ctx, r.table, r.id, u.ID)
 	if err != nil {
 		return hubapi.Membership{}, storeErr(err, "member")
 	}
@@ -231,16 +231,14 @@ func (s *Service) ownerChange(ctx context.Context, p auth.Principal, r scopeRow,
 	if err != nil {
 		return storeErr(err, "members")
 	}
-	owners := 0
+	// Another owner who can still log in must remain: a disabled one
+	// cannot act for the org.
 	for _, m := range members {
-		if m.Role == auth.OrgOwner {
-			owners++
+		if m.Role == auth.OrgOwner && m.Active && m.UserID != userID {
+			return nil
 		}
 	}
-	if owners <= 1 {
-		return apierr.New(apierr.Conflict, "%s must keep at least one owner", r.text)
-	}
-	return nil
+	return apierr.New(apierr.Conflict, "%s must keep at least one active owner", r.text)
 }
 
 func memberOut(m store.Member, org, withUser bool) hubapi.Membership {

@@ -31,7 +31,8 @@ type User struct {
 }
 
 // Member is one role of a user in an org (Scope = org id) or a project
-// (Scope = project id). ScopeName and Email are filled on reads.
+// (Scope = project id). ScopeName, Email and Active (the user's status) are
+// filled on reads.
 type Member struct {
 	Scope     string
 	ScopeName string
@@ -39,6 +40,7 @@ type Member struct {
 	Email     string
 	Role      string
 	CreatedAt time.Time
+	Active    bool
 }
 
 // Session is a login session. Its refresh tokens rotate; the session (and
@@ -257,22 +259,35 @@ func (s *Store) DeleteMember(ctx context.Context, t MemberTable, scope, userID s
 }
 
 func (t MemberTable) cols() string {
-	return `m.` + t.scopeCol + `, x.name, m.user_id, u.email, m.role, m.created_at FROM ` + t.table + ` m
+	return `m.` + t.scopeCol + `, x.name, m.user_id, u.email, m.role, m.created_at, u.status FROM ` + t.table + ` m
 JOIN users u ON u.id = m.user_id JOIN ` + t.scopeTable + ` x ON x.id = m.` + t.scopeCol
 }
 
 func scanMember(sc interface{ Scan(...any) error }) (Member, error) {
 	var m Member
-	err := sc.Scan(&m.Scope, &m.ScopeName, &m.UserID, &m.Email, &m.Role, timeCol{&m.CreatedAt})
+	var status string
+	err := sc.Scan(&m.Scope, &m.ScopeName, &m.UserID, &m.Email, &m.Role, timeCol{&m.CreatedAt}, &status)
+	m.Active = status == UserActive
 	return m, err
 }
 
-// Role returns the user's role in the scope, or "" when it has none. A
-// disabled user has no role anywhere.
+// Role returns the role the user acts with in the scope, or "" when it has
+// none. A disabled user has no role anywhere.
 func (s *Store) Role(ctx context.Context, t MemberTable, scope, userID string) (string, error) {
+	return s.role(ctx, t, scope, userID, `AND u.status = 'active'`)
+}
+
+// MemberRole returns the membership's role as stored, whatever the user's
+// status ("" when there is none): what managing members works on, so that a
+// disabled user's memberships can still be changed and removed.
+func (s *Store) MemberRole(ctx context.Context, t MemberTable, scope, userID string) (string, error) {
+	return s.role(ctx, t, scope, userID, ``)
+}
+
+func (s *Store) role(ctx context.Context, t MemberTable, scope, userID, cond string) (string, error) {
 	var role string
 	err := s.queryRow(ctx, s.db, `SELECT m.role FROM `+t.table+` m JOIN users u ON u.id = m.user_id
-WHERE m.`+t.scopeCol+` = ? AND m.user_id = ? AND u.status = 'active'`, scope, userID).Scan(&role)
+WHERE m.`+t.scopeCol+` = ? AND m.user_id = ? `+cond, scope, userID).Scan(&role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
