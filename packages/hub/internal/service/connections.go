@@ -34,22 +34,34 @@ func (s *Service) PutConnection(ctx context.Context, p auth.Principal, project, 
 	if err != nil {
 		return out, false, err
 	}
-	version, blob, err := s.ring.Seal([]byte(in.URL), secrets.ConnectionAAD(project, env, name))
+	row, created, err := s.saveConnection(ctx, p, sc, auth.ConnectionSet,
+		store.Connection{ID: ids.New(ids.Connection), EnvID: sc.env.ID, Name: name, Engine: engine}, in.URL)
 	if err != nil {
-		return out, false, apierr.Wrap(apierr.Internal, err, "internal error")
+		return out, false, err
 	}
-	now := s.now()
-	row, created, err := s.store.PutConnection(ctx, store.Connection{
-		ID: ids.New(ids.Connection), EnvID: sc.env.ID, Name: name, Engine: engine,
-		Ciphertext: blob, KeyVersion: version, RedactedURL: secrets.RedactURL(in.URL),
-		CreatedAt: now, UpdatedAt: now,
-	})
+	return connectionOut(project, env, row), created, nil
+}
+
+// saveConnection seals rawURL into c (under the active key, bound to
+// project/env/name), stores it, tells the env's long polls and records
+// action: what setting and rotating a connection share. A zero CreatedAt
+// is now.
+func (s *Service) saveConnection(ctx context.Context, p auth.Principal, sc scope, action auth.Action, c store.Connection, rawURL string) (store.Connection, bool, error) {
+	version, blob, err := s.ring.Seal([]byte(rawURL), secrets.ConnectionAAD(sc.prj.Name, sc.env.Name, c.Name))
 	if err != nil {
-		return out, false, storeErr(err, fmt.Sprintf("connection %q", name))
+		return store.Connection{}, false, apierr.Wrap(apierr.Internal, err, "internal error")
+	}
+	c.Ciphertext, c.KeyVersion, c.RedactedURL, c.UpdatedAt = blob, version, secrets.RedactURL(rawURL), s.now()
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = c.UpdatedAt
+	}
+	row, created, err := s.store.PutConnection(ctx, c)
+	if err != nil {
+		return store.Connection{}, false, storeErr(err, fmt.Sprintf("connection %q", c.Name))
 	}
 	s.changes.Changed(sc.env.ID)
-	s.record(ctx, p, sc.prj, auth.ConnectionSet, sc.target()+"/"+name)
-	return connectionOut(project, env, row), created, nil
+	s.record(ctx, p, sc.prj, action, sc.target()+"/"+c.Name)
+	return row, created, nil
 }
 
 // ListConnections lists an env's connections with redacted URLs.

@@ -336,21 +336,12 @@ func (s *Service) RotateConnection(ctx context.Context, p auth.Principal, projec
 		return hubapi.Connection{}, apierr.New(apierr.BadRequest, "%s", msg).
 			WithDetail("problems", []apierr.Problem{{Path: path, Message: msg}})
 	}
-	version, blob, err := s.ring.Seal([]byte(in.URL), secrets.ConnectionAAD(project, env, name))
-	if err != nil {
-		return hubapi.Connection{}, apierr.Wrap(apierr.Internal, err, "internal error")
-	}
 	// Connections are never deleted, so the row just read is the one the
 	// upsert updates (its version + 1); it cannot create one.
-	out, _, err := s.store.PutConnection(ctx, store.Connection{
-		ID: row.ID, EnvID: sc.env.ID, Name: name, Engine: row.Engine,
-		Ciphertext: blob, KeyVersion: version, RedactedURL: secrets.RedactURL(in.URL),
-		CreatedAt: row.CreatedAt, UpdatedAt: s.now(),
-	})
+	out, _, err := s.saveConnection(ctx, p, sc, auth.ConnectionRotate,
+		store.Connection{ID: row.ID, EnvID: sc.env.ID, Name: name, Engine: row.Engine, CreatedAt: row.CreatedAt}, in.URL)
 	if err != nil {
-		return hubapi.Connection{}, storeErr(err, fmt.Sprintf("connection %q", name))
+		return hubapi.Connection{}, err
 	}
-	s.changes.Changed(sc.env.ID)
-	s.record(ctx, p, sc.prj, auth.ConnectionRotate, sc.target()+"/"+name)
 	return connectionOut(project, env, out), nil
 }
