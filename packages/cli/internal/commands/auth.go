@@ -388,19 +388,31 @@ func promptPassword(tty *os.File, w io.Writer, prompt string) (string, error) {
 }
 
 // readSecret reads a password from r: everything up to the end, without a
-// trailing line break. Its content never appears in a message.
+// trailing line break (spaces are the password's). Its content never
+// appears in a message.
 func readSecret(r io.Reader, flag string) (string, error) {
+	return readStdinLine(r, flag, maxSecretBytes, false)
+}
+
+// readStdinLine reads the one line a --…-stdin flag passes on r: at most
+// max bytes, without its line break, and without surrounding white space
+// when trimSpace is set. Empty input and several lines are usage errors,
+// which never quote the input.
+func readStdinLine(r io.Reader, flag string, max int, trimSpace bool) (string, error) {
 	if r == nil {
 		return "", usageErrorf("%s: no standard input", flag)
 	}
-	b, err := io.ReadAll(io.LimitReader(r, maxSecretBytes+1))
+	b, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
 	if err != nil {
 		return "", runtimeErrorf(apierr.Internal, "%s: reading standard input failed", flag)
 	}
-	if len(b) > maxSecretBytes {
-		return "", usageErrorf("%s: input larger than %d bytes", flag, maxSecretBytes)
+	if len(b) > max {
+		return "", usageErrorf("%s: input larger than %d bytes", flag, max)
 	}
 	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if trimSpace {
+		s = strings.TrimSpace(s)
+	}
 	switch {
 	case s == "":
 		return "", usageErrorf("%s: standard input is empty", flag)

@@ -167,24 +167,7 @@ func (a *app) connectionInput(cmd *cobra.Command, name, dbURL, engine string, fr
 // readURL reads one URL from r: surrounding white space (a trailing newline
 // from echo or a file) is dropped.
 func readURL(r io.Reader) (string, error) {
-	if r == nil {
-		return "", usageErrorf("--db-url-stdin: no standard input")
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxURLBytes+1))
-	if err != nil {
-		return "", runtimeErrorf(apierr.Internal, "--db-url-stdin: reading standard input failed")
-	}
-	if len(b) > maxURLBytes {
-		return "", usageErrorf("--db-url-stdin: input larger than %d bytes", maxURLBytes)
-	}
-	u := strings.TrimSpace(string(b))
-	if u == "" {
-		return "", usageErrorf("--db-url-stdin: standard input is empty")
-	}
-	if strings.ContainsAny(u, "\r\n") {
-		return "", usageErrorf("--db-url-stdin: standard input holds more than one line")
-	}
-	return u, nil
+	return readStdinLine(r, "--db-url-stdin", maxURLBytes, true)
 }
 
 var schemeRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
