@@ -34,9 +34,9 @@ import (
 //     with the pattern translated (% → *, _ → ?, escaped or literal *, ?, [
 //     → [*], [?], [[]), since GLOB is case-sensitive.
 //   - Arrays are compared with $eq/$ne only; on SQLite, where they are JSON
-//     text, as json("c") = json(?). json/jsonb support $isNull only (json has
-//     no equality on PostgreSQL, and SQLite would compare text); bytea
-//     $eq/$ne/$isNull; boolean no $gt…; other nothing.
+//     text, as json("c") = json(?). json/jsonb compare whole values with
+//     $eq/$ne (and $isNull), see jsonCompare; bytea $eq/$ne/$isNull;
+//     boolean no $gt…; other nothing.
 //   - Without orderBy rows come in primary-key order; with orderBy the
 //     primary-key columns not named are appended as tie-breakers (stable
 //     pagination). SQLite gets NULLS LAST for ASC and NULLS FIRST for DESC,
@@ -65,6 +65,39 @@ import (
 //     allows; when the caller has no select rule (or it allows no column),
 //     the default and "*" return no columns — the write still happens and
 //     meta.affected counts it — while naming a column is 403.
+
+// jsonCompare writes $eq/$ne on a json or jsonb column: whole JSON values
+// (SPEC §4.4, decision 0015). PostgreSQL compares as jsonb — `"c"::jsonb =
+// $1::jsonb` (json has no equality operator; for a jsonb column the cast
+// is a no-op, so an index on it still serves) — where key order, white
+// space and repeated keys do not matter. SQLite compares normalized JSON
+// text, `json("c") = json(?)`: json() minifies both sides, and the planner
+// binds keys sorted (it re-encodes the decoded value), as it writes them,
+// so values written through /call compare equal whatever key order the
+// request used. A stored text that is not valid JSON (written by another
+// program) compares as NULL — it matches neither $eq nor $ne — instead
+// of failing the statement.
+func (p *planner) jsonCompare(col *colEnv, op string, v any) {
+	if p.eng == enginePostgres {
+		p.sb.WriteString(col.quoted)
+		if col.kind == kJSON {
+			p.sb.WriteString("::jsonb")
+		}
+		p.sb.WriteString(cmpSQL(op))
+		p.param(col.bind(p.eng, v))
+		p.sb.WriteString("::jsonb")
+		return
+	}
+	p.sb.WriteString("CASE WHEN json_valid(")
+	p.sb.WriteString(col.quoted)
+	p.sb.WriteString(") THEN json(")
+	p.sb.WriteString(col.quoted)
+	p.sb.WriteString(") END")
+	p.sb.WriteString(cmpSQL(op))
+	p.sb.WriteString("json(")
+	p.param(col.bind(p.eng, v))
+	p.sb.WriteString(")")
+}
 
 // selectPlan renders a select.
 func (p *planner) selectPlan(ps *params, plan *Plan) error {
