@@ -217,8 +217,10 @@ func TestGoldenSQL(t *testing.T) {
 				columns: "id:bigint",
 			},
 			sqlite: golden{
-				sql:     `SELECT "id" FROM "users" WHERE CASE WHEN json_valid("meta") THEN json("meta") END = json(?) AND CASE WHEN json_valid("doc") THEN json("doc") END <> json(?) AND NOT ("meta" IS NULL) AND "age" = ? ORDER BY "id" LIMIT ? OFFSET ?`,
-				args:    []any{`{"a":true,"b":[1,{"c":"x","d":null}]}`, `"s"`, int64(10), int64(100), int64(0)},
+				sql: `SELECT "id" FROM "users" WHERE (CASE WHEN json_valid("meta") THEN NOT EXISTS (SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree("meta") EXCEPT SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree(?)) AND NOT EXISTS (SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree(?) EXCEPT SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree("meta")) END)` +
+					` AND NOT (CASE WHEN json_valid("doc") THEN NOT EXISTS (SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree("doc") EXCEPT SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree(?)) AND NOT EXISTS (SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree(?) EXCEPT SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree("doc")) END)` +
+					` AND NOT ("meta" IS NULL) AND "age" = ? ORDER BY "id" LIMIT ? OFFSET ?`,
+				args:    []any{`{"a":true,"b":[1,{"c":"x","d":null}]}`, `{"a":true,"b":[1,{"c":"x","d":null}]}`, `"s"`, `"s"`, int64(10), int64(100), int64(0)},
 				columns: "id:bigint",
 			},
 		},
