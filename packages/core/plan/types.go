@@ -453,6 +453,10 @@ func scalarValue(k kind, eng engine, v any) (any, string) {
 // are not. It works on the digits, never through a float, so that every
 // int64 is exact and no rounding makes 1.0000000000000000001 an integer.
 func integral(s string) (int64, bool) {
+	if !strings.ContainsAny(s, ".eE") {
+		n, err := strconv.ParseInt(s, 10, 64) // the usual spelling
+		return n, err == nil
+	}
 	neg := strings.HasPrefix(s, "-")
 	if neg {
 		s = s[1:]

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"encoding/json"
+	"math"
+	"math/big"
 	"reflect"
 	"testing"
 
@@ -255,6 +257,29 @@ func TestCompileColumn(t *testing.T) {
 		c := compileColumn(enginePostgres, &schema.Column{Name: "c", Type: tc.typ, DBType: "x"})
 		if c.array != tc.array || c.kind != tc.k || c.ops != tc.ops || c.orderable != tc.orderable {
 			t.Errorf("compileColumn(%s) = array %v kind %d ops %b orderable %v", tc.typ, c.array, c.kind, c.ops, c.orderable)
+		}
+	}
+}
+
+// integral agrees with exact rational arithmetic on every spelling of a
+// JSON number built from these parts.
+func TestIntegralMatchesExactArithmetic(t *testing.T) {
+	minI, maxI := new(big.Int).SetInt64(math.MinInt64), new(big.Int).SetInt64(math.MaxInt64)
+	for _, sign := range []string{"", "-"} {
+		for _, mant := range []string{"0", "1", "10", "15", "1.0", "1.5", "0.5", "100.000", "9223372036854775807", "9223372036854775808",
+			"9.223372036854775807", "92233720368547758.07", "0.0000", "1.0000000000000000001", "12345678901234567890"} {
+			for _, exp := range []string{"", "e0", "e1", "E+2", "e-1", "e-3", "e18", "e19", "e400", "e-400", "e0001", "e99999"} {
+				s := sign + mant + exp
+				r, ok := new(big.Rat).SetString(s)
+				if !ok {
+					t.Fatalf("big.Rat cannot read %q", s)
+				}
+				want := r.IsInt() && r.Num().Cmp(minI) >= 0 && r.Num().Cmp(maxI) <= 0
+				got, gotOK := integral(s)
+				if gotOK != want || (want && got != r.Num().Int64()) {
+					t.Errorf("integral(%q) = %d, %v; want ok=%v (%s)", s, got, gotOK, want, r.RatString())
+				}
+			}
 		}
 	}
 }
