@@ -191,18 +191,16 @@ func setup(t *testing.T, engine string) *stack {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := &stack{engine: engine, keys: map[string]string{}}
-	seed, err := os.ReadFile(filepath.Join("fixtures", "seed.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.seed = string(seed)
-	schemaSQL, err := os.ReadFile(filepath.Join("fixtures", engine+".sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// seed.sql and <engine>.sql, then each topic's seed-*.sql and
+	// <engine>-*.sql (a topic's seed deletes its own rows first).
+	s.seed = readFixtures(t, "seed")
+	schemaSQL := readFixtures(t, engine)
 
 	// The data database.
-	var dataURL string
+	var (
+		dataURL string
+		err     error
+	)
 	switch engine {
 	case "postgres":
 		dataURL = testpg.New(t)
@@ -230,8 +228,8 @@ func setup(t *testing.T, engine string) *stack {
 		s.db.SetMaxOpenConns(1)
 	}
 	t.Cleanup(func() { s.db.Close() })
-	if _, err := s.db.ExecContext(ctx, string(schemaSQL)); err != nil {
-		t.Fatalf("load fixtures/%s.sql: %v", engine, err)
+	if _, err := s.db.ExecContext(ctx, schemaSQL); err != nil {
+		t.Fatalf("load fixtures/%s*.sql: %v", engine, err)
 	}
 
 	// The Hub.
@@ -315,6 +313,28 @@ func setup(t *testing.T, engine string) *stack {
 	s.waitServing(t, s.keys["reader"])
 	s.waitServing(t, s.keys["other"])
 	return s
+}
+
+// readFixtures concatenates fixtures/<name>.sql and fixtures/<name>-*.sql,
+// in name order, so that a topic adds its tables and rows in files of its
+// own.
+func readFixtures(t *testing.T, name string) string {
+	t.Helper()
+	more, err := filepath.Glob(filepath.Join("fixtures", name+"-*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(more)
+	var sb strings.Builder
+	for _, f := range append([]string{filepath.Join("fixtures", name+".sql")}, more...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb.Write(b)
+		sb.WriteString("\n;\n")
+	}
+	return sb.String()
 }
 
 // waitServing polls a select until the Bridge answers 200 (bounded).

@@ -448,7 +448,7 @@ func TestCallSQLite(t *testing.T) {
 	admin, _, _ := s.setup("sqlite://" + path)
 	r := s.call(key(admin), map[string]any{"path": "db/main/users/select"})
 	expect(t, r, 200, "", "")
-	if !strings.Contains(string(r.body), `"active":true`) || !strings.Contains(string(r.body), `"at":"2024-01-02T03:04:05Z"`) ||
+	if !strings.Contains(string(r.body), `"active":true`) || !strings.Contains(string(r.body), `"at":"2024-01-02T03:04:05"`) ||
 		!strings.Contains(string(r.body), `"id":1`) {
 		t.Fatalf("sqlite select: %s", r.body)
 	}

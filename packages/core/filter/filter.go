@@ -14,8 +14,9 @@
 //     $and/$or keep their node even with one element.
 //   - `"col": null`, `{"$eq": null}` → {col $isNull true}; `{"$ne": null}` →
 //     {col $isNull false}. `"col": [..]` is $eq with an array value (array
-//     columns); an object value must be an operator object — compare a JSON
-//     value with {"$eq": {...}}.
+//     and JSON columns); an object value must be an operator object (SPEC
+//     §4.4) — compare a JSON object with {"$eq": {...}}, which the planner
+//     supports on json/jsonb columns; every hint names a form that works.
 //   - $in/$nin take an array of strings, numbers and booleans; null elements
 //     are refused (SQL's NOT IN with a NULL matches nothing: use $isNull).
 //     An empty $in is allowed and matches nothing; an empty $nin matches
@@ -356,9 +357,9 @@ func (p *parser) ops(path, col string) (*Node, error) {
 		op0 := pathKey(path, op)
 		if !strings.HasPrefix(op, "$") {
 			if len(keys) == 0 {
-				return nil, fail(op0, "column %q: an object value must hold operators such as $gt; use {\"$eq\": …} to compare a JSON value", clip(col))
+				return nil, fail(op0, "column %q: an object value must hold operators such as $gt; to compare a JSON object write {%q: {\"$eq\": {…}}}", clip(col), clip(col))
 			}
-			return nil, fail(op0, "column %q: operator object mixes operators and plain keys; use {\"$eq\": …} to compare a JSON value", clip(col))
+			return nil, fail(op0, "column %q: operator object mixes operators and plain keys; to compare a JSON object write {%q: {\"$eq\": {…}}}", clip(col), clip(col))
 		}
 		if contains(keys, op) {
 			return nil, fail(op0, "duplicate operator %q on column %q", clip(op), clip(col))
@@ -375,7 +376,7 @@ func (p *parser) ops(path, col string) (*Node, error) {
 	}
 	switch len(kids) {
 	case 0:
-		return nil, fail(path, "column %q: empty operator object; use {\"$eq\": {}} to compare with an empty JSON object", clip(col))
+		return nil, fail(path, "column %q: empty operator object; to compare with an empty JSON object write {%q: {\"$eq\": {}}}", clip(col), clip(col))
 	case 1:
 		return kids[0], nil
 	}
@@ -459,7 +460,7 @@ func (p *parser) inList(path, op string) ([]any, error) {
 			if tok == nil {
 				return nil, fail(ep, "null is not allowed in %s; use $isNull", op)
 			}
-			return nil, fail(ep, "%s takes strings, numbers and booleans, got %s", op, tokenKind(tok))
+			return nil, fail(ep, "%s takes strings, numbers and booleans, got %s; compare JSON values with $eq (several: an $or of $eq)", op, tokenKind(tok))
 		}
 	}
 	if err := p.end(path); err != nil {

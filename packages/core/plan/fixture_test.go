@@ -78,7 +78,7 @@ func fixtureTables(eng string) []schema.Table {
 			col("score", schema.Float, pick("double precision", "REAL"), true),
 			col("balance", schema.Numeric, pick("numeric(12,2)", "NUMERIC(12,2)"), true),
 			col("active", schema.Boolean, pick("boolean", "BOOLEAN"), true),
-			col("created_at", schema.Timestamptz, pick("timestamp with time zone", "DATETIME"), true),
+			col("created_at", schema.Timestamptz, pick("timestamp with time zone", "TIMESTAMPTZ"), true),
 			col("born", schema.Date, pick("date", "DATE"), true),
 			col("wake", schema.Time, pick("time without time zone", "TIME"), true),
 			col("seen", schema.Timestamp, pick("timestamp without time zone", "TIMESTAMP"), true),
@@ -120,7 +120,7 @@ func fixtureTables(eng string) []schema.Table {
 		Name: "logs",
 		Columns: []schema.Column{
 			col("msg", schema.Text, pick("text", "TEXT"), true),
-			col("at", schema.Timestamptz, pick("timestamp with time zone", "DATETIME"), true),
+			col("at", schema.Timestamptz, pick("timestamp with time zone", "TIMESTAMPTZ"), true),
 		},
 	}
 	odd := schema.Table{

@@ -153,13 +153,13 @@ func pathKey(base, key string) string {
 
 func pathIndex(base string, i int) string { return base + "[" + strconv.Itoa(i) + "]" }
 
-// intParam reads an integer JSON number.
+// intParam reads an integral JSON number (limit, offset), by the rule of
+// integer columns: 1e2 and 10.0 are integers.
 func intParam(raw []byte) (int64, bool) {
 	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(string(raw), 10, 64)
-	return n, err == nil
+	return integral(string(raw))
 }
 
 // columnList reads "*" (star=true) or a non-empty array of distinct column

@@ -384,7 +384,7 @@ func (p *planner) cond(n *filter.Node) error {
 		if col.ops == 0 {
 			return badParam(path.String(), "column %q (%s) cannot be filtered", clip(col.name), col.typ)
 		}
-		return badParam(path.String(), "operator %s is not supported on column %q (%s)", n.Op, clip(col.name), col.typ)
+		return badParam(path.String(), "operator %s is not supported on column %q (%s); it supports %s", n.Op, clip(col.name), col.typ, col.ops.names())
 	}
 	switch n.Op {
 	case filter.OpIsNull:
@@ -466,6 +466,10 @@ func (p *planner) cond(n *filter.Node) error {
 	}
 	if v == nil {
 		return badParam(path.String(), "use $isNull to compare column %q with null", clip(col.name))
+	}
+	if (col.kind == kJSON || col.kind == kJSONB) && !col.array {
+		p.jsonCompare(col, n.Op, v)
+		return nil
 	}
 	if col.array && p.eng == engineSQLite {
 		// Arrays are JSON text on SQLite: compare them minified.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/filter"
 )
 
 // SQL decisions (SPEC §4.3, §4.4, ARCHITECTURE §5):
@@ -34,9 +35,9 @@ import (
 //     with the pattern translated (% → *, _ → ?, escaped or literal *, ?, [
 //     → [*], [?], [[]), since GLOB is case-sensitive.
 //   - Arrays are compared with $eq/$ne only; on SQLite, where they are JSON
-//     text, as json("c") = json(?). json/jsonb support $isNull only (json has
-//     no equality on PostgreSQL, and SQLite would compare text); bytea
-//     $eq/$ne/$isNull; boolean no $gt…; other nothing.
+//     text, as json("c") = json(?). json/jsonb compare whole values with
+//     $eq/$ne (and $isNull), see jsonCompare; bytea $eq/$ne/$isNull;
+//     boolean no $gt…; other nothing.
 //   - Without orderBy rows come in primary-key order; with orderBy the
 //     primary-key columns not named are appended as tie-breakers (stable
 //     pagination). SQLite gets NULLS LAST for ASC and NULLS FIRST for DESC,
@@ -65,6 +66,50 @@ import (
 //     allows; when the caller has no select rule (or it allows no column),
 //     the default and "*" return no columns — the write still happens and
 //     meta.affected counts it — while naming a column is 403.
+
+// jsonCompare writes $eq/$ne on a json or jsonb column: whole JSON values
+// (SPEC §4.4, decision 0015), compared as PostgreSQL's jsonb compares them
+// on both engines — object key order, white space and the spelling of a
+// number (1, 1.0, 1e0) do not matter; array order and types do.
+//
+// PostgreSQL: `"c"::jsonb = $1::jsonb` (json has no equality operator; on
+// a jsonb column the cast is a no-op, so an index on it still serves).
+//
+// SQLite has no jsonb, and json() only minifies, keeping key order, so the
+// normalized form is json_tree's set of nodes (path, type, value), one
+// row per node, numbers typed alike: two valid JSON values are equal when
+// neither set has a node the other lacks. The bound value is given twice
+// (one per direction). A NULL or a stored text that is not valid JSON
+// (written by another program) compares as NULL, as SQL NULL does on
+// PostgreSQL: it matches neither $eq nor $ne, nor their $not.
+func (p *planner) jsonCompare(col *colEnv, op string, v any) {
+	arg := col.bind(p.eng, v)
+	if p.eng == enginePostgres {
+		p.sb.WriteString(col.quoted)
+		if col.kind == kJSON {
+			p.sb.WriteString("::jsonb")
+		}
+		p.sb.WriteString(cmpSQL(op))
+		p.param(arg)
+		p.sb.WriteString("::jsonb")
+		return
+	}
+	const nodes = "SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree("
+	if op == filter.OpNe {
+		p.sb.WriteString("NOT ")
+	}
+	p.sb.WriteString("(CASE WHEN json_valid(")
+	p.sb.WriteString(col.quoted)
+	p.sb.WriteString(") THEN NOT EXISTS (" + nodes)
+	p.sb.WriteString(col.quoted)
+	p.sb.WriteString(") EXCEPT " + nodes)
+	p.param(arg)
+	p.sb.WriteString(")) AND NOT EXISTS (" + nodes)
+	p.param(arg)
+	p.sb.WriteString(") EXCEPT " + nodes)
+	p.sb.WriteString(col.quoted)
+	p.sb.WriteString(")) END)")
+}
 
 // selectPlan renders a select.
 func (p *planner) selectPlan(ps *params, plan *Plan) error {

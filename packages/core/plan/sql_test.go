@@ -205,6 +205,25 @@ func TestGoldenSQL(t *testing.T) {
 				columns: "id:bigint",
 			},
 		},
+		{
+			// Whole JSON values (SPEC §4.4): jsonb on PostgreSQL (json cast,
+			// having no equality), minified JSON text on SQLite; keys bound
+			// sorted, integral numbers as integers.
+			name: "json and jsonb equality", c: admin, path: "users/select",
+			params: `{"select":["id"],"where":{"meta":{"$eq":{"b":[1,{"d":null,"c":"x"}],"a":true}},"doc":{"$ne":"s"},"$not":{"meta":{"$isNull":true}},"age":1e1}}`,
+			pg: golden{
+				sql:     `SELECT "id" FROM "users" WHERE "meta" = $1::jsonb AND "doc"::jsonb <> $2::jsonb AND NOT ("meta" IS NULL) AND "age" = $3 ORDER BY "id" LIMIT $4 OFFSET $5`,
+				args:    []any{`{"a":true,"b":[1,{"c":"x","d":null}]}`, `"s"`, int64(10), int64(100), int64(0)},
+				columns: "id:bigint",
+			},
+			sqlite: golden{
+				sql: `SELECT "id" FROM "users" WHERE (CASE WHEN json_valid("meta") THEN NOT EXISTS (SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree("meta") EXCEPT SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree(?)) AND NOT EXISTS (SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree(?) EXCEPT SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree("meta")) END)` +
+					` AND NOT (CASE WHEN json_valid("doc") THEN NOT EXISTS (SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree("doc") EXCEPT SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree(?)) AND NOT EXISTS (SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree(?) EXCEPT SELECT fullkey, iif(type = 'integer', 'real', type), atom FROM json_tree("doc")) END)` +
+					` AND NOT ("meta" IS NULL) AND "age" = ? ORDER BY "id" LIMIT ? OFFSET ?`,
+				args:    []any{`{"a":true,"b":[1,{"c":"x","d":null}]}`, `{"a":true,"b":[1,{"c":"x","d":null}]}`, `"s"`, `"s"`, int64(10), int64(100), int64(0)},
+				columns: "id:bigint",
+			},
+		},
 	} {
 		for _, conn := range []string{"main", "lite"} {
 			want := tc.pg

@@ -20,7 +20,10 @@ import (
 //   - integer: an integral JSON number within int32; bigint: an integral JSON
 //     number or a decimal integer string within int64 (responses write
 //     integers beyond ±(2^53−1) as strings, so they must be accepted back).
-//     Bound as int64. 1.0 and 1e3 are not integers.
+//     Bound as int64. A JSON number is integral by its exact decimal value,
+//     not by its spelling: 1.0, 1e2, 1.5e1 and -0 are integers (JSON
+//     writers produce them, and the value is exact); 1.5 and 1e400 are not.
+//     Strings stay plain decimal integers (they are the response's form).
 //   - numeric: a JSON number or a numeric string ([+-]digits[.digits][e±n]);
 //     NaN and Infinity are refused. PostgreSQL gets the text (exact); SQLite,
 //     which stores NUMERIC as INTEGER or REAL anyway, gets int64 or float64.
@@ -37,7 +40,10 @@ import (
 //     ("2024-05-01 10:00:00.5", UTC, like CURRENT_TIMESTAMP) so that stored,
 //     default and filter values compare correctly.
 //   - uuid: the 8-4-4-4-12 hex form, either case; bound lower-case.
-//   - json, jsonb: any JSON value, bound as JSON text (null is SQL NULL).
+//   - json, jsonb: any JSON value, bound as JSON text (null is SQL NULL),
+//     except one with a NUL character (\u0000) in a string or key: jsonb
+//     cannot store it, and $eq compares json as jsonb, so both types refuse
+//     it here, naming the column, the same on both engines.
 //   - bytea: a base64 string (standard alphabet, padding optional), bound as
 //     []byte.
 //   - array<T>: a JSON array (nested for several dimensions, at most 6) of
@@ -128,6 +134,21 @@ const (
 	opsNull                   // $isNull
 )
 
+// names lists the operators of a set, for the hint of an error that
+// refuses another one.
+func (s opSet) names() string {
+	var out []string
+	for _, o := range []struct {
+		set opSet
+		ops string
+	}{{opsEq, "$eq, $ne"}, {opsCmp, "$gt, $gte, $lt, $lte"}, {opsIn, "$in, $nin"}, {opsLike, "$like, $ilike"}, {opsNull, "$isNull"}} {
+		if s&o.set != 0 {
+			out = append(out, o.ops)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // colEnv is a snapshot column compiled for planning.
 type colEnv struct {
 	name      string
@@ -168,7 +189,9 @@ func compileColumn(eng engine, c *schema.Column) colEnv {
 	case k == kOther:
 		ce.ops = 0
 	case k == kJSON || k == kJSONB:
-		ce.ops = opsNull
+		// Whole JSON values (SPEC §4.4); no $in: a list of JSON values
+		// is an $or of $eq (decision 0015).
+		ce.ops = opsEq | opsNull
 	case k == kBytea:
 		ce.ops = opsEq | opsNull
 	case k == kBoolean:
@@ -319,20 +342,24 @@ func scalarValue(k kind, eng engine, v any) (any, string) {
 		}
 		return s, ""
 	case kInteger, kBigint:
-		var text string
+		var (
+			n  int64
+			ok bool
+		)
 		switch v := v.(type) {
 		case json.Number:
-			text = string(v)
+			n, ok = integral(string(v))
 		case string:
 			if k == kInteger {
 				return nil, "expected an integer"
 			}
-			text = v
+			var err error
+			n, err = strconv.ParseInt(v, 10, 64)
+			ok = err == nil
 		default:
 			return nil, "expected an integer"
 		}
-		n, err := strconv.ParseInt(text, 10, 64)
-		if err != nil || (k == kInteger && (n < math.MinInt32 || n > math.MaxInt32)) {
+		if !ok || (k == kInteger && (n < math.MinInt32 || n > math.MaxInt32)) {
 			if k == kInteger {
 				return nil, "expected an integer between -2147483648 and 2147483647"
 			}
@@ -396,6 +423,9 @@ func scalarValue(k kind, eng engine, v any) (any, string) {
 		}
 		return strings.ToLower(s), ""
 	case kJSON, kJSONB:
+		if hasNUL(v) {
+			return nil, "a JSON string or key cannot contain \\u0000 (PostgreSQL's jsonb cannot store it)"
+		}
 		b, err := marshalJSON(v)
 		if err != nil {
 			return nil, "expected a JSON value"
@@ -416,6 +446,99 @@ func scalarValue(k kind, eng engine, v any) (any, string) {
 		return b, ""
 	}
 	return nil, "unsupported type"
+}
+
+// integral reads a JSON number whose exact decimal value is an integer
+// within int64: "1.0", "1e2", "-0", "1.5e1" are; "1.5", "1e-1", "1e400"
+// are not. It works on the digits, never through a float, so that every
+// int64 is exact and no rounding makes 1.0000000000000000001 an integer.
+func integral(s string) (int64, bool) {
+	if !strings.ContainsAny(s, ".eE") {
+		n, err := strconv.ParseInt(s, 10, 64) // the usual spelling
+		return n, err == nil
+	}
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	mant, exp := s, ""
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant, exp = s[:i], s[i+1:]
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	if intPart == "" || !allDigits(intPart) || !allDigits(frac) {
+		return 0, false
+	}
+	// digits × 10^(e − len(frac)), with digits = intPart‖frac.
+	digits := strings.TrimLeft(intPart+frac, "0")
+	e := -len(frac)
+	if exp != "" {
+		x := strings.TrimPrefix(strings.TrimPrefix(exp, "+"), "-")
+		if x == "" || !allDigits(x) {
+			return 0, false
+		}
+		x = strings.TrimLeft(x, "0")
+		if digits == "" {
+			return 0, true // zero, whatever the exponent
+		}
+		if len(x) > 4 {
+			return 0, false // far beyond int64, or far below 1
+		}
+		n, _ := strconv.Atoi("0" + x)
+		if strings.HasPrefix(exp, "-") {
+			n = -n
+		}
+		e += n
+	}
+	if digits == "" {
+		return 0, true
+	}
+	for e < 0 && strings.HasSuffix(digits, "0") {
+		digits, e = digits[:len(digits)-1], e+1
+	}
+	if e < 0 {
+		return 0, false // a fraction remains
+	}
+	if len(digits)+e > 19 {
+		return 0, false // more than int64's 19 digits
+	}
+	digits += strings.Repeat("0", e)
+	if neg {
+		digits = "-" + digits
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	return n, err == nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// hasNUL reports whether a decoded JSON value holds a NUL character in a
+// string or an object key.
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.IndexByte(v, 0) >= 0
+	case []any:
+		for _, el := range v {
+			if hasNUL(el) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, el := range v {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(el) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func temporalProblem(k kind) string {

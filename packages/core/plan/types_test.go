@@ -2,6 +2,8 @@ package plan
 
 import (
 	"encoding/json"
+	"math"
+	"math/big"
 	"reflect"
 	"testing"
 
@@ -75,7 +77,21 @@ func TestScalarValues(t *testing.T) {
 		{kInteger, n("2147483648"), nil, nil},
 		{kInteger, "5", nil, nil},
 		{kBigint, "-9223372036854775808", int64(-9223372036854775808), int64(-9223372036854775808)},
-		{kBigint, n("1.0"), nil, nil},
+		{kBigint, n("1.0"), int64(1), int64(1)},
+		{kBigint, n("1e2"), int64(100), int64(100)},
+		{kBigint, n("-0"), int64(0), int64(0)},
+		{kBigint, n("1.5e1"), int64(15), int64(15)},
+		{kBigint, n("9223372036854775807.000"), int64(9223372036854775807), int64(9223372036854775807)},
+		{kBigint, n("-9.223372036854775808e18"), int64(-9223372036854775808), int64(-9223372036854775808)},
+		{kBigint, n("9.223372036854775808e18"), nil, nil},
+		{kBigint, n("1.5"), nil, nil},
+		{kBigint, n("1e400"), nil, nil},
+		{kBigint, n("1e-400"), nil, nil},
+		{kBigint, n("0e400"), int64(0), int64(0)},
+		{kBigint, n("1.0000000000000000001"), nil, nil},
+		{kBigint, "1e2", nil, nil},
+		{kInteger, n("2.147483647e9"), int64(2147483647), int64(2147483647)},
+		{kInteger, n("2.147483648e9"), nil, nil},
 		{kBigint, " 1", nil, nil},
 		{kNumeric, n("1.50"), "1.50", 1.5},
 		{kNumeric, n("12"), "12", int64(12)},
@@ -95,6 +111,9 @@ func TestScalarValues(t *testing.T) {
 		{kUUID, "g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", nil, nil},
 		{kJSON, map[string]any{"b": n("1.0"), "a": "<&>"}, rawJSON(`{"a":"<&>","b":1.0}`), rawJSON(`{"a":"<&>","b":1.0}`)},
 		{kJSONB, "s", rawJSON(`"s"`), rawJSON(`"s"`)},
+		{kJSONB, "a\x00", nil, nil},
+		{kJSON, []any{map[string]any{"k\x00": n("1")}}, nil, nil},
+		{kJSON, map[string]any{"k": []any{"ok", "x\x00"}}, nil, nil},
 		{kBytea, "aGk=", []byte("hi"), []byte("hi")},
 		{kBytea, "aGk", []byte("hi"), []byte("hi")},
 		{kBytea, 5, nil, nil},
@@ -226,7 +245,8 @@ func TestCompileColumn(t *testing.T) {
 		{schema.Text, false, kText, opsEq | opsCmp | opsIn | opsLike | opsNull, true},
 		{schema.Integer, false, kInteger, opsEq | opsCmp | opsIn | opsNull, true},
 		{schema.Boolean, false, kBoolean, opsEq | opsIn | opsNull, true},
-		{schema.JSONB, false, kJSONB, opsNull, false},
+		{schema.JSONB, false, kJSONB, opsEq | opsNull, false},
+		{schema.JSON, false, kJSON, opsEq | opsNull, false},
 		{schema.Bytea, false, kBytea, opsEq | opsNull, false},
 		{schema.Other, false, kOther, 0, false},
 		{"array<uuid>", true, kUUID, opsEq | opsNull, false},
@@ -237,6 +257,29 @@ func TestCompileColumn(t *testing.T) {
 		c := compileColumn(enginePostgres, &schema.Column{Name: "c", Type: tc.typ, DBType: "x"})
 		if c.array != tc.array || c.kind != tc.k || c.ops != tc.ops || c.orderable != tc.orderable {
 			t.Errorf("compileColumn(%s) = array %v kind %d ops %b orderable %v", tc.typ, c.array, c.kind, c.ops, c.orderable)
+		}
+	}
+}
+
+// integral agrees with exact rational arithmetic on every spelling of a
+// JSON number built from these parts.
+func TestIntegralMatchesExactArithmetic(t *testing.T) {
+	minI, maxI := new(big.Int).SetInt64(math.MinInt64), new(big.Int).SetInt64(math.MaxInt64)
+	for _, sign := range []string{"", "-"} {
+		for _, mant := range []string{"0", "1", "10", "15", "1.0", "1.5", "0.5", "100.000", "9223372036854775807", "9223372036854775808",
+			"9.223372036854775807", "92233720368547758.07", "0.0000", "1.0000000000000000001", "12345678901234567890"} {
+			for _, exp := range []string{"", "e0", "e1", "E+2", "e-1", "e-3", "e18", "e19", "e400", "e-400", "e0001", "e99999"} {
+				s := sign + mant + exp
+				r, ok := new(big.Rat).SetString(s)
+				if !ok {
+					t.Fatalf("big.Rat cannot read %q", s)
+				}
+				want := r.IsInt() && r.Num().Cmp(minI) >= 0 && r.Num().Cmp(maxI) <= 0
+				got, gotOK := integral(s)
+				if gotOK != want || (want && got != r.Num().Int64()) {
+					t.Errorf("integral(%q) = %d, %v; want ok=%v (%s)", s, got, gotOK, want, r.RatString())
+				}
+			}
 		}
 	}
 }

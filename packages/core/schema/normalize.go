@@ -100,10 +100,12 @@ func normalizePG(t *PGType, depth int) string {
 //     bigint (an INTEGER PRIMARY KEY is the 64-bit rowid); only names that
 //     declare a small range (SMALLINT, INT2, TINYINT, MEDIUMINT, INT4) map to
 //     integer.
-//   - SQLite has no time zones. DATETIME and TIMESTAMPTZ map to timestamptz,
-//     because SQLite's own CURRENT_TIMESTAMP and datetime('now') produce UTC;
-//     TIMESTAMP maps to timestamp, as it does on PostgreSQL. TIMETZ maps to
-//     other, as on PostgreSQL.
+//   - SQLite has no time zones, so the declared name decides, as SPEC §1
+//     says: DATETIME and TIMESTAMP map to timestamp (PostgreSQL's timestamp,
+//     the type a schema ported from MySQL or PostgreSQL means by them), and
+//     only names that say so — TIMESTAMPTZ, TIMESTAMP WITH TIME ZONE — map
+//     to timestamptz. One schema then reads the same on both engines
+//     (decision 0015). TIMETZ maps to other, as on PostgreSQL.
 //   - BLOB and BYTEA map to bytea; an empty declared type (BLOB affinity,
 //     values stored as given) maps to other.
 var sqliteNames = map[string]string{
@@ -140,7 +142,7 @@ var sqliteNames = map[string]string{
 	"BOOL":                        Boolean,
 	"TIMESTAMPTZ":                 Timestamptz,
 	"TIMESTAMP WITH TIME ZONE":    Timestamptz,
-	"DATETIME":                    Timestamptz,
+	"DATETIME":                    Timestamp,
 	"TIMESTAMP":                   Timestamp,
 	"TIMESTAMP WITHOUT TIME ZONE": Timestamp,
 	"DATE":                        Date,
@@ -164,7 +166,13 @@ var sqliteNames = map[string]string{
 func NormalizeSQLite(declType string) string {
 	name := strings.ToUpper(declType)
 	if i := strings.IndexByte(name, '('); i >= 0 {
-		name = name[:i] // VARCHAR(255), DECIMAL(10,2)
+		// VARCHAR(255), DECIMAL(10,2); what follows the arguments still
+		// counts: TIMESTAMP(3) WITH TIME ZONE.
+		rest := ""
+		if j := strings.IndexByte(name[i:], ')'); j >= 0 {
+			rest = " " + name[i+j+1:]
+		}
+		name = name[:i] + rest
 	}
 	name = strings.Join(strings.Fields(name), " ")
 	if name == "" {

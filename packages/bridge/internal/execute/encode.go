@@ -492,10 +492,12 @@ func appendSQLiteTime(dst []byte, typ string, v any) []byte {
 		}
 	}
 	switch typ {
-	case schema.Timestamptz:
-		return appendTime(dst, t, true)
-	case schema.Timestamp:
-		return appendTime(dst, t, false)
+	case schema.Timestamptz, schema.Timestamp:
+		// Both read in UTC at PostgreSQL's precision (SPEC §4.5): text
+		// written with an offset by another program is converted first,
+		// as the planner converts input, and a timestamp then drops the
+		// zone, so the same row reads the same on both engines.
+		return appendTime(dst, t.UTC().Round(time.Microsecond), typ == schema.Timestamptz)
 	case schema.Date:
 		dst = append(dst, '"')
 		dst = t.AppendFormat(dst, "2006-01-02")

@@ -97,6 +97,13 @@ func TestAppendSQLite(t *testing.T) {
 		{"timestamptz", "not a time", `"not a time"`},
 		{"timestamp", ts, `"2024-01-02T03:04:05"`},
 		{"timestamp", "2024-01-02 03:04:05.25", `"2024-01-02T03:04:05.25"`},
+		// Another program's text: an offset converts to UTC wall time, and
+		// precision is PostgreSQL's (microseconds).
+		{"timestamp", "2024-01-02T05:04:05+02:00", `"2024-01-02T03:04:05"`},
+		{"timestamp", time.Date(2024, 1, 2, 5, 4, 5, 0, time.FixedZone("", 7200)), `"2024-01-02T03:04:05"`},
+		{"timestamp", "2024-01-02 03:04:05.123456789", `"2024-01-02T03:04:05.123457"`},
+		{"timestamptz", "2024-01-02T03:04:05.1234564Z", `"2024-01-02T03:04:05.123456Z"`},
+		{"timestamp", int64(1704164645), `"2024-01-02T03:04:05"`},
 		{"date", ts, `"2024-01-02"`},
 		{"date", "2024-01-02", `"2024-01-02"`},
 		{"time", "03:04:05", `"03:04:05"`},

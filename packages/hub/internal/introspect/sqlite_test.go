@@ -133,7 +133,7 @@ func TestTablesSQLite(t *testing.T) {
 				col("c_double", schema.Float, "DOUBLE PRECISION", true),
 				col("c_float", schema.Float, "FLOAT", true),
 				withDefault(col("c_bool", schema.Boolean, "BOOLEAN", false), "0"),
-				withDefault(col("c_datetime", schema.Timestamptz, "DATETIME", true), "CURRENT_TIMESTAMP"),
+				withDefault(col("c_datetime", schema.Timestamp, "DATETIME", true), "CURRENT_TIMESTAMP"),
 				col("c_timestamptz", schema.Timestamptz, "TIMESTAMPTZ", true),
 				col("c_timestamp", schema.Timestamp, "TIMESTAMP", true),
 				col("c_date", schema.Date, "DATE", true),
