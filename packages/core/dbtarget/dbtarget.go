@@ -152,15 +152,15 @@ var ErrInvalidURL = errors.New("invalid connection URL")
 // Check reports whether raw, a connection URL of engine ("postgres" or
 // "sqlite"), may be opened: nil, a *Refusal, ErrInvalidURL, or an error
 // naming an unsupported engine. Host names that only a CIDR of
-// STK_DB_ALLOWED_HOSTS could allow are resolved now; the dial-time guard of
-// Postgres checks them again.
+// STK_DB_ALLOWED_HOSTS could allow are resolved now (Postgres leaves them
+// to its dial-time guard, which checks them again at every connect).
 func (p *Policy) Check(ctx context.Context, engine, raw string) error {
 	switch engine {
 	case schema.EngineSQLite:
 		_, err := p.SQLitePath(raw)
 		return err
 	case schema.EnginePostgres:
-		_, err := p.checkPostgres(ctx, raw)
+		_, err := p.checkPostgres(ctx, raw, true)
 		return err
 	default:
 		return fmt.Errorf("unsupported engine %q", engine)

@@ -35,7 +35,7 @@ type lookupFunc func(ctx context.Context, host string) ([]string, error)
 // the URL names. Errors are ErrInvalidURL or a *Refusal, also at dial time
 // (wrapped by pgx).
 func (p *Policy) Postgres(ctx context.Context, raw string) (*pgx.ConnConfig, error) {
-	cfg, err := p.checkPostgres(ctx, raw)
+	cfg, err := p.checkPostgres(ctx, raw, false)
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +45,10 @@ func (p *Policy) Postgres(ctx context.Context, raw string) (*pgx.ConnConfig, err
 
 // checkPostgres parses raw and checks its hosts before anything else, so
 // that a socket written in a form only pgx reads (%2Fpath, [/path]) gets
-// the socket refusal rather than "invalid URL".
-func (p *Policy) checkPostgres(ctx context.Context, raw string) (*pgx.ConnConfig, error) {
+// the socket refusal rather than "invalid URL". With resolve, host names
+// that only a CIDR could allow are looked up now; without, the dial-time
+// guard does it (no DNS under a caller's lock).
+func (p *Policy) checkPostgres(ctx context.Context, raw string, resolve bool) (*pgx.ConnConfig, error) {
 	lower := strings.ToLower(raw)
 	if !strings.HasPrefix(lower, "postgres://") && !strings.HasPrefix(lower, "postgresql://") {
 		return nil, ErrInvalidURL
@@ -58,7 +60,7 @@ func (p *Policy) checkPostgres(ctx context.Context, raw string) (*pgx.ConnConfig
 		// No cause: pgconn redacts parse errors only on a best-effort basis.
 		return nil, ErrInvalidURL
 	}
-	if err := p.checkHosts(ctx, &cfg.Config); err != nil {
+	if err := p.checkHosts(ctx, &cfg.Config, resolve); err != nil {
 		return nil, err
 	}
 	// The password is the user info's or the password parameter's, never
@@ -81,8 +83,9 @@ func isSocket(host string, port uint16) bool {
 	return network == "unix"
 }
 
-// checkHosts checks every host pgx would try.
-func (p *Policy) checkHosts(ctx context.Context, cfg *pgconn.Config) error {
+// checkHosts checks every host pgx would try; names that only a CIDR
+// could allow are resolved when resolve is set.
+func (p *Policy) checkHosts(ctx context.Context, cfg *pgconn.Config, resolve bool) error {
 	hosts := []*pgconn.FallbackConfig{{Host: cfg.Host, Port: cfg.Port}}
 	hosts = append(hosts, cfg.Fallbacks...)
 	for _, h := range hosts {
@@ -94,6 +97,9 @@ func (p *Policy) checkHosts(ctx context.Context, cfg *pgconn.Config) error {
 		}
 		if !p.restricted || p.names[canonicalHost(h.Host)] {
 			continue
+		}
+		if _, err := netip.ParseAddr(strings.Trim(h.Host, "[]")); err != nil && !resolve && len(p.nets) > 0 {
+			continue // a name: the guard's lookup checks its addresses
 		}
 		if _, err := p.allowedAddrs(ctx, h.Host); err != nil {
 			return err

@@ -24,12 +24,10 @@ var journalSuffixes = []string{"-wal", "-shm", "-journal"}
 // file than the one checked.
 func (p *Policy) SQLitePath(raw string) (string, error) {
 	path, ok := strings.CutPrefix(raw, "sqlite://")
-	if !ok {
+	if !ok || path == "" {
 		return "", ErrInvalidURL
 	}
 	switch {
-	case path == "":
-		return "", refuse("a sqlite url needs a file path: sqlite://./data.db")
 	case path == ":memory:" || strings.HasPrefix(path, "file:"):
 		return "", refuse("a sqlite url is sqlite://<file path>: in-memory databases and file: URIs are not supported")
 	case strings.ContainsAny(path, "?#\x00"):
@@ -62,9 +60,6 @@ func (p *Policy) SQLitePath(raw string) (string, error) {
 	}
 	if !within(p.sqliteDir, resolved) {
 		return "", refuse("sqlite path resolves outside STK_SQLITE_DIR")
-	}
-	if fi, err := os.Stat(resolved); err == nil && fi.IsDir() {
-		return "", refuse("sqlite path names a directory, not a database file")
 	}
 	for _, s := range journalSuffixes {
 		if strings.HasSuffix(resolved, s) {
