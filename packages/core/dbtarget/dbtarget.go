@@ -64,9 +64,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, err
 }
 
-// Policy decides whether a connection URL may be opened. The zero Policy
-// refuses SQLite, refuses Unix sockets and allows any TCP host. A Policy is
-// immutable and safe for concurrent use.
+// Policy decides whether a connection URL may be opened. The zero Policy,
+// and a nil *Policy, refuse SQLite, refuse Unix sockets and allow any TCP
+// host. A Policy is immutable and safe for concurrent use.
 type Policy struct {
 	sqliteDir    string // resolved; "" refuses SQLite
 	localSockets bool
@@ -117,21 +117,13 @@ func MustNew(c Config) *Policy {
 	return p
 }
 
-// WithProtected returns a copy of p that also refuses files (a server adds
-// the files it opens itself to the configuration read from its environment).
-func (p *Policy) WithProtected(files ...string) *Policy {
-	q := *p
-	q.protected = append([]string(nil), p.protected...)
-	for _, f := range files {
-		if f != "" {
-			q.protected = append(q.protected, resolveLoosely(f))
-		}
-	}
-	return &q
-}
-
 // SQLiteDir is the resolved STK_SQLITE_DIR, or "" when SQLite is refused.
-func (p *Policy) SQLiteDir() string { return p.sqliteDir }
+func (p *Policy) SQLiteDir() string {
+	if p == nil {
+		return ""
+	}
+	return p.sqliteDir
+}
 
 // Refusal is a connection URL that the policy does not allow. Reason names
 // the rule and, where the operator can change it, the variable that would
@@ -155,6 +147,9 @@ var ErrInvalidURL = errors.New("invalid connection URL")
 // STK_DB_ALLOWED_HOSTS could allow are resolved now (Postgres leaves them
 // to its dial-time guard, which checks them again at every connect).
 func (p *Policy) Check(ctx context.Context, engine, raw string) error {
+	if p == nil {
+		p = &Policy{}
+	}
 	switch engine {
 	case schema.EngineSQLite:
 		_, err := p.SQLitePath(raw)

@@ -124,11 +124,18 @@ func TestSQLitePath(t *testing.T) {
 func TestSQLiteRefusedWithoutDir(t *testing.T) {
 	dir := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dir, "a.db"), nil, 0o600))
-	var p Policy
-	_, err := p.SQLitePath("sqlite://" + filepath.Join(dir, "a.db"))
-	var r *Refusal
-	if !errors.As(err, &r) || !strings.Contains(r.Reason, "set STK_SQLITE_DIR") {
-		t.Fatalf("got %v, want a refusal saying how to allow SQLite", err)
+	for _, p := range []*Policy{{}, nil, MustNew(Config{})} {
+		_, err := p.SQLitePath("sqlite://" + filepath.Join(dir, "a.db"))
+		var r *Refusal
+		if !errors.As(err, &r) || !strings.Contains(r.Reason, "set STK_SQLITE_DIR") {
+			t.Fatalf("got %v, want a refusal saying how to allow SQLite", err)
+		}
+		if err := p.Check(context.Background(), "postgres", "postgres://u@/db?host=/tmp"); !errors.As(err, &r) {
+			t.Fatalf("a socket: %v", err)
+		}
+		if err := p.Check(context.Background(), "postgres", "postgres://u@db.example.com/db"); err != nil {
+			t.Fatalf("a TCP host: %v", err)
+		}
 	}
 }
 

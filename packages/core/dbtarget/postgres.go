@@ -35,6 +35,9 @@ type lookupFunc func(ctx context.Context, host string) ([]string, error)
 // the URL names. Errors are ErrInvalidURL or a *Refusal, also at dial time
 // (wrapped by pgx).
 func (p *Policy) Postgres(ctx context.Context, raw string) (*pgx.ConnConfig, error) {
+	if p == nil {
+		p = &Policy{}
+	}
 	cfg, err := p.checkPostgres(ctx, raw, false)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,9 @@ var journalSuffixes = []string{"-wal", "-shm", "-journal"}
 // fragment, a file: URI or :memory: would hand SQLite options or another
 // file than the one checked.
 func (p *Policy) SQLitePath(raw string) (string, error) {
+	if p == nil {
+		p = &Policy{}
+	}
 	path, ok := strings.CutPrefix(raw, "sqlite://")
 	if !ok || path == "" {
 		return "", ErrInvalidURL
