@@ -32,3 +32,17 @@ func TestCallRefusedByPolicy(t *testing.T) {
 		t.Fatalf("the path leaked: %s", r.body)
 	}
 }
+
+// The Bridge reads the same variables as the Hub.
+func TestConfigDBTargets(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"STK_BRIDGE_TOKEN": "t", "STK_SQLITE_DIR": dir, "STK_ALLOW_LOCAL_SOCKETS": "true", "STK_DB_ALLOWED_HOSTS": "10.0.0.0/8"}
+	c, err := ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil || c.DBTargets.SQLiteDir != dir || !c.DBTargets.AllowLocalSockets || c.DBTargets.AllowedHosts != "10.0.0.0/8" {
+		t.Fatalf("config %+v, %v", c.DBTargets, err)
+	}
+	env["STK_DB_ALLOWED_HOSTS"] = "not a host"
+	if _, err := ConfigFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "STK_DB_ALLOWED_HOSTS") {
+		t.Fatalf("a bad list: %v", err)
+	}
+}

@@ -144,3 +144,21 @@ func TestConnectionAllowedHosts(t *testing.T) {
 		hubapi.PutConnection{URL: "postgres://app:" + password + "@db.example.internal/app", NoTest: true}), 201, "", nil)
 	h.assertNoSecret()
 }
+
+// The policy's variables are read from the environment and checked at
+// start.
+func TestConfigDBTargets(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"STK_MASTER_KEYS": "v1:x", "STK_SQLITE_DIR": dir, "STK_ALLOW_LOCAL_SOCKETS": "true",
+		"STK_DB_ALLOWED_HOSTS": "db.internal, 10.0.0.0/8"}
+	c, err := ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil || c.DBTargets.SQLiteDir != dir || !c.DBTargets.AllowLocalSockets || c.DBTargets.AllowedHosts != env["STK_DB_ALLOWED_HOSTS"] {
+		t.Fatalf("config %+v, %v", c.DBTargets, err)
+	}
+	for k, v := range map[string]string{"STK_SQLITE_DIR": filepath.Join(dir, "missing"), "STK_ALLOW_LOCAL_SOCKETS": "maybe", "STK_DB_ALLOWED_HOSTS": "10.0.0.0/99"} {
+		bad := map[string]string{k: v}
+		if _, err := ConfigFromEnv(func(k string) string { return bad[k] }); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v", k, v, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package dbpool
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"os"
@@ -110,5 +111,25 @@ func TestSQLiteOpenCreatesAndConvertsNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Fatalf("the missing file was created: %v", err)
+	}
+}
+
+// TestDialGuard: a host name that only a CIDR could allow is checked when
+// the pool connects, on the addresses it resolves to: localhost is not in
+// 10.0.0.0/8, so no connection is made.
+func TestDialGuard(t *testing.T) {
+	p := New(Config{Targets: dbtarget.MustNew(dbtarget.Config{AllowedHosts: "10.0.0.0/8"})})
+	defer p.Close()
+	pool, release, err := p.Acquire("p", "e", bundle.Connection{Name: "main", Engine: Postgres, URL: "postgres://u:SECRETPW@localhost:5432/db?connect_timeout=2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = pool.PG.Acquire(ctx)
+	var r *dbtarget.Refusal
+	if !errors.As(err, &r) || !strings.Contains(r.Reason, "STK_DB_ALLOWED_HOSTS") {
+		t.Fatalf("connect: %v; want the allowed-hosts refusal", err)
 	}
 }
