@@ -26,6 +26,7 @@ import (
 
 	bridgeserver "github.com/santokit/santokit/packages/bridge/server"
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	hubserver "github.com/santokit/santokit/packages/hub/server"
 )
@@ -120,7 +121,8 @@ func (e *env) want(what string, a answer, status int, code apierr.Code) {
 func start(t *testing.T) *env {
 	dir := t.TempDir()
 	hubCfg := hubserver.Config{DatabaseURL: "sqlite://" + filepath.Join(dir, "hub.db"), MasterKeys: "v1:" + masterKey,
-		BridgeTokens: []string{bridgeToken}, BootstrapEmail: "owner@example.com", BootstrapPassword: adminPass, Version: "test"}
+		BridgeTokens: []string{bridgeToken}, BootstrapEmail: "owner@example.com", BootstrapPassword: adminPass, Version: "test",
+		DBTargets: dbtarget.Config{SQLiteDir: dir}}
 	hub, err := hubserver.New(context.Background(), hubCfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +132,7 @@ func start(t *testing.T) *env {
 
 	bcfg := bridgeserver.DefaultConfig()
 	bcfg.HubURL, bcfg.BridgeToken, bcfg.Version = hs.URL, bridgeToken, "test"
+	bcfg.DBTargets.SQLiteDir = dir
 	br, err := bridgeserver.New(context.Background(), bcfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/santokit/santokit/internal/testpg"
 	bridgeserver "github.com/santokit/santokit/packages/bridge/server"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	hubserver "github.com/santokit/santokit/packages/hub/server"
 )
@@ -236,7 +237,8 @@ func setup(t *testing.T, engine string) *stack {
 	hcfg := hubserver.Config{Addr: "127.0.0.1:0", DatabaseURL: "sqlite://" + filepath.Join(dir, "hub.db"),
 		MasterKeys:     "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
 		BootstrapEmail: "owner@example.com", BootstrapPassword: "conformance-owner-pw",
-		BridgeTokens: []string{bridgeToken}, Version: "conformance"}
+		BridgeTokens: []string{bridgeToken}, Version: "conformance",
+		DBTargets: dbtarget.Config{SQLiteDir: dir}}
 	quiet := slog.New(slog.DiscardHandler)
 	if testing.Verbose() && os.Getenv("STK_CONFORMANCE_LOGS") != "" {
 		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -296,6 +298,7 @@ func setup(t *testing.T, engine string) *stack {
 		"STK_MAX_LIMIT":         "50",
 		"STK_MAX_BATCH":         "10",
 		"STK_MAX_BODY_BYTES":    "65536",
+		"STK_SQLITE_DIR":        dir,
 	}
 	bcfg, err := bridgeserver.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {

@@ -418,6 +418,12 @@ func startProc(ts *testscript.TestScript, bin, logName string, env []string) (*p
 		"HOME=" + ts.Getenv("WORK"),
 		"TMPDIR=" + ts.Getenv("TMPDIR"),
 	}, env...)
+	// The connection policy (SPEC §12), as a script sets it with env.
+	for _, k := range []string{"STK_SQLITE_DIR", "STK_ALLOW_LOCAL_SOCKETS", "STK_DB_ALLOWED_HOSTS"} {
+		if v := ts.Getenv(k); v != "" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	ts.Check(cmd.Start())
 	done := make(chan error, 1)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/duration"
 )
 
@@ -38,6 +39,11 @@ type Config struct {
 	AllowInsecureHub bool
 	TLSCert, TLSKey  string // STK_TLS_CERT, STK_TLS_KEY
 	Version          string
+	// DBTargets decides which databases pools may open (STK_SQLITE_DIR,
+	// STK_ALLOW_LOCAL_SOCKETS, STK_DB_ALLOWED_HOSTS; SPEC §12), the rule
+	// the Hub applies, again at open: defence in depth. New adds the TLS
+	// files to its Protected list; `stk dev` adds the Hub's files.
+	DBTargets dbtarget.Config
 
 	// Not read from the environment; zero values take defaults. Tests and
 	// `stk dev` set them.
@@ -121,6 +127,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	num("STK_MAX_AFFECTED", &c.MaxAffected)
 	flag("STK_DISABLE_AUTH", &c.AuthDisabled)
 	flag("STK_ALLOW_INSECURE_HUB", &c.AllowInsecureHub)
+	if t, err := dbtarget.ConfigFromEnv(getenv); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.DBTargets = t
+	}
 	if s := getenv("STK_LOG_LEVEL"); s != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {
 			errs = append(errs, fmt.Errorf("STK_LOG_LEVEL %q: use debug, info, warn or error", s))

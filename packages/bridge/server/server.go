@@ -21,6 +21,7 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/execute"
 	"github.com/santokit/santokit/packages/bridge/internal/metrics"
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/plan"
 )
@@ -55,15 +56,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		log.Warn("data-plane authentication is DISABLED (STK_DISABLE_AUTH=true): /call skips credential checks and authorization, " +
 			"the X-Santokit-Project/X-Santokit-Env headers select the env and every op is allowed; use this only for local development")
 	}
+	tc := cfg.DBTargets
+	tc.Protected = append(append([]string(nil), tc.Protected...), cfg.TLSCert, cfg.TLSKey)
+	targets, err := dbtarget.New(tc)
+	if err != nil {
+		return nil, err
+	}
 	hubURL, _ := url.Parse(cfg.HubURL)
 	log.Info("config", "addr", cfg.Addr, "hubUrl", hubURL.Redacted(), "bridgeToken", cfg.BridgeToken != "",
 		"bundleMaxStale", cfg.BundleMaxStale.String(), "dbMaxConns", cfg.DBMaxConns, "statementTimeout", cfg.StatementTimeout.String(),
 		"maxBodyBytes", cfg.MaxBodyBytes, "maxLimit", cfg.MaxLimit, "maxBatch", cfg.MaxBatch, "maxAffected", cfg.MaxAffected,
 		"authDisabled", cfg.AuthDisabled, "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
-		"logLevel", cfg.LogLevel.String(), "version", cfg.Version)
+		"logLevel", cfg.LogLevel.String(), "version", cfg.Version,
+		"sqliteDir", targets.SQLiteDir(), "allowLocalSockets", tc.AllowLocalSockets, "dbAllowedHosts", tc.AllowedHosts)
 
 	s := &Server{cfg: cfg, log: log}
-	s.pools = dbpool.New(dbpool.Config{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.StatementTimeout, Log: log})
+	s.pools = dbpool.New(dbpool.Config{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.StatementTimeout, Targets: targets, Log: log})
 	client := cfg.HubClient
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()

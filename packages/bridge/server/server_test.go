@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/santokit/santokit/internal/testpg"
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	hubserver "github.com/santokit/santokit/packages/hub/server"
 )
@@ -67,7 +69,9 @@ func startHub(t testing.TB) (string, string) {
 	cfg := hubserver.Config{Addr: "127.0.0.1:0", DatabaseURL: "sqlite://" + filepath.Join(t.TempDir(), "hub.db"),
 		Version: "test", BridgeTokens: []string{bridgeToken},
 		BootstrapEmail: "owner@example.com", BootstrapPassword: "bridge-tests-owner-pw",
-		MasterKeys: "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))}
+		MasterKeys: "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
+		// The tests' SQLite files live in temporary directories.
+		DBTargets: dbtarget.Config{SQLiteDir: os.TempDir()}}
 	hub, err := hubserver.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +92,7 @@ func testConfig(hubURL string) Config {
 	c.BridgeToken = bridgeToken
 	c.MaxBodyBytes = 64 << 10
 	c.Version = "test"
+	c.DBTargets.SQLiteDir = os.TempDir()
 	return c
 }
 

@@ -48,6 +48,10 @@ type PutConnection struct {
 	Engine string `json:"engine"`
 	// URL is write-only: responses carry only the redacted form.
 	URL string `json:"url"`
+	// NoTest stores the URL without connecting to it first (`stk
+	// connections set|rotate --no-test`); by default the Hub tests it and
+	// stores nothing when the test fails (503, SPEC §15).
+	NoTest bool `json:"noTest,omitempty"`
 }
 
 // Connection is a connection as the API shows it: never the secret URL.

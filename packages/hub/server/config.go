@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+
+	"github.com/santokit/santokit/packages/core/dbtarget"
 )
 
 // Config is the Hub's configuration (SPEC §12). MasterKeys is secret and
@@ -27,6 +29,10 @@ type Config struct {
 	// store has no user (SPEC §7.1). The password is never logged.
 	BootstrapEmail    string
 	BootstrapPassword string
+	// DBTargets decides which databases connections may open
+	// (STK_SQLITE_DIR, STK_ALLOW_LOCAL_SOCKETS, STK_DB_ALLOWED_HOSTS; SPEC
+	// §12). New adds the store and TLS files to its Protected list.
+	DBTargets dbtarget.Config
 }
 
 // ConfigFromEnv reads the STK_* variables of SPEC §12 through getenv.
@@ -47,6 +53,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	var err error
+	if c.DBTargets, err = dbtarget.ConfigFromEnv(getenv); err != nil {
+		return c, err
+	}
 	if c.AuthDisabled, err = parseBool("STK_DISABLE_AUTH", getenv("STK_DISABLE_AUTH")); err != nil {
 		return c, err
 	}

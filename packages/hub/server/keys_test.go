@@ -51,10 +51,15 @@ func TestRotateConnectionRoute(t *testing.T) {
 		h.expect(h.do("PUT", base, hubapi.PutConnection{URL: data}), 201, "", &conn)
 		rev := h.revision(t, "dev")
 
-		// Rotate to a database that is down: the test now uses the new URL.
+		// Rotating to a database that is down fails its test and changes
+		// nothing; with noTest it rotates, and the test uses the new URL.
 		down := "postgres://app:" + password + "@" + closedPort(t) + "/app"
+		h.expect(h.do("POST", base+"/rotate", hubapi.PutConnection{URL: down}), 503, apierr.ServiceUnavailable, nil)
+		if got := h.revision(t, "dev"); got != rev {
+			t.Fatalf("a failed rotation bumped the revision %d → %d", rev, got)
+		}
 		var rotated hubapi.Connection
-		h.expect(h.do("POST", base+"/rotate", hubapi.PutConnection{URL: down}), 200, "", &rotated)
+		h.expect(h.do("POST", base+"/rotate", hubapi.PutConnection{URL: down, NoTest: true}), 200, "", &rotated)
 		if rotated.Version != conn.Version+1 || rotated.Engine != "postgres" || !strings.Contains(rotated.URL, "app:***@") ||
 			rotated.Name != "main" || !rotated.CreatedAt.Equal(conn.CreatedAt) {
 			t.Fatalf("rotated %+v (was %+v)", rotated, conn)

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/hub/internal/api"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
@@ -38,6 +40,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	targets, err := dbTargets(cfg)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open the Hub store %s: %w", secrets.RedactURL(cfg.DatabaseURL), err)
@@ -55,12 +61,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	log.Info("config", "addr", cfg.Addr, "bridgeTokens", len(cfg.BridgeTokens), "database", secrets.RedactURL(cfg.DatabaseURL), "store", st.Engine(),
 		"authDisabled", cfg.AuthDisabled, "activeKey", ring.Active(), "keyVersions", ring.Versions(),
-		"tls", cfg.TLSCert != "", "logLevel", cfg.LogLevel.String(), "version", cfg.Version)
+		"tls", cfg.TLSCert != "", "logLevel", cfg.LogLevel.String(), "version", cfg.Version,
+		"sqliteDir", targets.SQLiteDir(), "allowLocalSockets", cfg.DBTargets.AllowLocalSockets, "dbAllowedHosts", cfg.DBTargets.AllowedHosts)
 	var authz auth.Authorizer = auth.RBAC{Store: st}
 	if cfg.AuthDisabled {
 		authz = auth.AllowAll{}
 	}
-	svc := service.New(st, ring, authz, log)
+	svc := service.New(st, ring, authz, targets, log)
 	apiCfg := api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens}
 	if !cfg.AuthDisabled {
 		created, err := svc.Bootstrap(ctx, cfg.BootstrapEmail, cfg.BootstrapPassword)
@@ -76,6 +83,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		apiCfg.Authenticator = &auth.Authenticator{Store: st, Keys: svc.Keys(), Now: time.Now}
 	}
 	return &Server{cfg: cfg, log: log, store: st, svc: svc, handler: api.New(svc, log, apiCfg)}, nil
+}
+
+// dbTargets is the connection policy of cfg: its variables, with the files
+// the Hub opens itself (its SQLite store, TLS certificate and key) never
+// allowed as SQLite connections, whatever STK_SQLITE_DIR says.
+func dbTargets(cfg Config) (*dbtarget.Policy, error) {
+	c := cfg.DBTargets
+	c.Protected = append(append([]string(nil), c.Protected...), cfg.TLSCert, cfg.TLSKey)
+	if path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite://"); ok {
+		c.Protected = append(c.Protected, path)
+	}
+	return dbtarget.New(c)
 }
 
 // RotateSigningKey makes a new key sign access tokens at once; the previous

@@ -75,7 +75,8 @@ func startHub(t *testing.T, storeEngine string) *hub {
 // startHubB is startHub for benchmarks (SQLite store).
 func startHubB(b *testing.B) *hub { return newHub(b, "sqlite") }
 
-func newHub(t testing.TB, storeEngine string) *hub {
+// newHub starts a Hub; opts adjust its configuration.
+func newHub(t testing.TB, storeEngine string, opts ...func(*Config)) *hub {
 	t.Helper()
 	h := &hub{t: t, logs: &syncBuffer{}}
 	var dbURL string
@@ -89,6 +90,9 @@ func newHub(t testing.TB, storeEngine string) *hub {
 		BootstrapEmail: adminEmail, BootstrapPassword: adminPassword,
 		BridgeTokens: []string{"old-bridge-token", bridgeToken},
 		MasterKeys:   "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := New(context.Background(), cfg, log)
 	if err != nil {
@@ -296,8 +300,16 @@ func TestHubFlow(t *testing.T) {
 
 		// An unreachable database: 503 naming only the category.
 		down := "postgres://app:" + password + "@" + closedPort(t) + "/app"
-		h.expect(h.do("PUT", "/v1/projects/demo/envs/prod/connections/main", hubapi.PutConnection{URL: down}), 201, "", nil)
-		r := h.do("POST", "/v1/projects/demo/envs/prod/connections/main/test", nil)
+		// Set tests it first, stores nothing when the test fails, and
+		// noTest skips the test.
+		r := h.do("PUT", "/v1/projects/demo/envs/prod/connections/main", hubapi.PutConnection{URL: down})
+		h.expect(r, 503, apierr.ServiceUnavailable, nil)
+		if e := r.envelope(t); e.Message != `connection "main": connection refused` {
+			t.Fatalf("message %q", e.Message)
+		}
+		h.expect(h.do("GET", "/v1/projects/demo/envs/prod/connections/main", nil), 404, apierr.NotFound, nil)
+		h.expect(h.do("PUT", "/v1/projects/demo/envs/prod/connections/main", hubapi.PutConnection{URL: down, NoTest: true}), 201, "", nil)
+		r = h.do("POST", "/v1/projects/demo/envs/prod/connections/main/test", nil)
 		h.expect(r, 503, apierr.ServiceUnavailable, nil)
 		if e := r.envelope(t); e.Message != `connection "main": connection refused` {
 			t.Fatalf("message %q", e.Message)

@@ -25,6 +25,7 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/execute"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/apikey"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/jsonscan"
 	"github.com/santokit/santokit/packages/core/names"
 	"github.com/santokit/santokit/packages/core/plan"
@@ -168,6 +169,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op *string, buf 
 	if err != nil {
 		if errors.Is(err, dbpool.ErrClosed) {
 			return nil, apierr.Wrap(apierr.ServiceUnavailable, err, "the Bridge is shutting down")
+		}
+		var refusal *dbtarget.Refusal
+		if errors.As(err, &refusal) {
+			// The operator's configuration, not the caller's request, is
+			// wrong: 503 like any database the Bridge cannot use
+			// (docs/decisions/0011).
+			return nil, apierr.Wrap(apierr.ServiceUnavailable, err, "database unavailable: connection %s is refused by this Bridge's connection policy: %s", p.Connection, refusal.Reason)
 		}
 		return nil, apierr.Wrap(apierr.ServiceUnavailable, err, "database unavailable: connection %s cannot be opened", p.Connection)
 	}

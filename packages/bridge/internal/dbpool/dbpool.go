@@ -22,17 +22,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/santokit/santokit/packages/bridge/internal/pgpipe"
 	"github.com/santokit/santokit/packages/core/bundle"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/schema"
 )
 
@@ -42,14 +40,8 @@ const (
 	SQLite   = schema.EngineSQLite
 )
 
-// allowedPostgresKeys are the URL parameters a connection may carry (the
-// Hub's list, SPEC §10): none that make pgx read files of the Bridge's host
-// or set arbitrary server parameters.
-var allowedPostgresKeys = []string{"host", "port", "user", "password", "dbname", "sslmode", "sslnegotiation",
-	"sslsni", "connect_timeout", "application_name", "target_session_attrs"}
-
 // ErrInvalidURL: the connection URL cannot be used (its text is not shown).
-var ErrInvalidURL = errors.New("invalid connection URL")
+var ErrInvalidURL = dbtarget.ErrInvalidURL
 
 // Config configures the pools.
 type Config struct {
@@ -58,7 +50,11 @@ type Config struct {
 	// StatementTimeout is PostgreSQL's statement_timeout and SQLite's
 	// busy_timeout (STK_STATEMENT_TIMEOUT).
 	StatementTimeout time.Duration
-	Log              *slog.Logger
+	// Targets decides which databases may be opened (the Hub's rule,
+	// applied again here); a refusal is a *dbtarget.Refusal. nil is the
+	// zero Policy: no SQLite, no Unix sockets.
+	Targets *dbtarget.Policy
+	Log     *slog.Logger
 }
 
 // Key names a pool.
@@ -101,6 +97,9 @@ func New(cfg Config) *Pools {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Targets == nil {
+		cfg.Targets = &dbtarget.Policy{}
 	}
 	return &Pools{cfg: cfg, pools: map[Key]*Pool{}}
 }
@@ -252,15 +251,11 @@ func (p *Pools) open(k Key, c bundle.Connection) (*Pool, error) {
 }
 
 func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, *pgpipe.Batcher, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return nil, nil, ErrInvalidURL // a *url.Error would quote the URL
-	}
-	cc, err := pgx.ParseConfigWithOptions(rawURL, pgx.ParseConfigOptions{
-		ParseConfigOptions: pgconn.ParseConfigOptions{ConnStringAllowedKeys: allowedPostgresKeys},
-	})
+	// Parsed, checked and guarded by the policy (only the URL's own
+	// password, never the Bridge host's PGPASSWORD or ~/.pgpass).
+	cc, err := p.cfg.Targets.Postgres(context.Background(), rawURL)
 	if err != nil {
-		return nil, nil, ErrInvalidURL // pgconn redacts only on a best-effort basis
+		return nil, nil, err
 	}
 	// The URL carries only allowed keys, so no pool_* settings: this gives
 	// the pool defaults (and NewWithConfig insists on a parsed config).
@@ -268,10 +263,6 @@ func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, *pgpipe.Batcher, err
 	if err != nil {
 		return nil, nil, ErrInvalidURL
 	}
-	// Only the URL's own password: never the Bridge host's PGPASSWORD or
-	// ~/.pgpass.
-	password, _ := u.User.Password()
-	cc.Password = password
 	if cc.ConnectTimeout == 0 || cc.ConnectTimeout > 10*time.Second {
 		cc.ConnectTimeout = 5 * time.Second
 	}
@@ -305,22 +296,21 @@ func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, *pgpipe.Batcher, err
 	return pool, reads, nil
 }
 
-// openSQLite opens sqlite://<path>. The file must exist (mode=rw): a
-// missing file is a database that is down, not an empty database.
+// openSQLite opens sqlite://<path> once the policy allowed it, at the
+// resolved path it checked. The file must exist (mode=rw): a missing file
+// is a database that is down, not an empty database, and the Bridge never
+// creates a file. Nor does it convert one: the journal mode stays the
+// file's own (WAL is the operator's choice, made once on the file).
 func (p *Pools) openSQLite(rawURL string) (read, write *sql.DB, err error) {
-	path, ok := strings.CutPrefix(rawURL, "sqlite://")
-	if !ok || path == "" || path == ":memory:" {
-		return nil, nil, ErrInvalidURL
-	}
-	abs, err := filepath.Abs(path)
+	abs, err := p.cfg.Targets.SQLitePath(rawURL)
 	if err != nil {
-		return nil, nil, ErrInvalidURL
+		return nil, nil, err
 	}
 	busy := strconv.FormatInt(max(p.cfg.StatementTimeout.Milliseconds(), 1), 10)
 	dsn := func(txlock string) string {
 		q := url.Values{
 			"mode":    {"rw"},
-			"_pragma": {"busy_timeout(" + busy + ")", "journal_mode(WAL)", "foreign_keys(1)"},
+			"_pragma": {"busy_timeout(" + busy + ")", "foreign_keys(1)"},
 			"_txlock": {txlock},
 		}
 		// A "file:" URI, so that SQLite applies mode=rw; url.URL escapes

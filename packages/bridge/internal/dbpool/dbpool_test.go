@@ -9,7 +9,12 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/bundle"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 )
+
+// anywhere allows SQLite files in every temporary directory of the tests
+// that are not about the policy.
+var anywhere = dbtarget.MustNew(dbtarget.Config{SQLiteDir: "/"})
 
 func sqliteFile(t *testing.T, name string) string {
 	t.Helper()
@@ -28,7 +33,7 @@ func sqliteFile(t *testing.T, name string) string {
 // Pools are created on first use, replaced when the connection changes,
 // and a replaced pool closes when its last lease ends.
 func TestPoolLifecycle(t *testing.T) {
-	p := New(Config{MaxConns: 3, StatementTimeout: time.Second})
+	p := New(Config{MaxConns: 3, StatementTimeout: time.Second, Targets: anywhere})
 	c1 := bundle.Connection{Name: "main", Engine: SQLite, URL: sqliteFile(t, "a.db"), Version: 1}
 	a, releaseA, err := p.Acquire("p", "e", c1)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/santokit/santokit/packages/bridge/internal/dbpool"
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 )
 
 // Error mapping (SPEC §3, §4.2 step 7). Driver messages are never
@@ -44,11 +45,15 @@ func mapError(reqCtx context.Context, err error, timeout time.Duration) *apierr.
 			return e
 		}
 	}
+	var refusal *dbtarget.Refusal
 	switch {
 	case reqCtx.Err() != nil:
 		return apierr.Wrap(apierr.ServiceUnavailable, err, "request canceled")
 	case errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err):
 		return timedOut(err, timeout)
+	case errors.As(err, &refusal):
+		// A DNS answer outside STK_DB_ALLOWED_HOSTS at dial time.
+		return apierr.Wrap(apierr.ServiceUnavailable, err, "database unavailable: %s", refusal.Reason)
 	case errors.Is(err, dbpool.ErrInvalidURL):
 		return apierr.Wrap(apierr.ServiceUnavailable, err, "database unavailable: the connection URL is invalid")
 	case errors.Is(err, dbpool.ErrClosed):

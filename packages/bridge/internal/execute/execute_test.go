@@ -21,6 +21,7 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/dbpool"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/bundle"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/plan"
 )
 
@@ -38,6 +39,7 @@ type db struct {
 func newDB(t *testing.T, engine string, x *Executor) *db {
 	t.Helper()
 	d := &db{t: t, engine: engine, x: x}
+	var targets *dbtarget.Policy
 	if engine == dbpool.Postgres {
 		d.url = testpg.New(t)
 	} else {
@@ -51,8 +53,9 @@ func newDB(t *testing.T, engine string, x *Executor) *db {
 		}
 		c.Close()
 		d.url = "sqlite://" + path
+		targets = dbtarget.MustNew(dbtarget.Config{SQLiteDir: filepath.Dir(path)})
 	}
-	d.pools = dbpool.New(dbpool.Config{MaxConns: 4, StatementTimeout: x.StatementTimeout})
+	d.pools = dbpool.New(dbpool.Config{MaxConns: 4, StatementTimeout: x.StatementTimeout, Targets: targets})
 	t.Cleanup(d.pools.Close)
 	return d
 }
@@ -501,6 +504,6 @@ func TestDatabaseDownAndRecovery(t *testing.T) {
 
 	// SQLite: a missing file is a database that is down, not a new one.
 	sq := newDB(t, dbpool.SQLite, x)
-	sq.url = "sqlite://" + filepath.Join(t.TempDir(), "missing.db")
+	sq.url = "sqlite://" + filepath.Join(filepath.Dir(strings.TrimPrefix(sq.url, "sqlite://")), "missing.db")
 	sq.fails(&plan.Plan{Engine: "sqlite", SQL: `SELECT 1 AS one`}, apierr.ServiceUnavailable, "database unavailable")
 }

@@ -30,7 +30,7 @@ func (a *app) connectionsCmd() *cobra.Command {
 
 func (a *app) connectionsSetCmd() *cobra.Command {
 	var name, engine, dbURL string
-	var fromStdin bool
+	var fromStdin, noTest bool
 	c := &cobra.Command{
 		Use:   "set",
 		Short: "Create or replace a connection",
@@ -39,13 +39,21 @@ by the Hub and never shown again: reads show it with the password redacted.
 
 Prefer --db-url-stdin: a URL given with --db-url stays in the shell history.
 --engine defaults from the URL scheme (postgres://, postgresql:// → postgres;
-sqlite:// → sqlite).`,
+sqlite:// → sqlite).
+
+The Hub connects to the URL before storing it, and stores nothing when that
+fails (the error names the category: refused, authentication failed,
+timeout, …); --no-test stores it untested, e.g. for a database not up yet.
+Either way the Hub refuses URLs its connection policy does not allow:
+SQLite files outside its STK_SQLITE_DIR, PostgreSQL Unix sockets unless
+STK_ALLOW_LOCAL_SOCKETS=true, hosts outside STK_DB_ALLOWED_HOSTS.`,
 		Example: `  stk connections set --project demo --env dev --name main --db-url-stdin < db-url.txt
   printf '%s' "$DATABASE_URL" | stk connections set --project demo --env dev --name main --db-url-stdin
   stk connections set --project demo --env dev --name main --engine postgres --db-url postgres://app:secret@db:5432/app`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			project, env, in, err := a.connectionInput(cmd, name, dbURL, engine, fromStdin)
+			in.NoTest = noTest
 			if err != nil {
 				return err
 			}
@@ -69,17 +77,18 @@ sqlite:// → sqlite).`,
 			return nil
 		}),
 	}
-	a.connectionURLFlags(c, &name, &engine, &dbURL, &fromStdin)
+	a.connectionURLFlags(c, &name, &engine, &dbURL, &fromStdin, &noTest)
 	return c
 }
 
 // connectionURLFlags adds the flags of set and rotate.
-func (a *app) connectionURLFlags(c *cobra.Command, name, engine, dbURL *string, fromStdin *bool) {
+func (a *app) connectionURLFlags(c *cobra.Command, name, engine, dbURL *string, fromStdin, noTest *bool) {
 	f := c.Flags()
 	f.StringVar(name, "name", "", "connection name, e.g. main (required)")
 	f.StringVar(engine, "engine", "", "database engine: postgres or sqlite (default: from the URL scheme)")
 	f.StringVar(dbURL, "db-url", "", "database URL (stays in shell history; prefer --db-url-stdin)")
 	f.BoolVar(fromStdin, "db-url-stdin", false, "read the database URL from stdin")
+	f.BoolVar(noTest, "no-test", false, "store the URL without connecting to it first")
 	_ = c.MarkFlagRequired("name")
 	_ = c.RegisterFlagCompletionFunc("engine", cobra.FixedCompletions(
 		[]string{schema.EnginePostgres, schema.EngineSQLite}, cobra.ShellCompDirectiveNoFileComp))
@@ -110,7 +119,7 @@ func (a *app) connectionURL(cmd *cobra.Command, dbURL, engine string, fromStdin 
 
 func (a *app) connectionsRotateCmd() *cobra.Command {
 	var name, engine, dbURL string
-	var fromStdin bool
+	var fromStdin, noTest bool
 	c := &cobra.Command{
 		Use:   "rotate",
 		Short: "Replace the URL (credentials) of an existing connection",
@@ -118,13 +127,15 @@ func (a *app) connectionsRotateCmd() *cobra.Command {
 its password: the Hub stores the new URL encrypted and bumps the connection's
 version, and Bridges reconnect with it. Unlike 'set' it never creates a
 connection. The URL is handled as by 'set': prefer --db-url-stdin; --engine
-defaults from the URL scheme.`,
+defaults from the URL scheme; the Hub tests the new URL first unless
+--no-test, and keeps the old one when the test fails.`,
 		Example: `  stk connections rotate --project demo --env prod --name main --db-url-stdin < new-db-url.txt
   printf '%s' "$NEW_DATABASE_URL" | stk connections rotate --project demo --env prod --name main --db-url-stdin
   stk connections rotate --project demo --env dev --name main --db-url postgres://app:new-secret@db:5432/app --json`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			project, env, in, err := a.connectionInput(cmd, name, dbURL, engine, fromStdin)
+			in.NoTest = noTest
 			if err != nil {
 				return err
 			}
@@ -144,7 +155,7 @@ defaults from the URL scheme.`,
 			return nil
 		}),
 	}
-	a.connectionURLFlags(c, &name, &engine, &dbURL, &fromStdin)
+	a.connectionURLFlags(c, &name, &engine, &dbURL, &fromStdin, &noTest)
 	return c
 }
 

@@ -163,9 +163,6 @@ func Run(ctx context.Context, o Options) error {
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
 	}
-	if o.newBridge == nil {
-		o.newBridge = embeddedBridge
-	}
 	if o.Notice == nil {
 		o.Notice = func(string) {}
 	}
@@ -214,6 +211,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	hubURL, bridgeURL := baseURL(hl.Addr()), baseURL(bl.Addr())
 
+	targets, err := st.dbTargets(o.Getenv, dbURL)
+	if err != nil {
+		_, _ = hl.Close(), bl.Close()
+		return usagef("%v", err)
+	}
 	hub, err := hubserver.New(ctx, hubserver.Config{
 		Addr:         hl.Addr().String(),
 		DatabaseURL:  "sqlite://" + st.path(hubStoreName),
@@ -222,6 +224,7 @@ func Run(ctx context.Context, o Options) error {
 		LogLevel:     level,
 		Version:      o.Version,
 		BridgeTokens: []string{st.bridgeToken},
+		DBTargets:    targets,
 	}, logger.With("component", "hub"))
 	if err != nil {
 		_, _ = hl.Close(), bl.Close()
@@ -241,8 +244,13 @@ func Run(ctx context.Context, o Options) error {
 		"STK_TLS_CERT":           "",
 		"STK_TLS_KEY":            "",
 		"STK_ALLOW_INSECURE_HUB": "",
+		"STK_SQLITE_DIR":         targets.SQLiteDir,
 	}
-	bridge, err := o.newBridge(ctx, func(k string) string {
+	newBridge := o.newBridge
+	if newBridge == nil {
+		newBridge = embeddedBridge(targets.Protected)
+	}
+	bridge, err := newBridge(ctx, func(k string) string {
 		if v, ok := bridgeEnv[k]; ok {
 			return v
 		}

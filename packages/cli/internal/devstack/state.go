@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	_ "modernc.org/sqlite" // driver "sqlite", for seeding the data database
+
+	"github.com/santokit/santokit/packages/core/dbtarget"
 )
 
 // The files of <dir>/.santokit.
@@ -192,4 +194,30 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// dbTargets is the connection policy of the stack's Hub and Bridge (SPEC
+// §12): STK_ALLOW_LOCAL_SOCKETS and STK_DB_ALLOWED_HOSTS as the environment
+// says, SQLite files inside .santokit/ (or, for --db sqlite://…, inside
+// that file's directory: the user named it), and never the stack's own
+// files there: the Hub's store, the master key, the bridge token, the log
+// (docs/decisions/0011).
+func (s *state) dbTargets(getenv func(string) string, dbURL string) (dbtarget.Config, error) {
+	c, err := dbtarget.ConfigFromEnv(func(k string) string {
+		if k == "STK_SQLITE_DIR" {
+			return ""
+		}
+		return getenv(k)
+	})
+	if err != nil {
+		return c, err
+	}
+	c.SQLiteDir = s.dir
+	if path, ok := strings.CutPrefix(dbURL, "sqlite://"); ok && filepath.Dir(path) != s.dir {
+		c.SQLiteDir = filepath.Dir(path)
+	}
+	for _, name := range []string{hubStoreName, masterKeyName, bridgeTokenName, logFileName} {
+		c.Protected = append(c.Protected, s.path(name))
+	}
+	return c, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/internal/testpg"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/secrets"
@@ -48,7 +49,7 @@ func seedStore(t *testing.T, dbURL string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(st, ring, auth.AllowAll{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := service.New(st, ring, auth.AllowAll{}, &dbtarget.Policy{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	p := auth.Dev()
 	if _, err := svc.CreateProject(ctx, p, hubapi.CreateProject{Name: "demo"}); err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func seedStore(t *testing.T, dbURL string) {
 	}
 	for _, name := range []string{"a", "b", "c"} {
 		if _, _, err := svc.PutConnection(ctx, p, "demo", "dev", name,
-			hubapi.PutConnection{URL: "postgres://app:" + password + "@db:5432/" + name}); err != nil {
+			hubapi.PutConnection{URL: "postgres://app:" + password + "@db:5432/" + name, NoTest: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/santokit/santokit/packages/core/dbtarget"
 )
 
 // Failure categories. They are the whole text of a ProbeError: SPEC §3 and
@@ -33,9 +35,12 @@ const (
 	// PostgreSQL role lacks CONNECT on the database.
 	CategoryPermission = "permission denied"
 	// CategoryInvalidURL: the URL does not parse, has the wrong scheme, or
-	// carries a parameter outside AllowedPostgresURLKeys.
+	// carries a parameter outside dbtarget.PostgresURLKeys.
 	CategoryInvalidURL        = "invalid connection URL"
 	CategoryUnsupportedEngine = "unsupported engine"
+	// CategoryNotAllowed: the Hub's connection policy (dbtarget) refuses
+	// the URL, before or at dial time; the *dbtarget.Refusal says why.
+	CategoryNotAllowed = "not allowed by the Hub's connection policy"
 	// CategoryCatalog: connected, but reading the catalog failed for a
 	// reason none of the other categories names (Tables only).
 	CategoryCatalog = "catalog read failed"
@@ -104,6 +109,10 @@ func classify(err error) string {
 	var pe *ProbeError
 	if errors.As(err, &pe) {
 		return pe.Category
+	}
+	var refusal *dbtarget.Refusal
+	if errors.As(err, &refusal) {
+		return CategoryNotAllowed
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/schema"
 )
 
@@ -21,8 +22,10 @@ const defaultTimeout = 30 * time.Second
 // Tables reads the tables of the database at url — engine "postgres" (a
 // postgres:// URL; the tables of schema public) or "sqlite" (sqlite://<file
 // path>; the file is opened read-only and never created) — in the canonical
-// order of schema.Normalize. Errors are *ProbeError.
-func Tables(ctx context.Context, engine, url string) ([]schema.Table, error) {
+// order of schema.Normalize, if targets allows the URL. Errors are
+// *ProbeError; a refusal of targets is CategoryNotAllowed and unwraps to
+// the *dbtarget.Refusal.
+func Tables(ctx context.Context, targets *dbtarget.Policy, engine, url string) ([]schema.Table, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	var (
@@ -31,9 +34,9 @@ func Tables(ctx context.Context, engine, url string) ([]schema.Table, error) {
 	)
 	switch engine {
 	case schema.EnginePostgres:
-		tables, err = pgTables(ctx, url)
+		tables, err = pgTables(ctx, targets, url)
 	case schema.EngineSQLite:
-		tables, err = sqliteTables(ctx, url)
+		tables, err = sqliteTables(ctx, targets, url)
 	default:
 		return nil, &ProbeError{Category: CategoryUnsupportedEngine}
 	}
@@ -45,17 +48,17 @@ func Tables(ctx context.Context, engine, url string) ([]schema.Table, error) {
 
 // Probe connects to the database at url and returns its server version
 // ("16.4 …" for PostgreSQL, "SQLite 3.x.y" for SQLite), bounded by ctx (or
-// by a default timeout when ctx has none). Errors are *ProbeError, whose text
-// is only the category.
-func Probe(ctx context.Context, engine, url string) (serverVersion string, err error) {
+// by a default timeout when ctx has none), if targets allows the URL. Errors
+// are *ProbeError, whose text is only the category.
+func Probe(ctx context.Context, targets *dbtarget.Policy, engine, url string) (serverVersion string, err error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	var v string
 	switch engine {
 	case schema.EnginePostgres:
-		v, err = pgProbe(ctx, url)
+		v, err = pgProbe(ctx, targets, url)
 	case schema.EngineSQLite:
-		v, err = sqliteProbe(ctx, url)
+		v, err = sqliteProbe(ctx, targets, url)
 	default:
 		return "", &ProbeError{Category: CategoryUnsupportedEngine}
 	}

@@ -2,50 +2,28 @@ package introspect
 
 import (
 	"context"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/schema"
 )
 
 // pgSchema is the PostgreSQL schema whose tables a snapshot holds.
 const pgSchema = "public"
 
-// AllowedPostgresURLKeys lists the parameters a postgres:// connection URL
-// may carry (pgconn's ConnStringAllowedKeys). Connection URLs come from
-// operators, so keys that make pgx read files of the Hub's host (passfile,
-// service, servicefile, sslcert, sslkey, sslrootcert) or set arbitrary
-// server parameters are refused with CategoryInvalidURL.
-func AllowedPostgresURLKeys() []string {
-	return []string{"host", "port", "user", "password", "dbname", "sslmode", "sslnegotiation",
-		"sslsni", "connect_timeout", "application_name", "target_session_attrs"}
-}
-
-// pgConnect opens one short-lived connection. Only the URL's own password is
-// used: pgx would otherwise fill a missing one from the Hub process's
-// PGPASSWORD or ~/.pgpass, and send the Hub's credentials to whatever host an
-// operator names.
-func pgConnect(ctx context.Context, rawURL string) (*pgx.Conn, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		// No cause: a *url.Error quotes the URL, password included.
-		return nil, &ProbeError{Category: CategoryInvalidURL}
-	}
-	cfg, err := pgx.ParseConfigWithOptions(rawURL, pgx.ParseConfigOptions{
-		ParseConfigOptions: pgconn.ParseConfigOptions{ConnStringAllowedKeys: AllowedPostgresURLKeys()},
-	})
+// pgConnect opens one short-lived connection to a URL the policy allows
+// (dbtarget: only the URL's own password, hosts checked at parse and at
+// dial).
+func pgConnect(ctx context.Context, targets *dbtarget.Policy, rawURL string) (*pgx.Conn, error) {
+	cfg, err := targets.Postgres(ctx, rawURL)
 	if err != nil {
-		// No cause: pgconn redacts parse errors only on a best-effort basis.
-		return nil, &ProbeError{Category: CategoryInvalidURL}
+		return nil, wrap(err, CategoryInvalidURL)
 	}
-	password, _ := u.User.Password()
-	cfg.Password = password
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "santokit-hub"
 	}
@@ -65,8 +43,8 @@ func pgClose(conn *pgx.Conn) {
 	_ = conn.Close(ctx)
 }
 
-func pgProbe(ctx context.Context, rawURL string) (string, error) {
-	conn, err := pgConnect(ctx, rawURL)
+func pgProbe(ctx context.Context, targets *dbtarget.Policy, rawURL string) (string, error) {
+	conn, err := pgConnect(ctx, targets, rawURL)
 	if err != nil {
 		return "", err
 	}
@@ -169,8 +147,8 @@ type pgTypeRow struct {
 	elem, base uint32
 }
 
-func pgTables(ctx context.Context, rawURL string) ([]schema.Table, error) {
-	conn, err := pgConnect(ctx, rawURL)
+func pgTables(ctx context.Context, targets *dbtarget.Policy, rawURL string) ([]schema.Table, error) {
+	conn, err := pgConnect(ctx, targets, rawURL)
 	if err != nil {
 		return nil, err
 	}

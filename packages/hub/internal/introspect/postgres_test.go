@@ -130,7 +130,7 @@ func TestTablesPostgres(t *testing.T) {
 	url := execPG(t, pgDDL)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	got, err := Tables(ctx, schema.EnginePostgres, url)
+	got, err := Tables(ctx, testTargets, schema.EnginePostgres, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestTablesPostgresEmpty(t *testing.T) {
 	url := testpg.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	got, err := Tables(ctx, schema.EnginePostgres, url)
+	got, err := Tables(ctx, testTargets, schema.EnginePostgres, url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/santokit/santokit/internal/testpg"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/schema"
 )
 
@@ -71,7 +72,7 @@ func probeCtx(t *testing.T, d time.Duration) context.Context {
 
 func TestProbePostgresOK(t *testing.T) {
 	u := withCreds(t, testpg.New(t), "", "")
-	v, err := Probe(probeCtx(t, 20*time.Second), schema.EnginePostgres, u)
+	v, err := Probe(probeCtx(t, 20*time.Second), testTargets, schema.EnginePostgres, u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +83,10 @@ func TestProbePostgresOK(t *testing.T) {
 
 func TestProbePostgresDatabaseDoesNotExist(t *testing.T) {
 	u := withCreds(t, testpg.New(t), "", "no_such_database")
-	_, err := Probe(probeCtx(t, 20*time.Second), schema.EnginePostgres, u)
+	_, err := Probe(probeCtx(t, 20*time.Second), testTargets, schema.EnginePostgres, u)
 	assertCategory(t, err, CategoryNoDatabase, u, "no_such_database", "127.0.0.1")
 	// Tables fails the same way.
-	_, err = Tables(probeCtx(t, 20*time.Second), schema.EnginePostgres, u)
+	_, err = Tables(probeCtx(t, 20*time.Second), testTargets, schema.EnginePostgres, u)
 	assertCategory(t, err, CategoryNoDatabase, u, "no_such_database", "127.0.0.1")
 }
 
@@ -110,7 +111,7 @@ func TestProbePostgresAuthenticationFailed(t *testing.T) {
 	})
 	for _, user := range []string{"stk_nologin_role", "stk_no_such_role"} {
 		u := withCreds(t, base, user, "")
-		_, err := Probe(probeCtx(t, 20*time.Second), schema.EnginePostgres, u)
+		_, err := Probe(probeCtx(t, 20*time.Second), testTargets, schema.EnginePostgres, u)
 		assertCategory(t, err, CategoryAuth, u, user)
 	}
 }
@@ -123,13 +124,13 @@ func TestProbePostgresRefused(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	u := "postgres://someone:" + secretPassword + "@" + addr + "/db"
-	_, err = Probe(probeCtx(t, 10*time.Second), schema.EnginePostgres, u)
+	_, err = Probe(probeCtx(t, 10*time.Second), testTargets, schema.EnginePostgres, u)
 	assertCategory(t, err, CategoryRefused, u, addr, "someone")
 }
 
 func TestProbePostgresUnknownHost(t *testing.T) {
 	u := "postgres://someone:" + secretPassword + "@no-such-host.invalid:5432/db"
-	_, err := Probe(probeCtx(t, 10*time.Second), schema.EnginePostgres, u)
+	_, err := Probe(probeCtx(t, 10*time.Second), testTargets, schema.EnginePostgres, u)
 	assertCategory(t, err, CategoryUnknownHost, u, "no-such-host", "someone")
 }
 
@@ -158,7 +159,7 @@ func TestProbePostgresTimeout(t *testing.T) {
 	}()
 	u := "postgres://someone:" + secretPassword + "@" + l.Addr().String() + "/db"
 	start := time.Now()
-	_, err = Probe(probeCtx(t, 300*time.Millisecond), schema.EnginePostgres, u)
+	_, err = Probe(probeCtx(t, 300*time.Millisecond), testTargets, schema.EnginePostgres, u)
 	assertCategory(t, err, CategoryTimeout, u, l.Addr().String())
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("probe took %v", d)
@@ -175,7 +176,7 @@ func TestProbePostgresTLS(t *testing.T) {
 	q.Set("sslmode", "require")
 	pu.RawQuery = q.Encode()
 	u := pu.String()
-	_, err = Probe(probeCtx(t, 20*time.Second), schema.EnginePostgres, u)
+	_, err = Probe(probeCtx(t, 20*time.Second), testTargets, schema.EnginePostgres, u)
 	assertCategory(t, err, CategoryTLS, u)
 }
 
@@ -187,24 +188,24 @@ func TestProbeInvalidURL(t *testing.T) {
 		"postgres://someone:" + secretPassword + "@[::1/db",
 		"postgres://someone:" + secretPassword + "@127.0.0.1:notaport/db",
 	} {
-		_, err := Probe(probeCtx(t, 5*time.Second), schema.EnginePostgres, u)
+		_, err := Probe(probeCtx(t, 5*time.Second), testTargets, schema.EnginePostgres, u)
 		assertCategory(t, err, CategoryInvalidURL, u, "someone")
-		_, err = Tables(probeCtx(t, 5*time.Second), schema.EnginePostgres, u)
+		_, err = Tables(probeCtx(t, 5*time.Second), testTargets, schema.EnginePostgres, u)
 		assertCategory(t, err, CategoryInvalidURL, u, "someone")
 	}
 	for _, u := range []string{"sqlite://", "/tmp/x.db", "file:/tmp/x.db"} {
-		_, err := Probe(probeCtx(t, 5*time.Second), schema.EngineSQLite, u)
+		_, err := Probe(probeCtx(t, 5*time.Second), testTargets, schema.EngineSQLite, u)
 		assertCategory(t, err, CategoryInvalidURL, u)
 	}
-	_, err := Probe(probeCtx(t, 5*time.Second), "mysql", "mysql://x")
+	_, err := Probe(probeCtx(t, 5*time.Second), testTargets, "mysql", "mysql://x")
 	assertCategory(t, err, CategoryUnsupportedEngine)
-	_, err = Tables(probeCtx(t, 5*time.Second), "mysql", "mysql://x")
+	_, err = Tables(probeCtx(t, 5*time.Second), testTargets, "mysql", "mysql://x")
 	assertCategory(t, err, CategoryUnsupportedEngine)
 }
 
 func TestProbeSQLite(t *testing.T) {
 	u := sqliteFile(t, `CREATE TABLE a (id INTEGER PRIMARY KEY)`)
-	v, err := Probe(probeCtx(t, 10*time.Second), schema.EngineSQLite, u)
+	v, err := Probe(probeCtx(t, 10*time.Second), testTargets, schema.EngineSQLite, u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,9 +219,9 @@ func TestProbeSQLiteFileNotFound(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "missing-"+secretPassword+".db")
 	u := "sqlite://" + path
-	_, err := Probe(probeCtx(t, 10*time.Second), schema.EngineSQLite, u)
+	_, err := Probe(probeCtx(t, 10*time.Second), testTargets, schema.EngineSQLite, u)
 	assertCategory(t, err, CategoryFileNotFound, path)
-	_, err = Tables(probeCtx(t, 10*time.Second), schema.EngineSQLite, u)
+	_, err = Tables(probeCtx(t, 10*time.Second), testTargets, schema.EngineSQLite, u)
 	assertCategory(t, err, CategoryFileNotFound, path)
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("file was created: %v", err)
@@ -237,10 +238,40 @@ func TestProbeSQLiteNotADatabase(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Repeat("this is not a database\n", 100)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Probe(probeCtx(t, 10*time.Second), schema.EngineSQLite, "sqlite://"+path)
+	_, err := Probe(probeCtx(t, 10*time.Second), testTargets, schema.EngineSQLite, "sqlite://"+path)
 	assertCategory(t, err, CategoryNotADatabase, path)
-	_, err = Tables(probeCtx(t, 10*time.Second), schema.EngineSQLite, "sqlite://"+path)
+	_, err = Tables(probeCtx(t, 10*time.Second), testTargets, schema.EngineSQLite, "sqlite://"+path)
 	assertCategory(t, err, CategoryNotADatabase, path)
-	_, err = Probe(probeCtx(t, 10*time.Second), schema.EngineSQLite, "sqlite://"+dir)
+	_, err = Probe(probeCtx(t, 10*time.Second), testTargets, schema.EngineSQLite, "sqlite://"+dir)
 	assertCategory(t, err, CategoryNotADatabase, dir)
+}
+
+// testTargets allows every SQLite file of the tests' temporary directories
+// and any TCP host: the rules themselves are dbtarget's tests.
+var testTargets = dbtarget.MustNew(dbtarget.Config{SQLiteDir: "/"})
+
+// TestPolicyRefusals: what the policy refuses is never opened, and the
+// refusal is CategoryNotAllowed unwrapping to the policy's reason.
+func TestPolicyRefusals(t *testing.T) {
+	inside, outside := t.TempDir(), t.TempDir()
+	for _, d := range []string{inside, outside} {
+		if err := os.WriteFile(filepath.Join(d, "a.db"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	targets := dbtarget.MustNew(dbtarget.Config{SQLiteDir: inside, AllowedHosts: "10.0.0.0/8"})
+	for _, c := range []struct{ engine, url, reason string }{
+		{schema.EngineSQLite, "sqlite://" + filepath.Join(outside, "a.db"), "outside STK_SQLITE_DIR"},
+		{schema.EnginePostgres, "postgres://u:" + secretPassword + "@/db?host=/tmp", "STK_ALLOW_LOCAL_SOCKETS=true"},
+		{schema.EnginePostgres, "postgres://u:" + secretPassword + "@127.0.0.1:1/db", "STK_DB_ALLOWED_HOSTS"},
+	} {
+		_, err := Probe(probeCtx(t, 5*time.Second), targets, c.engine, c.url)
+		assertCategory(t, err, CategoryNotAllowed, outside)
+		_, err = Tables(probeCtx(t, 5*time.Second), targets, c.engine, c.url)
+		assertCategory(t, err, CategoryNotAllowed, outside)
+		var r *dbtarget.Refusal
+		if !errors.As(err, &r) || !strings.Contains(r.Reason, c.reason) {
+			t.Fatalf("%s: %v does not unwrap to a refusal naming %q", c.url, err, c.reason)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	_ "modernc.org/sqlite" // driver "sqlite"
 
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/schema"
 )
 
@@ -19,17 +20,15 @@ import (
 const sqliteBusyTimeoutMS = "5000"
 
 // sqliteOpen opens the file of a sqlite:// URL (SPEC §2: the rest of the URL
-// is a file path) read-only, on one connection. A missing file is an error,
-// never created: the SQLite URI's mode=ro makes SQLite refuse to create it,
-// and the Stat before tells "file not found" from other failures.
-func sqliteOpen(ctx context.Context, rawURL string) (*sql.Conn, func(), error) {
-	path, ok := strings.CutPrefix(rawURL, "sqlite://")
-	if !ok || path == "" {
-		return nil, nil, &ProbeError{Category: CategoryInvalidURL}
-	}
-	abs, err := filepath.Abs(path)
+// is a file path) read-only, on one connection, once the policy allowed it
+// (dbtarget: inside STK_SQLITE_DIR, never the Hub's own files); it opens the
+// resolved path that was checked. A missing file is an error, never
+// created: the SQLite URI's mode=ro makes SQLite refuse to create it, and
+// the Stat before tells "file not found" from other failures.
+func sqliteOpen(ctx context.Context, targets *dbtarget.Policy, rawURL string) (*sql.Conn, func(), error) {
+	abs, err := targets.SQLitePath(rawURL)
 	if err != nil {
-		return nil, nil, &ProbeError{Category: CategoryInvalidURL}
+		return nil, nil, wrap(err, CategoryInvalidURL)
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {
@@ -58,8 +57,8 @@ func sqliteOpen(ctx context.Context, rawURL string) (*sql.Conn, func(), error) {
 	return conn, func() { _ = conn.Close(); _ = db.Close() }, nil
 }
 
-func sqliteProbe(ctx context.Context, rawURL string) (string, error) {
-	conn, done, err := sqliteOpen(ctx, rawURL)
+func sqliteProbe(ctx context.Context, targets *dbtarget.Policy, rawURL string) (string, error) {
+	conn, done, err := sqliteOpen(ctx, targets, rawURL)
 	if err != nil {
 		return "", err
 	}
@@ -77,8 +76,8 @@ func sqliteProbe(ctx context.Context, rawURL string) (string, error) {
 	return "SQLite " + v, nil
 }
 
-func sqliteTables(ctx context.Context, rawURL string) ([]schema.Table, error) {
-	conn, done, err := sqliteOpen(ctx, rawURL)
+func sqliteTables(ctx context.Context, targets *dbtarget.Policy, rawURL string) ([]schema.Table, error) {
+	conn, done, err := sqliteOpen(ctx, targets, rawURL)
 	if err != nil {
 		return nil, err
 	}

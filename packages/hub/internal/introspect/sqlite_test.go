@@ -96,7 +96,7 @@ func TestTablesSQLite(t *testing.T) {
 	url := sqliteFile(t, sqliteDDL)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	got, err := Tables(ctx, schema.EngineSQLite, url)
+	got, err := Tables(ctx, testTargets, schema.EngineSQLite, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestTablesSQLiteReadOnly(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := Tables(ctx, schema.EngineSQLite, url); err != nil {
+	if _, err := Tables(ctx, testTargets, schema.EngineSQLite, url); err != nil {
 		t.Fatal(err)
 	}
 	after, err := os.ReadFile(path)

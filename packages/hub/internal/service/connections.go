@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/ids"
 	"github.com/santokit/santokit/packages/core/names"
@@ -21,7 +22,9 @@ import (
 
 // PutConnection creates or replaces a connection (SPEC §10). The URL is
 // sealed under the active key, bound to project/env/name; only its redacted
-// form is kept beside it. created reports whether the connection is new.
+// form is kept beside it. It must be one the connection policy allows, and
+// answer a connection test unless in.NoTest (admitURL). created reports
+// whether the connection is new.
 func (s *Service) PutConnection(ctx context.Context, p auth.Principal, project, env, name string, in hubapi.PutConnection) (out hubapi.Connection, created bool, err error) {
 	if err := names.Resource("connection", name); err != nil {
 		return out, false, err
@@ -34,12 +37,35 @@ func (s *Service) PutConnection(ctx context.Context, p auth.Principal, project, 
 	if err != nil {
 		return out, false, err
 	}
+	if err := s.admitURL(ctx, name, engine, in); err != nil {
+		return out, false, err
+	}
 	row, created, err := s.saveConnection(ctx, p, sc, auth.ConnectionSet,
 		store.Connection{ID: ids.New(ids.Connection), EnvID: sc.env.ID, Name: name, Engine: engine}, in.URL)
 	if err != nil {
 		return out, false, err
 	}
 	return connectionOut(project, env, row), created, nil
+}
+
+// admitURL decides whether a URL may be stored for connection name: the
+// connection policy must allow it (400 naming the rule, before anything is
+// dialed, so that a refused host's answer is never observed), and unless
+// in.NoTest it must answer a connection test (503 naming its category,
+// SPEC §15).
+func (s *Service) admitURL(ctx context.Context, name, engine string, in hubapi.PutConnection) error {
+	if err := s.targets.Check(ctx, engine, in.URL); err != nil {
+		return refused(name, err)
+	}
+	if in.NoTest {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.dbTimeout)
+	defer cancel()
+	if _, err := s.dbs.Probe(ctx, engine, in.URL); err != nil {
+		return unreachable(name, err)
+	}
+	return nil
 }
 
 // saveConnection seals rawURL into c (under the active key, bound to
@@ -140,9 +166,28 @@ func (s *Service) openURL(project, env string, c store.Connection) (string, erro
 	return string(pt), nil
 }
 
-// unreachable maps a database failure to 503 naming only its category.
+// unreachable maps a database failure to 503 naming only its category; a
+// refusal of the connection policy (a stored URL that the Hub's
+// configuration no longer allows, or a DNS answer outside
+// STK_DB_ALLOWED_HOSTS at dial time) is the 400 of refused.
 func unreachable(name string, err error) error {
+	var r *dbtarget.Refusal
+	if errors.As(err, &r) {
+		return refused(name, r)
+	}
 	return apierr.Wrap(apierr.ServiceUnavailable, err, "connection %q: %s", name, introspect.Classify(err))
+}
+
+// refused maps an error of the connection policy to 400 naming the rule
+// (never the URL) under details.problems[].path "url".
+func refused(name string, err error) error {
+	msg := "the url is not a valid connection URL"
+	var r *dbtarget.Refusal
+	if errors.As(err, &r) {
+		msg = r.Reason
+	}
+	return apierr.Wrap(apierr.BadRequest, err, "connection %q: %s", name, msg).
+		WithDetail("problems", []apierr.Problem{{Path: "url", Message: msg}})
 }
 
 // checkURL validates engine and URL and returns the engine, inferred from

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/store"
@@ -24,7 +25,7 @@ func TestPasswordHashSlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	s := New(st, rotRing(t, 1), auth.RBAC{Store: st}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(st, rotRing(t, 1), auth.RBAC{Store: st}, &dbtarget.Policy{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if _, err := s.Bootstrap(t.Context(), "owner@example.com", "a-long-enough-password"); err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +69,13 @@ func TestListProjectsRefusalAndFailure(t *testing.T) {
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	setup := New(st, rotRing(t, 1), auth.AllowAll{}, log)
+	setup := New(st, rotRing(t, 1), auth.AllowAll{}, &dbtarget.Policy{}, log)
 	for _, name := range []string{"demo", "hidden"} {
 		if _, err := setup.CreateProject(t.Context(), auth.Dev(), hubapi.CreateProject{Name: name}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s := New(st, rotRing(t, 1), listAuthz{}, log)
+	s := New(st, rotRing(t, 1), listAuthz{}, &dbtarget.Policy{}, log)
 	got, err := s.ListProjects(t.Context(), auth.Dev())
 	if err != nil || len(got) != 1 || got[0].Name != "demo" {
 		t.Fatalf("list: %+v, %v; want demo alone", got, err)

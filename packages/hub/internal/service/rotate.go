@@ -336,6 +336,9 @@ func (s *Service) RotateConnection(ctx context.Context, p auth.Principal, projec
 		return hubapi.Connection{}, apierr.New(apierr.BadRequest, "%s", msg).
 			WithDetail("problems", []apierr.Problem{{Path: path, Message: msg}})
 	}
+	if err := s.admitURL(ctx, name, engine, in); err != nil {
+		return hubapi.Connection{}, err
+	}
 	// Connections are never deleted, so the row just read is the one the
 	// upsert updates (its version + 1); it cannot create one.
 	out, _, err := s.saveConnection(ctx, p, sc, auth.ConnectionRotate,

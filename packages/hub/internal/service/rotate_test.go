@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/secrets"
@@ -63,7 +64,7 @@ func newRotFixture(t *testing.T, ring *secrets.Ring, conns, nkeys int) *rotFixtu
 	}
 	t.Cleanup(func() { st.Close() })
 	f.st = st
-	svc := New(st, ring, auth.AllowAll{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := New(st, ring, auth.AllowAll{}, &dbtarget.Policy{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, p := t.Context(), auth.Dev()
 	if _, err := svc.CreateProject(ctx, p, hubapi.CreateProject{Name: "demo"}); err != nil {
 		t.Fatal(err)
@@ -75,7 +76,7 @@ func newRotFixture(t *testing.T, ring *secrets.Ring, conns, nkeys int) *rotFixtu
 	}
 	for i := range conns {
 		env, name := []string{"dev", "prod"}[i%2], fmt.Sprintf("c%02d", i)
-		if _, _, err := svc.PutConnection(ctx, p, "demo", env, name, hubapi.PutConnection{URL: rotURL(name)}); err != nil {
+		if _, _, err := svc.PutConnection(ctx, p, "demo", env, name, hubapi.PutConnection{URL: rotURL(name), NoTest: true}); err != nil {
 			t.Fatal(err)
 		}
 		f.urls["demo/"+env+"/"+name] = rotURL(name)
@@ -271,8 +272,8 @@ func TestRotateKeysFailures(t *testing.T) {
 func TestKeyRingStatusAndCheck(t *testing.T) {
 	f := newRotFixture(t, rotRing(t, 1), 2, 1)
 	// One more connection under v2: the store holds v1 and v2 secrets.
-	svc := New(f.st, rotRing(t, 2, 1), auth.AllowAll{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if _, _, err := svc.PutConnection(t.Context(), auth.Dev(), "demo", "dev", "newer", hubapi.PutConnection{URL: rotURL("newer")}); err != nil {
+	svc := New(f.st, rotRing(t, 2, 1), auth.AllowAll{}, &dbtarget.Policy{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, _, err := svc.PutConnection(t.Context(), auth.Dev(), "demo", "dev", "newer", hubapi.PutConnection{URL: rotURL("newer"), NoTest: true}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -316,12 +317,12 @@ func TestKeyRingStatusAndCheck(t *testing.T) {
 
 func TestRotateConnection(t *testing.T) {
 	f := newRotFixture(t, rotRing(t, 1), 2, 0)
-	svc := New(f.st, rotRing(t, 2, 1), auth.AllowAll{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := New(f.st, rotRing(t, 2, 1), auth.AllowAll{}, &dbtarget.Policy{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, p := t.Context(), auth.Dev()
 	revs := f.revisions(t)
 
 	newURL := "postgres://app:" + rotPassword + "-2@db2:5432/c00"
-	out, err := svc.RotateConnection(ctx, p, "demo", "dev", "c00", hubapi.PutConnection{URL: newURL})
+	out, err := svc.RotateConnection(ctx, p, "demo", "dev", "c00", hubapi.PutConnection{URL: newURL, NoTest: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +341,7 @@ func TestRotateConnection(t *testing.T) {
 
 	// Engine given and equal is fine; different engine, or a URL of another
 	// engine, is 400; an unknown connection is 404 and nothing is created.
-	if _, err := svc.RotateConnection(ctx, p, "demo", "dev", "c00", hubapi.PutConnection{Engine: "postgres", URL: newURL}); err != nil {
+	if _, err := svc.RotateConnection(ctx, p, "demo", "dev", "c00", hubapi.PutConnection{Engine: "postgres", URL: newURL, NoTest: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -404,8 +405,8 @@ func (denyAll) Authorize(context.Context, auth.Principal, auth.Action, auth.Targ
 func TestRotateConnectionAuthorized(t *testing.T) {
 	f := newRotFixture(t, rotRing(t, 1), 1, 0)
 	var asked []auth.Action
-	svc := New(f.st, rotRing(t, 1), recordAuthz{&asked, denyAll{}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	_, err := svc.RotateConnection(t.Context(), auth.Dev(), "demo", "dev", "c00", hubapi.PutConnection{URL: rotURL("x")})
+	svc := New(f.st, rotRing(t, 1), recordAuthz{&asked, denyAll{}}, &dbtarget.Policy{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err := svc.RotateConnection(t.Context(), auth.Dev(), "demo", "dev", "c00", hubapi.PutConnection{URL: rotURL("x"), NoTest: true})
 	if apierr.As(err).Code != apierr.Forbidden || len(asked) != 1 || asked[0] != auth.ConnectionRotate {
 		t.Fatalf("err %v, asked %v", err, asked)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/schema"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/introspect"
@@ -27,22 +28,26 @@ type Databases interface {
 	Probe(ctx context.Context, engine, url string) (serverVersion string, err error)
 }
 
-type introspector struct{}
+// introspector opens only what the connection policy allows.
+type introspector struct{ targets *dbtarget.Policy }
 
-func (introspector) Tables(ctx context.Context, engine, url string) ([]schema.Table, error) {
-	return introspect.Tables(ctx, engine, url)
+func (i introspector) Tables(ctx context.Context, engine, url string) ([]schema.Table, error) {
+	return introspect.Tables(ctx, i.targets, engine, url)
 }
 
-func (introspector) Probe(ctx context.Context, engine, url string) (string, error) {
-	return introspect.Probe(ctx, engine, url)
+func (i introspector) Probe(ctx context.Context, engine, url string) (string, error) {
+	return introspect.Probe(ctx, i.targets, engine, url)
 }
 
 // Service is the Hub's domain logic over a store and a key ring.
 type Service struct {
-	store   *store.Store
-	ring    *secrets.Ring
-	authz   auth.Authorizer
-	dbs     Databases
+	store *store.Store
+	ring  *secrets.Ring
+	authz auth.Authorizer
+	dbs   Databases
+	// targets decides which databases connections may open (dbtarget);
+	// checked when a URL is stored and again by dbs at every open.
+	targets *dbtarget.Policy
 	log     *slog.Logger
 	changes *notify.Hub
 	now     func() time.Time
@@ -57,13 +62,13 @@ type Service struct {
 }
 
 // New returns a Service. authz decides every call (auth.AllowAll while
-// operator auth is disabled).
-func New(st *store.Store, ring *secrets.Ring, authz auth.Authorizer, log *slog.Logger) *Service {
+// operator auth is disabled); targets, which databases connections may open.
+func New(st *store.Store, ring *secrets.Ring, authz auth.Authorizer, targets *dbtarget.Policy, log *slog.Logger) *Service {
 	now := func() time.Time {
 		// The store keeps microseconds: answer with what later reads show.
 		return time.Now().UTC().Truncate(time.Microsecond)
 	}
-	return &Service{store: st, ring: ring, authz: authz, dbs: introspector{}, log: log, changes: notify.New(),
+	return &Service{store: st, ring: ring, authz: authz, dbs: introspector{targets}, targets: targets, log: log, changes: notify.New(),
 		now: now, dbTimeout: 15 * time.Second, keys: auth.NewKeys(st, ring, now),
 		logins:    auth.NewLoginLimiter(LoginFailuresPerMinute, time.Minute, now),
 		hashSlots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
