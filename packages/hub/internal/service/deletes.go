@@ -44,12 +44,13 @@ func (d Deletion) confirm(what, name string) error {
 		WithDetail("problems", []apierr.Problem{{Path: "confirm", Message: "must equal the name of the " + what}})
 }
 
-// inUse maps a store refusal to 409 naming the current releases that need
-// what was to be deleted, or returns nil.
-func inUse(err error, what string) error {
+// deleteErr maps the error of a store delete: a refusal (*InUseError) to
+// 409 naming the current releases that need what was to be deleted, any
+// other error as storeErr does.
+func deleteErr(err error, what string) error {
 	var iu *store.InUseError
 	if !errors.As(err, &iu) {
-		return nil
+		return storeErr(err, what)
 	}
 	envs := slices.Sorted(maps.Keys(iu.Current))
 	parts := make([]string, 0, len(envs))
@@ -76,10 +77,8 @@ func (s *Service) DeleteConnection(ctx context.Context, p auth.Principal, projec
 	}
 	what := fmt.Sprintf("connection %q in %s", name, sc.target())
 	row, _, err := s.store.DeleteConnection(ctx, sc.env.ID, name, d.Force)
-	if e := inUse(err, what); e != nil {
-		return hubapi.Connection{}, e
-	} else if err != nil {
-		return hubapi.Connection{}, storeErr(err, what)
+	if err != nil {
+		return hubapi.Connection{}, deleteErr(err, what)
 	}
 	s.changes.Changed(sc.env.ID)
 	s.record(ctx, p, sc.prj, auth.ConnectionDelete, sc.target()+"/"+name+forced(d))
@@ -100,10 +99,8 @@ func (s *Service) DeleteEnv(ctx context.Context, p auth.Principal, project, env 
 		return hubapi.Env{}, err
 	}
 	row, err := s.store.DeleteEnv(ctx, sc.env.ID, s.now(), d.Force)
-	if e := inUse(err, "env "+sc.target()); e != nil {
-		return hubapi.Env{}, e
-	} else if err != nil {
-		return hubapi.Env{}, storeErr(err, "env "+sc.target())
+	if err != nil {
+		return hubapi.Env{}, deleteErr(err, "env "+sc.target())
 	}
 	s.changes.Changed(sc.env.ID)
 	s.record(ctx, p, sc.prj, auth.EnvDelete, sc.target()+forced(d))
@@ -134,10 +131,8 @@ func (s *Service) DeleteProject(ctx context.Context, p auth.Principal, name stri
 	}
 	what := fmt.Sprintf("project %s", name)
 	row, envs, err := s.store.DeleteProject(ctx, prj.ID, d.Force)
-	if e := inUse(err, what); e != nil {
-		return hubapi.Project{}, e
-	} else if err != nil {
-		return hubapi.Project{}, storeErr(err, what)
+	if err != nil {
+		return hubapi.Project{}, deleteErr(err, what)
 	}
 	for _, e := range envs {
 		s.changes.Changed(e.ID)
