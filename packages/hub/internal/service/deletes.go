@@ -18,8 +18,9 @@ import (
 // Deleting connections, envs and projects (SPEC §9, §15; decision 0016).
 // Each delete must be confirmed by naming what it deletes — the API's
 // ?confirm=NAME, stk's --confirm NAME — so that a script cannot delete by
-// accident, and refuses (409) what a current release still needs unless
-// forced. The store makes each delete one transaction; here the env's long
+// accident (checked once the caller may delete it and it exists: an
+// unknown name is 404, a refused caller 403), and refuses (409) what a
+// current release still needs unless forced. The store makes each delete one transaction; here the env's long
 // polls are woken, so Bridges learn within a moment that the env's bundle
 // is gone (404) or changed, and the delete is audited.
 
@@ -65,14 +66,11 @@ func deleteErr(err error, what string) error {
 
 // DeleteConnection deletes a connection of an env (project admin).
 func (s *Service) DeleteConnection(ctx context.Context, p auth.Principal, project, env, name string, d Deletion) (hubapi.Connection, error) {
-	if err := names.Resource("connection", name); err != nil {
+	sc, _, err := s.connection(ctx, p, auth.ConnectionDelete, project, env, name)
+	if err != nil {
 		return hubapi.Connection{}, err
 	}
 	if err := d.confirm("connection", name); err != nil {
-		return hubapi.Connection{}, err
-	}
-	sc, err := s.env(ctx, p, auth.ConnectionDelete, project, env)
-	if err != nil {
 		return hubapi.Connection{}, err
 	}
 	what := fmt.Sprintf("connection %q in %s", name, sc.target())
@@ -88,14 +86,11 @@ func (s *Service) DeleteConnection(ctx context.Context, p auth.Principal, projec
 // DeleteEnv deletes an env (project admin): its API keys and connections go,
 // Bridges stop serving it, its release history stays (see store.DeleteEnv).
 func (s *Service) DeleteEnv(ctx context.Context, p auth.Principal, project, env string, d Deletion) (hubapi.Env, error) {
-	if err := names.Resource("env", env); err != nil {
+	sc, err := s.env(ctx, p, auth.EnvDelete, project, env)
+	if err != nil {
 		return hubapi.Env{}, err
 	}
 	if err := d.confirm("env", env); err != nil {
-		return hubapi.Env{}, err
-	}
-	sc, err := s.env(ctx, p, auth.EnvDelete, project, env)
-	if err != nil {
 		return hubapi.Env{}, err
 	}
 	row, err := s.store.DeleteEnv(ctx, sc.env.ID, s.now(), d.Force)
@@ -116,9 +111,6 @@ func (s *Service) DeleteProject(ctx context.Context, p auth.Principal, name stri
 	if err := names.Resource("project", name); err != nil {
 		return hubapi.Project{}, err
 	}
-	if err := d.confirm("project", name); err != nil {
-		return hubapi.Project{}, err
-	}
 	if !p.Authenticated() {
 		return hubapi.Project{}, auth.Unauthenticated(p)
 	}
@@ -128,6 +120,9 @@ func (s *Service) DeleteProject(ctx context.Context, p auth.Principal, name stri
 	}
 	if err := s.authz.Authorize(ctx, p, auth.ProjectDelete, auth.Target{Org: prj.OrgName}); err != nil {
 		return hubapi.Project{}, s.deny(ctx, p, prj.OrgID, prj.ID, auth.ProjectDelete, prj.Name, err)
+	}
+	if err := d.confirm("project", name); err != nil {
+		return hubapi.Project{}, err
 	}
 	what := fmt.Sprintf("project %s", name)
 	row, envs, err := s.store.DeleteProject(ctx, prj.ID, d.Force)
