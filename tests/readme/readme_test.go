@@ -75,12 +75,17 @@ func TestReadmeWalkthrough(t *testing.T) {
 
 	addr, bridgeAddr := freeAddr(t), freeAddr(t)
 
-	work := t.TempDir()
+	// The walkthrough starts where a reader starts, in the checkout, and
+	// moves to a scratch directory of its own (under TMPDIR here): the
+	// checkout must look the same afterwards.
+	home, tmp := t.TempDir(), t.TempDir()
+	before := topLevel(t, root)
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
-	cmd.Dir = work
+	cmd.Dir = root
 	cmd.Env = append(os.Environ(),
+		"TMPDIR="+tmp,
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"DATABASE_URL="+devURL,
 		"PROD_DATABASE_URL="+prodURL,
@@ -88,7 +93,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		"STK_HUB_URL=http://"+addr,
 		"STK_BRIDGE_ADDR="+bridgeAddr,
 		// stk login stores credentials here, never in the runner's home.
-		"XDG_CONFIG_HOME="+filepath.Join(work, ".config"),
+		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
 	)
 	// Its own process group, so the Hub it starts in the background is
 	// stopped with it.
@@ -108,6 +113,15 @@ func TestReadmeWalkthrough(t *testing.T) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 	outBytes, _ := os.ReadFile(outFile.Name())
 	out := bytes.NewBuffer(outBytes)
+	work := filepath.Join(tmp, "none")
+	if dirs, _ := filepath.Glob(filepath.Join(tmp, "santokit-walkthrough.*")); len(dirs) == 1 {
+		work = dirs[0]
+	} else {
+		t.Errorf("want one santokit-walkthrough.* scratch directory in TMPDIR, found %v", dirs)
+	}
+	if after := topLevel(t, root); after != before {
+		t.Errorf("the walkthrough changed the checkout: top-level entries\nbefore: %s\nafter:  %s", before, after)
+	}
 	hubLog, _ := os.ReadFile(filepath.Join(work, "hub.log"))
 	if err != nil {
 		t.Fatalf("walkthrough failed: %v\n--- output\n%s\n--- hub.log\n%s", err, out.String(), hubLog)
@@ -116,6 +130,9 @@ func TestReadmeWalkthrough(t *testing.T) {
 
 	for _, want := range []string{"demo", "dev", "prod", ":***@", "todos", "reused", "promoted", "revoked",
 		"logged in", "dev@example.com", "deployer", "active key: v2", "seals no secret now",
+		// release show, member list's implicit admin, the deletes.
+		"todos  id, title, done", "org owner (implicit)", "deleted connection main", "deleted env scratch",
+		"(code CONFLICT", "refused: the envs of demo serve releases", "deleted project demo", "project.delete",
 		`{"data":[{"id":1,"title":"write the docs","done":false}],"meta":{}}`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("walkthrough output lacks %q", want)
@@ -166,6 +183,25 @@ func TestReadmeWalkthrough(t *testing.T) {
 			t.Errorf("%s holds the API key secret", name)
 		}
 	}
+}
+
+// topLevel lists the names in dir, one line, leaving out what builds that
+// may run meanwhile create (make build, npm ci, moon).
+func topLevel(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		switch e.Name() {
+		case "bin", "node_modules", ".moon":
+			continue
+		}
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
 }
 
 // appDB is a PostgreSQL database with the walkthrough's table, reached with

@@ -64,6 +64,10 @@ type Membership struct {
 	Email     string    `json:"email,omitempty"`
 	UserID    string    `json:"userId,omitempty"`
 	CreatedAt time.Time `json:"createdAt,omitzero"`
+	// Via says where an implicit role comes from: in a project's member
+	// list, org owners and admins are listed as its admins with Via "org
+	// owner" or "org admin" (SPEC §7.1). Empty for a direct membership.
+	Via string `json:"via,omitempty"`
 }
 
 // CreateToken is the body of POST /v1/tokens. Expires is a SPEC §2

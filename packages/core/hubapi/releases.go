@@ -60,6 +60,9 @@ type Exposure struct {
 	Connection string   `json:"connection"`
 	Table      string   `json:"table"`
 	Columns    []string `json:"columns"`
+	// Ops maps each op that has a rule for the table (its own or from
+	// _default) to the roles its rules name, in the order written.
+	Ops map[string][]string `json:"ops,omitempty"`
 }
 
 // Rollback is the body of POST …/releases/rollback.

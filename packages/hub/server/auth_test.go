@@ -283,7 +283,10 @@ func TestMembers(t *testing.T) {
 	h.expect(v.do("GET", "/v1/projects/demo", nil), 200, "", nil)
 	var members hubapi.List[hubapi.Membership]
 	h.expect(v.do("GET", "/v1/projects/demo/members", nil), 200, "", &members)
-	if len(members.Items) != 1 || members.Items[0].Email != "viewer@example.com" || members.Items[0].Role != "viewer" {
+	// The direct member, then the org owner, an admin of every project.
+	if len(members.Items) != 2 || members.Items[0].Email != "viewer@example.com" || members.Items[0].Role != "viewer" ||
+		members.Items[0].Via != "" || members.Items[1].Email != adminEmail || members.Items[1].Role != "admin" ||
+		members.Items[1].Via != "org owner" {
 		t.Fatalf("members %+v", members)
 	}
 	var removed hubapi.Membership

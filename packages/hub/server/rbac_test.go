@@ -62,6 +62,9 @@ func TestRBACRouteByRole(t *testing.T) {
 	h.expect(h.do("POST", "/v1/projects/demo/envs/dev/connections/main/snapshots", nil), 201, "", nil)
 	h.expect(h.apply("dev", permsV1), 201, "", nil)
 	rel := h.release("dev", "r1", 201)
+	// What the delete routes delete: nothing a current release needs.
+	h.expect(h.do("PUT", "/v1/projects/demo/envs/dev/connections/spare", hubapi.PutConnection{URL: devDB}), 201, "", nil)
+	h.expect(h.do("POST", "/v1/projects/demo/envs", hubapi.CreateEnv{Name: "doomed"}), 201, "", nil)
 	var key hubapi.CreatedAPIKey
 	h.expect(h.do("POST", "/v1/projects/demo/envs/dev/apikeys", hubapi.CreateAPIKey{Name: "k", Roles: []string{"reader"}}), 201, "", &key)
 
@@ -142,6 +145,11 @@ func TestRBACRouteByRole(t *testing.T) {
 		{"GET /v1/projects/{p}/envs/{e}/apikeys", env + "/apikeys", projViewer, nil},
 		{"DELETE /v1/projects/{p}/envs/{e}/apikeys/{keyId}", env + "/apikeys/" + key.KeyID, projAdmin, nil},
 		{"GET /v1/projects/{p}/audit", "/v1/projects/demo/audit", projViewer, nil},
+		{"DELETE /v1/projects/{p}/envs/{e}/connections/{name}", env + "/connections/spare?confirm=spare", projAdmin, nil},
+		{"DELETE /v1/projects/{p}/envs/{e}", "/v1/projects/demo/envs/doomed?confirm=doomed", projAdmin, nil},
+		// Deleting a project needs an org admin of its org; once deleted it
+		// is 404 for everyone: checked in TestDeleteProjectRBAC.
+		{"DELETE /v1/projects/{p}", "", orgAdmin, nil},
 		// Logout ends the caller's session: checked in TestLoginRefreshLogout.
 		{"POST /v1/auth/logout", "", anyUser, nil},
 	}
@@ -158,6 +166,9 @@ func TestRBACRouteByRole(t *testing.T) {
 		"DELETE /v1/orgs/{org}/members/{email}":   {200, 404},
 		"POST /v1/projects/{p}/members":           {201, 409},
 		"DELETE /v1/projects/{p}/members/{email}": {200, 404},
+		// The first allowed role deletes; the next find nothing.
+		"DELETE /v1/projects/{p}/envs/{e}/connections/{name}": {200, 404},
+		"DELETE /v1/projects/{p}/envs/{e}":                    {200, 404},
 	}
 	covered := map[string]bool{}
 	for _, r := range routes {

@@ -18,12 +18,14 @@ import (
 const maxURLBytes = 64 << 10
 
 func (a *app) connectionsCmd() *cobra.Command {
-	c := group("connections", "Set, list, test and rotate the database connections of an environment",
+	c := group("connections", "Set, list, test, rotate and delete the database connections of an environment",
 		`  stk connections set --project demo --env dev --name main --db-url-stdin < db-url.txt
   stk connections list --project demo --env dev
   stk connections test --project demo --env dev --name main
-  stk connections rotate --project demo --env dev --name main --db-url-stdin < new-db-url.txt`,
-		a.connectionsSetCmd(), a.connectionsListCmd(), a.connectionsTestCmd(), a.connectionsRotateCmd())
+  stk connections rotate --project demo --env dev --name main --db-url-stdin < new-db-url.txt
+  stk connections delete --project demo --env dev --name old --confirm old`,
+		a.connectionsSetCmd(), a.connectionsListCmd(), a.connectionsTestCmd(), a.connectionsRotateCmd(),
+		a.connectionsDeleteCmd())
 	c.Aliases = []string{"connection", "conn"}
 	return c
 }

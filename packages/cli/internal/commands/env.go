@@ -9,10 +9,11 @@ import (
 )
 
 func (a *app) envCmd() *cobra.Command {
-	return group("env", "Create and list environments of a project",
+	return group("env", "Create, list and delete environments of a project",
 		`  stk env create --project demo dev
-  stk env list --project demo`,
-		a.envCreateCmd(), a.envListCmd())
+  stk env list --project demo
+  stk env delete --project demo staging --confirm staging`,
+		a.envCreateCmd(), a.envListCmd(), a.envDeleteCmd())
 }
 
 func (a *app) envCreateCmd() *cobra.Command {

@@ -161,7 +161,7 @@ func (a *app) report(cmd *cobra.Command, e *cliError) int {
 	if e.usageHint && cmd != nil {
 		fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
-	if a.json {
+	if a.json && a.field == "" {
 		body := apierr.Body{Error: apierr.BodyError{Code: e.code, Message: e.message, RequestID: e.requestID, Details: e.details}}
 		if e.envelope != nil {
 			body = *e.envelope
@@ -171,8 +171,12 @@ func (a *app) report(cmd *cobra.Command, e *cliError) int {
 	return e.exit
 }
 
-// writeJSON prints v as the one JSON document of the invocation.
+// writeJSON prints v as the one JSON document of the invocation, or only
+// its --field.
 func (a *app) writeJSON(v any) error {
+	if a.field != "" {
+		return a.writeField(v)
+	}
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

@@ -130,6 +130,10 @@ func (a *app) memberListCmd() *cobra.Command {
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List the members of a project or an org",
+		Long: `List the members of a project or an org. A project's list also shows the
+owners and admins of its org, who are admins of every project of the org
+without a membership: their VIA column (via in --json) says "org owner" or
+"org admin".`,
 		Example: `  stk member list --project demo
   stk member list --org acme
   stk member list --project demo --json`,
@@ -154,9 +158,15 @@ func (a *app) memberListCmd() *cobra.Command {
 				fmt.Fprintf(a.stdout, "no members in %s\n", t)
 				return nil
 			}
-			tb := newTable(a.stdout, "EMAIL", "ROLE", "USER ID", "SINCE")
+			// VIA marks org owners and admins, who are admins of every
+			// project of their org without a membership.
+			tb := newTable(a.stdout, "EMAIL", "ROLE", "USER ID", "SINCE", "VIA")
 			for _, m := range list.Items {
-				tb.row(orDash(m.Email), m.Role, orDash(m.UserID), when(m.CreatedAt))
+				via := "-"
+				if m.Via != "" {
+					via = m.Via + " (implicit)"
+				}
+				tb.row(orDash(m.Email), m.Role, orDash(m.UserID), when(m.CreatedAt), via)
 			}
 			tb.flush()
 			return nil

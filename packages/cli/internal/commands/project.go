@@ -10,11 +10,12 @@ import (
 )
 
 func (a *app) projectCmd() *cobra.Command {
-	return group("project", "Create, list and show projects",
+	return group("project", "Create, list, show and delete projects",
 		`  stk project create demo
   stk project list
-  stk project show demo`,
-		a.projectCreateCmd(), a.projectListCmd(), a.projectShowCmd())
+  stk project show demo
+  stk project delete scratch --confirm scratch`,
+		a.projectCreateCmd(), a.projectListCmd(), a.projectShowCmd(), a.projectDeleteCmd())
 }
 
 func (a *app) projectCreateCmd() *cobra.Command {

@@ -164,9 +164,10 @@ func (a *app) releaseShowCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "show RELEASE_ID",
 		Short: "Show a release and what its permissions expose",
-		Long: `Show a release of an environment: its ref, content hash, the permissions
-version and schema snapshots it froze, and the tables and columns that its
-permissions expose (what a promotion checks for drift).`,
+		Long: `Show a release of an environment: who made it, when and from which ref, its
+content hash, the permissions version and schema snapshots it froze, and the
+tables and columns that its permissions expose (what a promotion checks for
+drift) with the ops each allows and the roles of their rules.`,
 		Example: `  stk release show --project demo --env dev rel_01JD3W7V4T9Q8X2M5N6P7R8S9T
   stk release show --project demo --env dev rel_01JD3W7V4T9Q8X2M5N6P7R8S9T --json`,
 		Args: nameArg("release id"),
@@ -199,9 +200,9 @@ permissions expose (what a promotion checks for drift).`,
 				fmt.Fprintln(a.stdout, "exposes nothing: no permission rule allows any table")
 				return nil
 			}
-			t := newTable(a.stdout, "CONNECTION", "TABLE", "COLUMNS")
+			t := newTable(a.stdout, "CONNECTION", "TABLE", "COLUMNS", "OPS (ROLES)")
 			for _, e := range rel.Exposes {
-				t.row(e.Connection, e.Table, orDash(strings.Join(e.Columns, ", ")))
+				t.row(e.Connection, e.Table, orDash(strings.Join(e.Columns, ", ")), orDash(opsText(e.Ops)))
 			}
 			t.flush()
 			return nil
@@ -337,6 +338,18 @@ reason". --force promotes anyway.`,
 	_ = c.RegisterFlagCompletionFunc("to", a.completeEnvs)
 	_ = c.RegisterFlagCompletionFunc("release", a.completeReleases(func() string { return from }))
 	return c
+}
+
+// opsText shows an exposure's ops in op order: "select: reader, writer;
+// insert: writer".
+func opsText(ops map[string][]string) string {
+	var parts []string
+	for _, op := range []string{"select", "insert", "update", "delete"} {
+		if roles, ok := ops[op]; ok {
+			parts = append(parts, op+": "+strings.Join(roles, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // releaseJSON fills the release's collections so --json shows [] and {}

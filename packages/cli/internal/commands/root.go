@@ -49,6 +49,8 @@ type app struct {
 	env     string
 	profile string
 	json    bool
+	// field is --field: print only that field of the --json document.
+	field string
 	// hubSet is true when --hub or STK_HUB_URL gave the Hub URL; otherwise
 	// the profile's login names it.
 	hubSet bool
@@ -126,7 +128,8 @@ Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_E
   stk permissions apply --project demo --env dev --file config/permissions.yaml
   stk release create --project demo --env dev --ref 3f2c1ab
   stk release promote --project demo --from dev --to prod
-  stk apikey create --project demo --env dev --name server --roles writer,reader`,
+  stk apikey create --project demo --env dev --name server --roles writer,reader
+  stk release current --project demo --env dev --field id`,
 		Version:           a.version,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
@@ -143,6 +146,7 @@ Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_E
 	pf.StringVar(&a.project, "project", "", "project name (env "+EnvProject+")")
 	pf.StringVar(&a.env, "env", "", "environment name (env "+EnvEnv+")")
 	pf.BoolVar(&a.json, "json", false, "print exactly one JSON document on stdout")
+	pf.StringVar(&a.field, "field", "", fieldHelp)
 	pf.StringVar(&a.profile, "profile", defaultProfile, "credentials profile: which stored login to use")
 	_ = root.RegisterFlagCompletionFunc("project", a.completeProjects)
 	_ = root.RegisterFlagCompletionFunc("env", a.completeEnvs)
@@ -199,8 +203,12 @@ func addCompletionExamples(root *cobra.Command) {
 	}
 }
 
-// resolve fills unset global flags from the environment.
+// resolve fills unset global flags from the environment. --field implies
+// --json: the command builds its JSON document, writeJSON prints the field.
 func (a *app) resolve(cmd *cobra.Command) {
+	if a.field != "" {
+		a.json = true
+	}
 	fl := cmd.Flags()
 	for _, f := range []struct {
 		flag, env string

@@ -83,13 +83,16 @@ func register(h *handlers, handle func(string, func(http.ResponseWriter, *http.R
 	handle("POST /v1/projects", h.createProject)
 	handle("GET /v1/projects", h.listProjects)
 	handle("GET /v1/projects/{p}", h.getProject)
+	handle("DELETE /v1/projects/{p}", h.deleteProject)
 	handle("POST /v1/projects/{p}/envs", h.createEnv)
 	handle("GET /v1/projects/{p}/envs", h.listEnvs)
+	handle("DELETE /v1/projects/{p}/envs/{e}", h.deleteEnv)
 
 	const env = "/v1/projects/{p}/envs/{e}"
 	handle("GET "+env+"/connections", h.listConnections)
 	handle("PUT "+env+"/connections/{name}", h.putConnection)
 	handle("GET "+env+"/connections/{name}", h.getConnection)
+	handle("DELETE "+env+"/connections/{name}", h.deleteConnection)
 	handle("POST "+env+"/connections/{name}/test", h.testConnection)
 	handle("POST "+env+"/connections/{name}/rotate", h.rotateConnection)
 	handle("POST "+env+"/connections/{name}/snapshots", h.snapshot)

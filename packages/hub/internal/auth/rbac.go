@@ -55,14 +55,17 @@ var projectNeeds = map[Action]string{
 
 	EnvCreate: ProjectAdmin, ConnectionSet: ProjectAdmin, ConnectionRotate: ProjectAdmin,
 	APIKeyCreate: ProjectAdmin, APIKeyRevoke: ProjectAdmin, MemberManage: ProjectAdmin,
+	EnvDelete: ProjectAdmin, ConnectionDelete: ProjectAdmin,
 }
 
 // orgNeeds is the least org role each org-level action needs. Users and
 // orgs are managed by the owners and admins of the Hub's first org,
-// "default" (the service passes that org as the target).
+// "default" (the service passes that org as the target). A project is
+// deleted by those who may create one in its org (the service passes the
+// project's org), not by its own admins (decision 0016).
 var orgNeeds = map[Action]string{
 	OrgRead: OrgMember, MemberRead: OrgMember,
-	ProjectCreate: OrgAdmin, AuditRead: OrgAdmin, MemberManage: OrgAdmin,
+	ProjectCreate: OrgAdmin, ProjectDelete: OrgAdmin, AuditRead: OrgAdmin, MemberManage: OrgAdmin,
 	OrgCreate: OrgAdmin, UserCreate: OrgAdmin, UserRead: OrgAdmin, UserDisable: OrgAdmin,
 }
 

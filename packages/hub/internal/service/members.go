@@ -135,6 +135,29 @@ func (s *Service) ListMembers(ctx context.Context, p auth.Principal, sc MemberSc
 	for _, m := range rows {
 		out = append(out, memberOut(m, r.org(), true))
 	}
+	if r.org() {
+		return out, nil
+	}
+	return s.implicitAdmins(ctx, r, out)
+}
+
+// implicitAdmins appends to a project's member list the owners and admins
+// of its org, who are admins of every project of the org (SPEC §7.1)
+// without a membership: a list of who can act on the project that left
+// them out would mislead. They are marked with Via, after the direct
+// members, by email.
+func (s *Service) implicitAdmins(ctx context.Context, r scopeRow, out []hubapi.Membership) ([]hubapi.Membership, error) {
+	rows, err := s.store.ListMembers(ctx, store.OrgMembers, r.orgID)
+	if err != nil {
+		return nil, storeErr(err, "members")
+	}
+	for _, m := range rows {
+		if m.Role != auth.OrgOwner && m.Role != auth.OrgAdmin || !m.Active {
+			continue
+		}
+		out = append(out, hubapi.Membership{Project: r.name, Role: auth.ProjectAdmin, Email: m.Email, UserID: m.UserID,
+			CreatedAt: m.CreatedAt, Via: "org " + m.Role})
+	}
 	return out, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/santokit/santokit/packages/core/apierr"
@@ -164,9 +165,32 @@ func (s *Service) GetRelease(ctx context.Context, p auth.Principal, project, env
 	}
 	out := releaseOut(sc, rel, rel.ID == sc.env.CurrentReleaseID)
 	for _, e := range permissions.Exposes(doc, snaps) {
-		out.Exposes = append(out.Exposes, hubapi.Exposure{Connection: e.Connection, Table: e.Table, Columns: e.Columns})
+		out.Exposes = append(out.Exposes, hubapi.Exposure{Connection: e.Connection, Table: e.Table, Columns: e.Columns,
+			Ops: exposedOps(doc, e.Connection, e.Table)})
 	}
 	return out, nil
+}
+
+// exposedOps maps each op that has rules for the table to the roles those
+// rules name (first appearance order): who may do what, at a glance, in
+// stk release show.
+func exposedOps(doc *permissions.Document, conn, table string) map[string][]string {
+	out := map[string][]string{}
+	for _, op := range permissions.Ops() {
+		rules, _ := doc.Rules(conn, table, op)
+		var roles []string
+		for _, r := range rules {
+			for _, role := range r.Roles {
+				if !slices.Contains(roles, role) {
+					roles = append(roles, role)
+				}
+			}
+		}
+		if len(roles) > 0 {
+			out[string(op)] = roles
+		}
+	}
+	return out
 }
 
 // Rollback moves the env's current pointer to an earlier release of the

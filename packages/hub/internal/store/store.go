@@ -386,9 +386,10 @@ func scanEnv(sc interface{ Scan(...any) error }) (Env, error) {
 }
 
 // GetEnv returns the env by project and env name, with ProjectName filled;
-// ErrNotFound if either is missing.
+// ErrNotFound if either is missing. Deleted envs (tombstones, see DeleteEnv)
+// are never returned by GetEnv, GetEnvByID or ListEnvs.
 func (s *Store) GetEnv(ctx context.Context, project, env string) (Env, error) {
-	e, err := scanEnv(s.queryRow(ctx, s.db, `SELECT `+envCols+` WHERE p.name = ? AND e.name = ?`, project, env))
+	e, err := scanEnv(s.queryRow(ctx, s.db, `SELECT `+envCols+` WHERE p.name = ? AND e.name = ? AND e.deleted_at IS NULL`, project, env))
 	if err != nil {
 		return Env{}, s.fail(err, "get env %s/%s", project, env)
 	}
@@ -397,7 +398,7 @@ func (s *Store) GetEnv(ctx context.Context, project, env string) (Env, error) {
 
 // ListEnvs returns the envs of a project, ordered by name.
 func (s *Store) ListEnvs(ctx context.Context, projectID string) ([]Env, error) {
-	rows, err := s.query(ctx, s.db, `SELECT `+envCols+` WHERE e.project_id = ? ORDER BY e.name`, projectID)
+	rows, err := s.query(ctx, s.db, `SELECT `+envCols+` WHERE e.project_id = ? AND e.deleted_at IS NULL ORDER BY e.name`, projectID)
 	if err != nil {
 		return nil, s.fail(err, "list envs")
 	}

@@ -269,7 +269,7 @@ func (s *Store) EnvRevision(ctx context.Context, envID string) (int64, error) {
 
 // GetEnvByID returns the env by id, with ProjectName filled.
 func (s *Store) GetEnvByID(ctx context.Context, envID string) (Env, error) {
-	e, err := scanEnv(s.queryRow(ctx, s.db, `SELECT `+envCols+` WHERE e.id = ?`, envID))
+	e, err := scanEnv(s.queryRow(ctx, s.db, `SELECT `+envCols+` WHERE e.id = ? AND e.deleted_at IS NULL`, envID))
 	if err != nil {
 		return Env{}, s.fail(err, "get env %q", envID)
 	}
