@@ -12,6 +12,7 @@ import (
 
 	"github.com/santokit/santokit/packages/cli/internal/devstack"
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/httpserve"
 )
 
 func (a *app) devCmd() *cobra.Command {
@@ -167,6 +168,12 @@ func devError(err error) error {
 	var ae *devstack.ApplyError
 	if errors.As(err, &ae) {
 		return inFile(ae.Err, ae.File)
+	}
+	// A port taken by another process is a conflict with the machine's
+	// state, not a usage error nor an internal one (docs/decisions/0014).
+	var ie *httpserve.AddrInUseError
+	if errors.As(err, &ie) {
+		return runtimeErrorf(apierr.Conflict, "%v", ie)
 	}
 	return err
 }

@@ -19,10 +19,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/santokit/santokit/packages/cli/internal/hubclient"
+	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	hubserver "github.com/santokit/santokit/packages/hub/server"
 )
@@ -397,23 +397,13 @@ func (s *stack) waitBridge(ctx context.Context) error {
 	}
 }
 
-// listen opens a TCP listener; its error names the flag.
+// listen opens a TCP listener; its errors name the flag. An address in use
+// is an *httpserve.AddrInUseError, which the command reports as CONFLICT.
 func listen(flag, addr string) (net.Listener, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, usagef("%s %q: want host:port, e.g. 127.0.0.1:4000", flag, addr)
 	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("listen on %s (%s): the address is in use (another stk dev?); pick another with %s, or port 0 for any free one", addr, flag, flag)
-		}
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Err != nil {
-			err = oe.Err
-		}
-		return nil, fmt.Errorf("listen on %s (%s): %w", addr, flag, err)
-	}
-	return l, nil
+	return httpserve.Listen(addr, flag)
 }
 
 // baseURL is the http URL of a listener, with an unspecified host (0.0.0.0,
