@@ -186,7 +186,7 @@ func (a *app) initCmd() *cobra.Command {
 		Long: `Write the project layout that 'stk dev' and the apply commands read into DIR
 (default: the current directory, created if missing):
 
-  config/permissions.yaml  who may do what (SPEC §5), with commented examples
+  config/permissions.yaml  who may do what, with commented examples
   config/auth.yaml         end-user JWT issuers (none yet)
   logics/.gitkeep          custom SQL logic goes here
   schema.sql               what 'stk dev' loads into a new local database
