@@ -17,6 +17,7 @@ import (
 
 func (a *app) devCmd() *cobra.Command {
 	o := devstack.Options{HubAddr: devstack.DefaultHubAddr, BridgeAddr: devstack.DefaultBridgeAddr}
+	var dbStdin bool
 	c := &cobra.Command{
 		Use:   "dev [DIR]",
 		Short: "Run a local Hub and Bridge in one process, set up for a project",
@@ -32,9 +33,13 @@ defaults kept in DIR/.santokit/ (DIR defaults to the current directory):
 
 In a project directory (the 'stk init' layout: config/permissions.yaml,
 config/auth.yaml, logics/), a new data.db is created from DIR/schema.sql and
-the project's permissions are served. Anywhere else the built-in todo example
-(examples/todo) is served: data.db gets its schema and rows once, and its
-permissions let role reader select and role writer do everything.
+the project's permissions are served. Anywhere else, with --db, your own
+database is served as it is: stk dev snapshots its tables, prints which it
+found, and serves them with _default rules only (role reader selects, role
+writer inserts, updates and deletes); a database without tables is an error.
+Anywhere else without --db, the built-in todo example (examples/todo) is
+served: data.db gets its schema and rows once, and its permissions let role
+reader select and role writer do everything.
 
 Either way stk dev creates project dev and env dev if missing, sets
 connection main, snapshots it, applies the permissions, releases them (ref
@@ -54,13 +59,23 @@ config/auth.yaml and logics/ are not applied yet: the Hub has no API for them
 so far.`,
 		Example: `  stk dev
   stk init myapp && stk dev myapp --watch
-  stk dev --db postgres://app:secret@localhost:5432/app --watch
+  printf '%s' "$DATABASE_URL" | stk dev --db-stdin
   stk dev --hub-addr 127.0.0.1:0 --bridge-addr 127.0.0.1:0 --json`,
 		Args:              optionalDirArg,
 		ValidArgsFunction: dirCompletion,
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.Dir = args[0]
+			}
+			if dbStdin {
+				if cmd.Flags().Changed("db") {
+					return usageErrorf("give either --db or --db-stdin, not both")
+				}
+				u, err := readStdinLine(a.stdin, "--db-stdin", maxURLBytes, true)
+				if err != nil {
+					return err
+				}
+				o.DatabaseURL = u
 			}
 			o.Version = a.version
 			o.Getenv = a.getenv
@@ -72,6 +87,7 @@ so far.`,
 	}
 	f := c.Flags()
 	f.StringVar(&o.DatabaseURL, "db", "", "data database: a PostgreSQL URL, postgres://… (default: DIR/.santokit/data.db)")
+	f.BoolVar(&dbStdin, "db-stdin", false, "read the --db URL from stdin (keeps its password out of shell history and ps)")
 	f.BoolVarP(&o.Watch, "watch", "w", false, "re-apply config/permissions.yaml when it changes")
 	f.StringVar(&o.HubAddr, "hub-addr", devstack.DefaultHubAddr, "listen address of the Hub (port 0: any free port)")
 	f.StringVar(&o.BridgeAddr, "bridge-addr", devstack.DefaultBridgeAddr, "listen address of the Bridge (port 0: any free port)")
@@ -107,6 +123,7 @@ func (a *app) devReady(info devstack.Info) {
 		db += "   (created now)"
 	}
 	t.row("  Database", db)
+	t.row("  Tables", tableList(info.Tables))
 	perm := info.PermissionsFile
 	if perm == "" {
 		perm = "built-in todo example"
@@ -156,6 +173,19 @@ func (a *app) devApplied(ap devstack.Apply) {
 	fmt.Fprintln(w, line+"); the last good release stays served")
 }
 
+// tableList shows the tables found, the first few by name.
+func tableList(tables []string) string {
+	const shown = 8
+	switch n := len(tables); {
+	case n == 0:
+		return "none"
+	case n <= shown:
+		return strings.Join(tables, ", ")
+	default:
+		return strings.Join(tables[:shown], ", ") + fmt.Sprintf(", … (%d in all)", n)
+	}
+}
+
 // devError maps devstack's errors to the CLI's.
 func devError(err error) error {
 	if err == nil {
@@ -174,6 +204,10 @@ func devError(err error) error {
 	var ie *httpserve.AddrInUseError
 	if errors.As(err, &ie) {
 		return runtimeErrorf(apierr.Conflict, "%v", ie)
+	}
+	var ne *devstack.NoTablesError
+	if errors.As(err, &ne) {
+		return runtimeErrorf(apierr.NotFound, "%v", ne)
 	}
 	return err
 }

@@ -107,6 +107,9 @@ type Info struct {
 	// CallPath and CallBody are the request of Curl.
 	CallPath string `json:"-"`
 	CallBody string `json:"-"`
+	// Tables are the tables of connection main found by the snapshot,
+	// sorted.
+	Tables []string `json:"-"`
 }
 
 // Apply is the outcome of one apply of the permissions file.
@@ -183,7 +186,7 @@ func Run(ctx context.Context, o Options) error {
 		return usagef("%v", err)
 	}
 
-	proj, err := loadProject(o.Dir)
+	proj, err := loadProject(o.Dir, o.DatabaseURL != "")
 	if err != nil {
 		return err
 	}
