@@ -48,10 +48,15 @@ dev) and creates an API key named dev with every role the permissions name
 URLs, the key and a ready curl, and serves until interrupted (Ctrl+C or
 SIGTERM), when both servers shut down gracefully.
 
---watch re-applies config/permissions.yaml whenever it changes: one line per
-apply; problems print as file:line:column: path: message and the last good
-release stays served. Port 0 in --hub-addr or --bridge-addr picks a free
-port; the real address is printed. With --json, one JSON object
+--watch reacts to every save in the project: config/permissions.yaml is
+applied and released again; schema.sql rebuilds data.db (the previous one is
+kept as data.db.bak), then the new tables are snapshotted and released;
+logics/ and config/auth.yaml are reported (not served yet). Saves in quick
+succession are taken as one change. One line per change; problems print as
+file:line:column: path: message, and the last good release (and database)
+stays served. Port 0 in --hub-addr or --bridge-addr picks a free port; the
+real address is printed; an address in use is reported (code CONFLICT, exit
+1) naming the flag to change. With --json, one JSON object
 {hubUrl, bridgeUrl, apiKey, curl} is printed on stdout once ready, and
 everything else goes to stderr.
 
@@ -88,7 +93,7 @@ so far.`,
 	f := c.Flags()
 	f.StringVar(&o.DatabaseURL, "db", "", "data database: a PostgreSQL URL, postgres://… (default: DIR/.santokit/data.db)")
 	f.BoolVar(&dbStdin, "db-stdin", false, "read the --db URL from stdin (keeps its password out of shell history and ps)")
-	f.BoolVarP(&o.Watch, "watch", "w", false, "re-apply config/permissions.yaml when it changes")
+	f.BoolVarP(&o.Watch, "watch", "w", false, "react to changes of schema.sql, config/ and logics/ (rebuild, re-apply, release)")
 	f.StringVar(&o.HubAddr, "hub-addr", devstack.DefaultHubAddr, "listen address of the Hub (port 0: any free port)")
 	f.StringVar(&o.BridgeAddr, "bridge-addr", devstack.DefaultBridgeAddr, "listen address of the Bridge (port 0: any free port)")
 	_ = c.RegisterFlagCompletionFunc("db", cobra.NoFileCompletions)
@@ -138,7 +143,8 @@ func (a *app) devReady(info devstack.Info) {
 	t.flush()
 	fmt.Fprintf(w, "\nTry it:\n  %s\n\n", info.Curl)
 	if info.Watching {
-		fmt.Fprintf(w, "Watching %s for changes. Ctrl+C stops.\n", info.PermissionsFile)
+		fmt.Fprintf(w, "Watching %s, config/ and logics/ for changes. Ctrl+C stops.\n",
+			filepath.Join(filepath.Dir(filepath.Dir(info.PermissionsFile)), devstack.SchemaPath))
 	} else {
 		fmt.Fprintln(w, "Ctrl+C stops.")
 	}
@@ -147,6 +153,10 @@ func (a *app) devReady(info devstack.Info) {
 func (a *app) devApplied(ap devstack.Apply) {
 	w := a.devLog()
 	stamp := time.Now().Format("15:04:05")
+	if ap.Rebuilt != "" {
+		fmt.Fprintf(w, "%s rebuilt %s from %s (the previous one is kept as %s.bak)\n", stamp,
+			relToCwd(ap.Rebuilt), devstack.SchemaPath, filepath.Base(ap.Rebuilt))
+	}
 	if ap.Err == nil {
 		state := "released " + ap.Release.ID
 		if ap.Release.Reused {
@@ -162,7 +172,7 @@ func (a *app) devApplied(ap devstack.Apply) {
 		}
 		return
 	}
-	ce := inFile(ap.Err, ap.File).(*cliError)
+	ce := inFile(devError(ap.Err), ap.File).(*cliError)
 	for _, p := range detailList[apierr.Problem](ce.details, "problems") {
 		fmt.Fprintln(w, formatProblem(ce.file, p))
 	}
@@ -170,7 +180,12 @@ func (a *app) devApplied(ap devstack.Apply) {
 	if ce.requestID != "" {
 		line += ", request " + ce.requestID
 	}
-	fmt.Fprintln(w, line+"); the last good release stays served")
+	kept := "the last good release stays served"
+	var se *devstack.SchemaError
+	if errors.As(ap.Err, &se) {
+		kept = "the database and the release stay as they were"
+	}
+	fmt.Fprintln(w, line+"); "+kept)
 }
 
 // tableList shows the tables found, the first few by name.
@@ -204,6 +219,14 @@ func devError(err error) error {
 	var ie *httpserve.AddrInUseError
 	if errors.As(err, &ie) {
 		return runtimeErrorf(apierr.Conflict, "%v", ie)
+	}
+	// schema.sql is a document of the user's that did not run: a
+	// problem in a file, as a permissions file that does not validate.
+	var se *devstack.SchemaError
+	if errors.As(err, &se) {
+		return &cliError{exit: ExitError, code: apierr.SchemaValidationFailed, file: se.File,
+			message: "SQLite refused " + devstack.SchemaPath + ": " + se.Err.Error(),
+			details: map[string]any{"problems": []apierr.Problem{{File: se.File, Message: se.Err.Error()}}}}
 	}
 	var ne *devstack.NoTablesError
 	if errors.As(err, &ne) {

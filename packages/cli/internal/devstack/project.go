@@ -114,9 +114,26 @@ func (p *project) schemaSQL() ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Join(p.display, SchemaPath), unwrapPath(err))
+		return nil, fmt.Errorf("read %s: %w", p.schemaFile(), unwrapPath(err))
 	}
 	return b, nil
+}
+
+// schemaFile names schema.sql as the user sees it.
+func (p *project) schemaFile() string {
+	if !p.isProject() {
+		return "examples/todo/" + SchemaPath + " (built in)"
+	}
+	return filepath.Join(p.display, SchemaPath)
+}
+
+// inSchemaFile names schema.sql in a *SchemaError as the user sees it.
+func (p *project) inSchemaFile(err error) error {
+	var se *SchemaError
+	if errors.As(err, &se) {
+		se.File = p.schemaFile()
+	}
+	return err
 }
 
 // unapplied lists the parts of the project that stk dev does not apply yet

@@ -136,7 +136,7 @@ func (s *state) dataDatabase(ctx context.Context, dbFlag string, p *project) (db
 		return "", false, err
 	}
 	if err := seed(ctx, path, ddl); err != nil {
-		return "", false, err
+		return "", false, p.inSchemaFile(err)
 	}
 	return "sqlite://" + path, true, nil
 }
@@ -145,13 +145,25 @@ func (s *state) dataDatabase(ctx context.Context, dbFlag string, p *project) (db
 // temporary name and renames it into place, so that a failing schema.sql
 // leaves no half-made database behind.
 func seed(ctx context.Context, path string, ddl []byte) error {
-	tmp := path + ".seeding"
-	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
-		_ = os.Remove(tmp + suffix)
+	tmp, err := build(ctx, path, ddl)
+	if err != nil {
+		return err
 	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("create %s: %w", path, unwrapPath(err))
+	}
+	return nil
+}
+
+// build runs ddl in a new SQLite database next to path and returns its
+// name. A ddl that fails is a *SchemaError and leaves nothing behind.
+func build(ctx context.Context, path string, ddl []byte) (string, error) {
+	tmp := path + ".seeding"
+	removeDB(tmp)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", path, unwrapPath(err))
+		return "", fmt.Errorf("create %s: %w", path, unwrapPath(err))
 	}
 	_ = f.Close()
 	err = func() error {
@@ -170,20 +182,38 @@ func seed(ctx context.Context, path string, ddl []byte) error {
 		}
 		if _, err := tx.ExecContext(ctx, string(ddl)); err != nil {
 			_ = tx.Rollback()
-			return err
+			return &SchemaError{File: SchemaPath, Err: err}
 		}
 		return tx.Commit()
 	}()
 	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("seed %s from schema.sql: %w", path, err)
+		removeDB(tmp)
+		var se *SchemaError
+		if errors.As(err, &se) {
+			return "", err
+		}
+		return "", fmt.Errorf("create %s from %s: %w", path, SchemaPath, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("create %s: %w", path, unwrapPath(err))
-	}
-	return nil
+	return tmp, nil
 }
+
+// removeDB removes an SQLite file with its journal files.
+func removeDB(path string) {
+	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+		_ = os.Remove(path + suffix)
+	}
+}
+
+// SchemaError is a schema.sql that SQLite refused to run; the data
+// database is left as it was.
+type SchemaError struct {
+	// File is schema.sql as the user sees it.
+	File string
+	Err  error
+}
+
+func (e *SchemaError) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *SchemaError) Unwrap() error { return e.Err }
 
 // unwrapPath drops the path that *fs.PathError repeats.
 func unwrapPath(err error) error {
