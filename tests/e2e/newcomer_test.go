@@ -310,6 +310,7 @@ func TestNewcomerDevWatchProject(t *testing.T) {
 	if err := os.WriteFile(schema, []byte("CREATE TABLE broken (;\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	d.waitOutput(t, regexp.MustCompile(`(?m)^app/schema\.sql:1: .*syntax error.*$`))
 	d.waitOutput(t, regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d not applied app/schema\.sql: SQLite refused schema\.sql: .+ \(code SCHEMA_VALIDATION_FAILED\); the database and the release stay as they were$`))
 	if body := d.waitCall(t, "db/main/notes/select", 200); !strings.Contains(body, "hello") {
 		t.Errorf("after a failing schema.sql: %s", body)

@@ -226,7 +226,7 @@ func devError(err error) error {
 	if errors.As(err, &se) {
 		return &cliError{exit: ExitError, code: apierr.SchemaValidationFailed, file: se.File,
 			message: "SQLite refused " + devstack.SchemaPath + ": " + se.Err.Error(),
-			details: map[string]any{"problems": []apierr.Problem{{File: se.File, Message: se.Err.Error()}}}}
+			details: map[string]any{"problems": []apierr.Problem{{File: se.File, Line: se.Line, Message: se.Err.Error()}}}}
 	}
 	var ne *devstack.NoTablesError
 	if errors.As(err, &ne) {

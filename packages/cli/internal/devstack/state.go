@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -182,7 +183,7 @@ func build(ctx context.Context, path string, ddl []byte) (string, error) {
 		}
 		if _, err := tx.ExecContext(ctx, string(ddl)); err != nil {
 			_ = tx.Rollback()
-			return &SchemaError{File: SchemaPath, Err: err}
+			return &SchemaError{File: SchemaPath, Line: errorLine(ctx, ddl, err), Err: err}
 		}
 		return tx.Commit()
 	}()
@@ -209,7 +210,53 @@ func removeDB(path string) {
 type SchemaError struct {
 	// File is schema.sql as the user sees it.
 	File string
+	// Line is where the failing statement ends (0: unknown).
+	Line int
 	Err  error
+}
+
+// maxLocateBytes bounds the schema.sql that errorLine searches: it runs the
+// file's prefixes, which is quadratic in its size.
+const maxLocateBytes = 64 << 10
+
+// errorLine finds the line of ddl at which SQLite's error err arises, since
+// SQLite's messages carry no position: it runs ever longer prefixes of
+// whole lines in a scratch in-memory database, and the first prefix that
+// fails with the same message ends on the line of the failing token or
+// statement (shorter ones fail as incomplete input, or not at all). 0 when
+// not found or ddl is too large to search.
+func errorLine(ctx context.Context, ddl []byte, err error) int {
+	if len(ddl) > maxLocateBytes {
+		return 0
+	}
+	want := err.Error()
+	end := 0
+	for line := 1; end < len(ddl); line++ {
+		if i := bytes.IndexByte(ddl[end:], '\n'); i >= 0 {
+			end += i + 1
+		} else {
+			end = len(ddl)
+		}
+		if ctx.Err() != nil {
+			return 0
+		}
+		if e := execScratch(ctx, ddl[:end]); e != nil && e.Error() == want {
+			return line
+		}
+	}
+	return 0
+}
+
+// execScratch runs ddl in a new in-memory database.
+func execScratch(ctx context.Context, ddl []byte) error {
+	db, err := sql.Open("sqlite", "file::memory:?_pragma=foreign_keys(1)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	_, err = db.ExecContext(ctx, string(ddl))
+	return err
 }
 
 func (e *SchemaError) Error() string { return e.File + ": " + e.Err.Error() }

@@ -48,7 +48,7 @@ func TestDevWatchSchemaAndLogics(t *testing.T) {
 	}
 	a = nextApply(t, r)
 	var se *SchemaError
-	if !errors.As(a.Err, &se) || se.File != schemaFile || a.Rebuilt != "" {
+	if !errors.As(a.Err, &se) || se.File != schemaFile || se.Line != 1 || a.Rebuilt != "" {
 		t.Fatalf("broken schema.sql: %+v", a)
 	}
 	if n := countRows(t, dataDB, "notes"); n != 1 {
@@ -125,4 +125,29 @@ func drain(c chan string) {
 			return
 		}
 	}
+}
+
+// SQLite's messages carry no position: errorLine finds the line.
+func TestSchemaErrorLine(t *testing.T) {
+	for _, c := range []struct {
+		ddl  string
+		line int
+	}{
+		{"CREATE TABLE a (id INTEGER PRIMARY KEY);\n\nCREATE TABLE b (\n  x TEXT,\n  y TEXT,,\n  z TEXT\n);\n", 5},
+		{"CREATE TABLE a (id INTEGER PRIMARY KEY);\nINSERT INTO a VALUES (1);\nINSERT INTO a VALUES\n  (2),\n  (1);\n", 5},
+		{"-- comment\nINSERT INTO nosuch VALUES (1);\n", 2},
+	} {
+		_, err := build(context.Background(), filepath.Join(t.TempDir(), "data.db"), []byte(c.ddl))
+		var se *SchemaError
+		if !errors.As(err, &se) || se.Line != c.line {
+			t.Errorf("%q: %v (line %d), want line %d", c.ddl, err, lineOf(se), c.line)
+		}
+	}
+}
+
+func lineOf(se *SchemaError) int {
+	if se == nil {
+		return -1
+	}
+	return se.Line
 }
