@@ -56,7 +56,7 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 			s.o.Notice(SchemaPath + " creates no tables: add some (with --watch, each save rebuilds " +
 				StateDirName + "/" + dataDBName + ")")
 		} else {
-			s.o.Notice("the database has no tables yet: create some, then restart stk dev (or, with --watch, save a project file) to snapshot it again")
+			s.o.Notice("the database has no tables yet: create some, then restart stk dev to snapshot it again")
 		}
 	}
 	key, err := s.rotateKey(ctx, roles)
