@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
 
 	"github.com/santokit/santokit/packages/bridge/server"
 	"github.com/santokit/santokit/packages/core/httpserve"
@@ -27,7 +26,7 @@ func run(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 		return err
 	}
 	defer srv.Close()
-	l, err := net.Listen("tcp", cfg.Addr)
+	l, err := httpserve.Listen(cfg.Addr, "STK_BRIDGE_ADDR")
 	if err != nil {
 		return err
 	}

@@ -12,10 +12,12 @@ import (
 
 	"github.com/santokit/santokit/packages/cli/internal/devstack"
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/httpserve"
 )
 
 func (a *app) devCmd() *cobra.Command {
 	o := devstack.Options{HubAddr: devstack.DefaultHubAddr, BridgeAddr: devstack.DefaultBridgeAddr}
+	var dbStdin bool
 	c := &cobra.Command{
 		Use:   "dev [DIR]",
 		Short: "Run a local Hub and Bridge in one process, set up for a project",
@@ -31,9 +33,13 @@ defaults kept in DIR/.santokit/ (DIR defaults to the current directory):
 
 In a project directory (the 'stk init' layout: config/permissions.yaml,
 config/auth.yaml, logics/), a new data.db is created from DIR/schema.sql and
-the project's permissions are served. Anywhere else the built-in todo example
-(examples/todo) is served: data.db gets its schema and rows once, and its
-permissions let role reader select and role writer do everything.
+the project's permissions are served. Anywhere else, with --db, your own
+database is served as it is: stk dev snapshots its tables, prints which it
+found, and serves them with _default rules only (role reader selects, role
+writer inserts, updates and deletes); a database without tables is an error.
+Anywhere else without --db, the built-in todo example (examples/todo) is
+served: data.db gets its schema and rows once, and its permissions let role
+reader select and role writer do everything.
 
 Either way stk dev creates project dev and env dev if missing, sets
 connection main, snapshots it, applies the permissions, releases them (ref
@@ -42,10 +48,15 @@ dev) and creates an API key named dev with every role the permissions name
 URLs, the key and a ready curl, and serves until interrupted (Ctrl+C or
 SIGTERM), when both servers shut down gracefully.
 
---watch re-applies config/permissions.yaml whenever it changes: one line per
-apply; problems print as file:line:column: path: message and the last good
-release stays served. Port 0 in --hub-addr or --bridge-addr picks a free
-port; the real address is printed. With --json, one JSON object
+--watch reacts to every save in the project: config/permissions.yaml is
+applied and released again; schema.sql rebuilds data.db (the previous one is
+kept as data.db.bak), then the new tables are snapshotted and released;
+logics/ and config/auth.yaml are reported (not served yet). Saves in quick
+succession are taken as one change. One line per change; problems print as
+file:line:column: path: message, and the last good release (and database)
+stays served. Port 0 in --hub-addr or --bridge-addr picks a free port; the
+real address is printed; an address in use is reported (code CONFLICT, exit
+1) naming the flag to change. With --json, one JSON object
 {hubUrl, bridgeUrl, apiKey, curl} is printed on stdout once ready, and
 everything else goes to stderr.
 
@@ -53,13 +64,23 @@ config/auth.yaml and logics/ are not applied yet: the Hub has no API for them
 so far.`,
 		Example: `  stk dev
   stk init myapp && stk dev myapp --watch
-  stk dev --db postgres://app:secret@localhost:5432/app --watch
+  printf '%s' "$DATABASE_URL" | stk dev --db-stdin
   stk dev --hub-addr 127.0.0.1:0 --bridge-addr 127.0.0.1:0 --json`,
 		Args:              optionalDirArg,
 		ValidArgsFunction: dirCompletion,
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.Dir = args[0]
+			}
+			if dbStdin {
+				if cmd.Flags().Changed("db") {
+					return usageErrorf("give either --db or --db-stdin, not both")
+				}
+				u, err := readStdinLine(a.stdin, "--db-stdin", maxURLBytes, true)
+				if err != nil {
+					return err
+				}
+				o.DatabaseURL = u
 			}
 			o.Version = a.version
 			o.Getenv = a.getenv
@@ -71,7 +92,8 @@ so far.`,
 	}
 	f := c.Flags()
 	f.StringVar(&o.DatabaseURL, "db", "", "data database: a PostgreSQL URL, postgres://… (default: DIR/.santokit/data.db)")
-	f.BoolVarP(&o.Watch, "watch", "w", false, "re-apply config/permissions.yaml when it changes")
+	f.BoolVar(&dbStdin, "db-stdin", false, "read the --db URL from stdin (keeps its password out of shell history and ps)")
+	f.BoolVarP(&o.Watch, "watch", "w", false, "react to changes of schema.sql, config/ and logics/ (rebuild, re-apply, release)")
 	f.StringVar(&o.HubAddr, "hub-addr", devstack.DefaultHubAddr, "listen address of the Hub (port 0: any free port)")
 	f.StringVar(&o.BridgeAddr, "bridge-addr", devstack.DefaultBridgeAddr, "listen address of the Bridge (port 0: any free port)")
 	_ = c.RegisterFlagCompletionFunc("db", cobra.NoFileCompletions)
@@ -106,6 +128,7 @@ func (a *app) devReady(info devstack.Info) {
 		db += "   (created now)"
 	}
 	t.row("  Database", db)
+	t.row("  Tables", tableList(info.Tables))
 	perm := info.PermissionsFile
 	if perm == "" {
 		perm = "built-in todo example"
@@ -120,7 +143,8 @@ func (a *app) devReady(info devstack.Info) {
 	t.flush()
 	fmt.Fprintf(w, "\nTry it:\n  %s\n\n", info.Curl)
 	if info.Watching {
-		fmt.Fprintf(w, "Watching %s for changes. Ctrl+C stops.\n", info.PermissionsFile)
+		fmt.Fprintf(w, "Watching %s, config/ and logics/ for changes. Ctrl+C stops.\n",
+			filepath.Join(filepath.Dir(filepath.Dir(info.PermissionsFile)), devstack.SchemaPath))
 	} else {
 		fmt.Fprintln(w, "Ctrl+C stops.")
 	}
@@ -129,6 +153,10 @@ func (a *app) devReady(info devstack.Info) {
 func (a *app) devApplied(ap devstack.Apply) {
 	w := a.devLog()
 	stamp := time.Now().Format("15:04:05")
+	if ap.Rebuilt != "" {
+		fmt.Fprintf(w, "%s rebuilt %s from %s (the previous one is kept as %s.bak)\n", stamp,
+			relToCwd(ap.Rebuilt), devstack.SchemaPath, filepath.Base(ap.Rebuilt))
+	}
 	if ap.Err == nil {
 		state := "released " + ap.Release.ID
 		if ap.Release.Reused {
@@ -144,7 +172,7 @@ func (a *app) devApplied(ap devstack.Apply) {
 		}
 		return
 	}
-	ce := inFile(ap.Err, ap.File).(*cliError)
+	ce := inFile(devError(ap.Err), ap.File).(*cliError)
 	for _, p := range detailList[apierr.Problem](ce.details, "problems") {
 		fmt.Fprintln(w, formatProblem(ce.file, p))
 	}
@@ -152,7 +180,25 @@ func (a *app) devApplied(ap devstack.Apply) {
 	if ce.requestID != "" {
 		line += ", request " + ce.requestID
 	}
-	fmt.Fprintln(w, line+"); the last good release stays served")
+	kept := "the last good release stays served"
+	var se *devstack.SchemaError
+	if errors.As(ap.Err, &se) {
+		kept = "the database and the release stay as they were"
+	}
+	fmt.Fprintln(w, line+"); "+kept)
+}
+
+// tableList shows the tables found, the first few by name.
+func tableList(tables []string) string {
+	const shown = 8
+	switch n := len(tables); {
+	case n == 0:
+		return "none"
+	case n <= shown:
+		return strings.Join(tables, ", ")
+	default:
+		return strings.Join(tables[:shown], ", ") + fmt.Sprintf(", … (%d in all)", n)
+	}
 }
 
 // devError maps devstack's errors to the CLI's.
@@ -168,6 +214,24 @@ func devError(err error) error {
 	if errors.As(err, &ae) {
 		return inFile(ae.Err, ae.File)
 	}
+	// A port taken by another process is a conflict with the machine's
+	// state, not a usage error nor an internal one (docs/decisions/0014).
+	var ie *httpserve.AddrInUseError
+	if errors.As(err, &ie) {
+		return runtimeErrorf(apierr.Conflict, "%v", ie)
+	}
+	// schema.sql is a document of the user's that did not run: a
+	// problem in a file, as a permissions file that does not validate.
+	var se *devstack.SchemaError
+	if errors.As(err, &se) {
+		return &cliError{exit: ExitError, code: apierr.SchemaValidationFailed, file: se.File,
+			message: "SQLite refused " + devstack.SchemaPath + ": " + se.Err.Error(),
+			details: map[string]any{"problems": []apierr.Problem{{File: se.File, Line: se.Line, Message: se.Err.Error()}}}}
+	}
+	var ne *devstack.NoTablesError
+	if errors.As(err, &ne) {
+		return runtimeErrorf(apierr.NotFound, "%v", ne)
+	}
 	return err
 }
 
@@ -179,7 +243,7 @@ func (a *app) initCmd() *cobra.Command {
 		Long: `Write the project layout that 'stk dev' and the apply commands read into DIR
 (default: the current directory, created if missing):
 
-  config/permissions.yaml  who may do what (SPEC §5), with commented examples
+  config/permissions.yaml  who may do what, with commented examples
   config/auth.yaml         end-user JWT issuers (none yet)
   logics/.gitkeep          custom SQL logic goes here
   schema.sql               what 'stk dev' loads into a new local database

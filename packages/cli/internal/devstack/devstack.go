@@ -2,9 +2,10 @@
 // embedded Hub (operator auth off) and an embedded Bridge (data-plane auth
 // on) on local defaults kept in <dir>/.santokit/, sets up project dev / env
 // dev through the Hub's own HTTP API (the same calls `stk` makes), and, with
-// Watch, re-applies the project's config/ files when they change. It also
-// writes the `stk init` layout. It knows nothing of terminals: the command
-// layer prints what Run reports through the Options callbacks.
+// Watch, reacts to changes of the project's files (schema.sql, config/,
+// logics/). It also writes the `stk init` layout. It knows nothing of
+// terminals: the command layer prints what Run reports through the Options
+// callbacks.
 package devstack
 
 import (
@@ -19,10 +20,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/santokit/santokit/packages/cli/internal/hubclient"
+	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	hubserver "github.com/santokit/santokit/packages/hub/server"
 )
@@ -42,7 +43,7 @@ const (
 	DefaultBridgeAddr = "127.0.0.1:3000"
 )
 
-// DefaultPollInterval is how often Watch looks at the config files.
+// DefaultPollInterval is how often Watch looks at the project's files.
 const DefaultPollInterval = 500 * time.Millisecond
 
 // Options configures Run.
@@ -53,7 +54,8 @@ type Options struct {
 	// DatabaseURL is --db: a postgres:// (or sqlite://) URL of the data
 	// database; empty means Dir/.santokit/data.db.
 	DatabaseURL string
-	// Watch re-applies the config files when they change.
+	// Watch reacts to changes of the project's files: schema.sql, config/
+	// and logics/.
 	Watch bool
 	// HubAddr and BridgeAddr are listen addresses; port 0 picks a free one.
 	HubAddr    string
@@ -102,22 +104,29 @@ type Info struct {
 	PermissionsFile string `json:"-"`
 	// Release is the release being served (zero when the first apply failed).
 	Release hubapi.Release `json:"-"`
-	// Watching reports whether config files are watched.
+	// Watching reports whether the project's files are watched.
 	Watching bool `json:"-"`
 	// CallPath and CallBody are the request of Curl.
 	CallPath string `json:"-"`
 	CallBody string `json:"-"`
+	// Tables are the tables of connection main found by the snapshot,
+	// sorted.
+	Tables []string `json:"-"`
 }
 
-// Apply is the outcome of one apply of the permissions file.
+// Apply is the outcome of one apply of the permissions file, or of a
+// rebuild of the data database from schema.sql that failed.
 type Apply struct {
-	// File is the permissions file as shown to the user.
+	// File is the permissions file (or schema.sql) as shown to the user.
 	File string
+	// Rebuilt is the data database, when schema.sql rebuilt it first.
+	Rebuilt string
 	// Release is the release made; zero when Err is set.
 	Release     hubapi.Release
 	Permissions hubapi.Permissions
 	// Err is the failure: a *hubclient.Error carries the Hub's validation
-	// problems (details.problems[]).
+	// problems (details.problems[]); a *SchemaError is a schema.sql that
+	// did not run.
 	Err error
 }
 
@@ -180,7 +189,7 @@ func Run(ctx context.Context, o Options) error {
 		return usagef("%v", err)
 	}
 
-	proj, err := loadProject(o.Dir)
+	proj, err := loadProject(o.Dir, o.DatabaseURL != "")
 	if err != nil {
 		return err
 	}
@@ -405,23 +414,13 @@ func (s *stack) waitBridge(ctx context.Context) error {
 	}
 }
 
-// listen opens a TCP listener; its error names the flag.
+// listen opens a TCP listener; its errors name the flag. An address in use
+// is an *httpserve.AddrInUseError, which the command reports as CONFLICT.
 func listen(flag, addr string) (net.Listener, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, usagef("%s %q: want host:port, e.g. 127.0.0.1:4000", flag, addr)
 	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("listen on %s (%s): the address is in use (another stk dev?); pick another with %s, or port 0 for any free one", addr, flag, flag)
-		}
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Err != nil {
-			err = oe.Err
-		}
-		return nil, fmt.Errorf("listen on %s (%s): %w", addr, flag, err)
-	}
-	return l, nil
+	return httpserve.Listen(addr, flag)
 }
 
 // baseURL is the http URL of a listener, with an unspecified host (0.0.0.0,

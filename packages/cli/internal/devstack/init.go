@@ -9,16 +9,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/santokit/santokit/examples"
 )
 
-// initPermissions is the permissions file `stk init` writes: rules on
-// _default only, so that it validates against any database, and commented
-// examples of the rest.
-//
-//go:embed layout/permissions.yaml
-var initPermissions []byte
+// The files `stk init` writes, with comments for a user who has only this
+// directory (no references to the repository or the spec). The permissions
+// have rules on _default only, so that they validate against any database;
+// schema.sql is the todo example's tables as a start.
+var (
+	//go:embed layout/permissions.yaml
+	initPermissions []byte
+	//go:embed layout/auth.yaml
+	initAuth []byte
+	//go:embed layout/schema.sql
+	initSchema []byte
+)
 
 // gitignoreLine keeps stk dev's local state out of git.
 const gitignoreLine = ".santokit/"
@@ -55,15 +59,14 @@ func Init(dir string, force bool) ([]InitFile, error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, usagef("%s is not a directory", dir)
 	}
-	ex := examples.Todo()
 	files := []struct {
 		path string
-		data func() ([]byte, error)
+		data []byte
 	}{
-		{PermissionsPath, func() ([]byte, error) { return initPermissions, nil }},
-		{AuthPath, func() ([]byte, error) { return fs.ReadFile(ex, AuthPath) }},
-		{LogicsDir + "/.gitkeep", func() ([]byte, error) { return nil, nil }},
-		{SchemaPath, func() ([]byte, error) { return fs.ReadFile(ex, SchemaPath) }},
+		{PermissionsPath, initPermissions},
+		{AuthPath, initAuth},
+		{LogicsDir + "/.gitkeep", nil},
+		{SchemaPath, initSchema},
 	}
 	type plan struct {
 		InitFile
@@ -72,10 +75,7 @@ func Init(dir string, force bool) ([]InitFile, error) {
 	}
 	var plans []plan
 	for _, f := range files {
-		data, err := f.data()
-		if err != nil {
-			return nil, err
-		}
+		data := f.data
 		full := filepath.Join(dir, filepath.FromSlash(f.path))
 		p := plan{InitFile: InitFile{Path: f.path, Action: "created"}, full: full, data: data}
 		old, err := os.ReadFile(full)

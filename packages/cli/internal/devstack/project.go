@@ -26,17 +26,25 @@ const (
 // exampleFile is how the embedded example's permissions are named.
 const exampleFile = "examples/todo/" + PermissionsPath + " (built in)"
 
+// defaultRulesFile is how the permissions served over a database of the
+// user's own outside a project are named: stk init's file, whose only rules
+// are on _default, so that they fit any schema.
+const defaultRulesFile = "built-in _default rules (reader selects, writer inserts, updates and deletes)"
+
 // project is the directory stk dev runs in.
 type project struct {
 	// dir is absolute; display is the directory as given, for messages.
 	dir     string
 	display string
 	// permissionsPath is the project's permissions file, absolute; empty
-	// when the directory is no project and the todo example is served.
+	// when the directory is no project.
 	permissionsPath string
+	// ownDB is --db: outside a project, the user's own database is served
+	// with _default rules instead of the todo example (SPEC §14).
+	ownDB bool
 }
 
-func loadProject(dir string) (*project, error) {
+func loadProject(dir string, ownDB bool) (*project, error) {
 	if dir == "" {
 		dir = "."
 	}
@@ -53,7 +61,7 @@ func loadProject(dir string) (*project, error) {
 	case !fi.IsDir():
 		return nil, usagef("%s is not a directory", dir)
 	}
-	p := &project{dir: abs, display: dir}
+	p := &project{dir: abs, display: dir, ownDB: ownDB}
 	perm := filepath.Join(abs, filepath.FromSlash(PermissionsPath))
 	if fi, err := os.Stat(perm); err == nil && !fi.IsDir() {
 		p.permissionsPath = perm
@@ -67,15 +75,25 @@ func (p *project) isProject() bool { return p.permissionsPath != "" }
 // permissionsFile names the permissions file as the user sees it:
 // relative to the working directory when the directory was given so.
 func (p *project) permissionsFile() string {
-	if !p.isProject() {
+	switch {
+	case p.isProject():
+	case p.ownDB:
+		return defaultRulesFile
+	default:
 		return exampleFile
 	}
 	return filepath.Join(p.display, filepath.FromSlash(PermissionsPath))
 }
 
-// permissions reads the permissions document to apply.
+// permissions reads the permissions document to apply: the project's, or
+// outside a project the _default rules of stk init (--db) or the todo
+// example's.
 func (p *project) permissions() ([]byte, error) {
-	if !p.isProject() {
+	switch {
+	case p.isProject():
+	case p.ownDB:
+		return initPermissions, nil
+	default:
 		return fs.ReadFile(examples.Todo(), PermissionsPath)
 	}
 	b, err := os.ReadFile(p.permissionsPath)
@@ -96,9 +114,26 @@ func (p *project) schemaSQL() ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Join(p.display, SchemaPath), unwrapPath(err))
+		return nil, fmt.Errorf("read %s: %w", p.schemaFile(), unwrapPath(err))
 	}
 	return b, nil
+}
+
+// schemaFile names schema.sql as the user sees it.
+func (p *project) schemaFile() string {
+	if !p.isProject() {
+		return "examples/todo/" + SchemaPath + " (built in)"
+	}
+	return filepath.Join(p.display, SchemaPath)
+}
+
+// inSchemaFile names schema.sql in a *SchemaError as the user sees it.
+func (p *project) inSchemaFile(err error) error {
+	var se *SchemaError
+	if errors.As(err, &se) {
+		se.File = p.schemaFile()
+	}
+	return err
 }
 
 // unapplied lists the parts of the project that stk dev does not apply yet

@@ -33,6 +33,10 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 	if err != nil {
 		return Info{}, nil, err
 	}
+	db := "SQLite " + s.st.path(dataDBName)
+	if s.o.DatabaseURL != "" {
+		db = conn.Engine + " " + conn.URL // redacted by the Hub
+	}
 	roles := keyRoles(src)
 	res := s.apply(ctx, src)
 	if res.Err != nil {
@@ -42,13 +46,22 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 		// Watch on: report it and serve anyway; fixing the file releases.
 		s.o.Applied(res.Apply)
 	}
+	if res.snapshotted && len(res.tables) == 0 {
+		if !s.proj.isProject() {
+			// Nothing to serve and nothing watched: say so rather than
+			// print a curl that cannot work.
+			return Info{}, nil, &NoTablesError{Database: db}
+		}
+		if s.o.DatabaseURL == "" {
+			s.o.Notice(SchemaPath + " creates no tables: add some (with --watch, each save rebuilds " +
+				StateDirName + "/" + dataDBName + ")")
+		} else {
+			s.o.Notice("the database has no tables yet: create some, then restart stk dev to snapshot it again")
+		}
+	}
 	key, err := s.rotateKey(ctx, roles)
 	if err != nil {
 		return Info{}, nil, err
-	}
-	db := "SQLite " + s.st.path(dataDBName)
-	if s.o.DatabaseURL != "" {
-		db = conn.Engine + " " + conn.URL // redacted by the Hub
 	}
 	path, body := exampleCall(res.tables, src, roles)
 	info := Info{
@@ -57,12 +70,24 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 		KeyID: key.KeyID, Roles: slices.Clone(key.Roles), Project: Project, Env: Env,
 		StateDir: s.st.dir, LogFile: s.st.path(logFileName), Database: db, Seeded: seeded,
 		Release: res.Release, Watching: s.o.Watch && s.proj.isProject(),
-		CallPath: path, CallBody: body,
+		CallPath: path, CallBody: body, Tables: res.tables,
 	}
 	if s.proj.isProject() {
 		info.PermissionsFile = s.proj.permissionsFile()
 	}
 	return info, src, nil
+}
+
+// NoTablesError is a database of the user's own (--db, outside a project)
+// that has no table to serve.
+type NoTablesError struct {
+	// Database names the database without secrets.
+	Database string
+}
+
+func (e *NoTablesError) Error() string {
+	return "the database " + e.Database + " has no tables (on PostgreSQL: none in schema public); " +
+		"create your tables, then run stk dev again"
 }
 
 // ensureEnv creates project dev and env dev unless they exist.
@@ -96,10 +121,11 @@ func isStatus(err error, status int) bool {
 	return errors.As(err, &he) && he.Status == status
 }
 
-// applyResult is an Apply with the snapshot's table names.
+// applyResult is an Apply with the snapshot's table names, sorted.
 type applyResult struct {
 	Apply
-	tables []string
+	tables      []string
+	snapshotted bool
 }
 
 // apply snapshots connection main, stages src and releases it (ref dev).
@@ -111,9 +137,11 @@ func (s *stack) apply(ctx context.Context, src []byte) applyResult {
 		res.Err = err
 		return res
 	}
+	res.snapshotted = true
 	for _, t := range snap.Tables {
 		res.tables = append(res.tables, t.Name)
 	}
+	slices.Sort(res.tables)
 	if res.Permissions, _, err = c.PutPermissions(ctx, Project, Env, src); err != nil {
 		res.Err = err
 		return res

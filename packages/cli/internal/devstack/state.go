@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -138,7 +139,7 @@ func (s *state) dataDatabase(ctx context.Context, dbFlag string, p *project) (db
 		return "", false, err
 	}
 	if err := seed(ctx, path, ddl); err != nil {
-		return "", false, err
+		return "", false, p.inSchemaFile(err)
 	}
 	return "sqlite://" + path, true, nil
 }
@@ -147,13 +148,25 @@ func (s *state) dataDatabase(ctx context.Context, dbFlag string, p *project) (db
 // temporary name and renames it into place, so that a failing schema.sql
 // leaves no half-made database behind.
 func seed(ctx context.Context, path string, ddl []byte) error {
-	tmp := path + ".seeding"
-	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
-		_ = os.Remove(tmp + suffix)
+	tmp, err := build(ctx, path, ddl)
+	if err != nil {
+		return err
 	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("create %s: %w", path, unwrapPath(err))
+	}
+	return nil
+}
+
+// build runs ddl in a new SQLite database next to path and returns its
+// name. A ddl that fails is a *SchemaError and leaves nothing behind.
+func build(ctx context.Context, path string, ddl []byte) (string, error) {
+	tmp := path + ".seeding"
+	removeDB(tmp)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", path, unwrapPath(err))
+		return "", fmt.Errorf("create %s: %w", path, unwrapPath(err))
 	}
 	_ = f.Close()
 	err = func() error {
@@ -172,20 +185,84 @@ func seed(ctx context.Context, path string, ddl []byte) error {
 		}
 		if _, err := tx.ExecContext(ctx, string(ddl)); err != nil {
 			_ = tx.Rollback()
-			return err
+			return &SchemaError{File: SchemaPath, Line: errorLine(ctx, ddl, err), Err: err}
 		}
 		return tx.Commit()
 	}()
 	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("seed %s from schema.sql: %w", path, err)
+		removeDB(tmp)
+		var se *SchemaError
+		if errors.As(err, &se) {
+			return "", err
+		}
+		return "", fmt.Errorf("create %s from %s: %w", path, SchemaPath, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("create %s: %w", path, unwrapPath(err))
-	}
-	return nil
+	return tmp, nil
 }
+
+// removeDB removes an SQLite file with its journal files.
+func removeDB(path string) {
+	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+		_ = os.Remove(path + suffix)
+	}
+}
+
+// SchemaError is a schema.sql that SQLite refused to run; the data
+// database is left as it was.
+type SchemaError struct {
+	// File is schema.sql as the user sees it.
+	File string
+	// Line is where the failing statement ends (0: unknown).
+	Line int
+	Err  error
+}
+
+// maxLocateBytes bounds the schema.sql that errorLine searches: it runs the
+// file's prefixes, which is quadratic in its size.
+const maxLocateBytes = 64 << 10
+
+// errorLine finds the line of ddl at which SQLite's error err arises, since
+// SQLite's messages carry no position: it runs ever longer prefixes of
+// whole lines in a scratch in-memory database, and the first prefix that
+// fails with the same message ends on the line of the failing token or
+// statement (shorter ones fail as incomplete input, or not at all). 0 when
+// not found or ddl is too large to search.
+func errorLine(ctx context.Context, ddl []byte, err error) int {
+	if len(ddl) > maxLocateBytes {
+		return 0
+	}
+	want := err.Error()
+	end := 0
+	for line := 1; end < len(ddl); line++ {
+		if i := bytes.IndexByte(ddl[end:], '\n'); i >= 0 {
+			end += i + 1
+		} else {
+			end = len(ddl)
+		}
+		if ctx.Err() != nil {
+			return 0
+		}
+		if e := execScratch(ctx, ddl[:end]); e != nil && e.Error() == want {
+			return line
+		}
+	}
+	return 0
+}
+
+// execScratch runs ddl in a new in-memory database.
+func execScratch(ctx context.Context, ddl []byte) error {
+	db, err := sql.Open("sqlite", "file::memory:?_pragma=foreign_keys(1)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	_, err = db.ExecContext(ctx, string(ddl))
+	return err
+}
+
+func (e *SchemaError) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *SchemaError) Unwrap() error { return e.Err }
 
 // unwrapPath drops the path that *fs.PathError repeats.
 func unwrapPath(err error) error {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"slices"
@@ -118,7 +117,7 @@ func run(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 		return err
 	}
 	defer srv.Close()
-	l, err := net.Listen("tcp", cfg.Addr)
+	l, err := httpserve.Listen(cfg.Addr, "STK_HUB_ADDR")
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func validatePermissions(src []byte, snaps map[string]*schema.Snapshot) (*permis
 		problems = doc.Validate(snaps)
 	}
 	if len(problems) > 0 {
-		return nil, apierr.Validation("permissions do not validate against the schema snapshots", problems)
+		return nil, apierr.Validation(apierr.Summary("permissions", problems), problems)
 	}
 	return doc, nil
 }
