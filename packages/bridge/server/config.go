@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/duration"
+	"github.com/santokit/santokit/packages/core/httpserve"
 )
 
 // Config is the Bridge's configuration (SPEC §4.6, §8, §12). BridgeToken is
@@ -38,6 +39,9 @@ type Config struct {
 	AllowInsecureHub bool
 	TLSCert, TLSKey  string // STK_TLS_CERT, STK_TLS_KEY
 	Version          string
+	// Limits are the connection bounds (STK_READ_TIMEOUT,
+	// STK_MAX_CONNECTIONS); zero values take httpserve's defaults.
+	httpserve.Limits
 
 	// Not read from the environment; zero values take defaults. Tests and
 	// `stk dev` set them.
@@ -69,7 +73,8 @@ const (
 func DefaultConfig() Config {
 	return Config{Addr: DefaultAddr, HubURL: DefaultHubURL, BundleMaxStale: DefaultBundleMaxStale,
 		DBMaxConns: DefaultDBMaxConns, StatementTimeout: DefaultStatementTimeout, MaxBodyBytes: DefaultMaxBodyBytes,
-		MaxLimit: DefaultMaxLimit, MaxBatch: DefaultMaxBatch, MaxAffected: DefaultMaxAffected, LogLevel: slog.LevelInfo}
+		MaxLimit: DefaultMaxLimit, MaxBatch: DefaultMaxBatch, MaxAffected: DefaultMaxAffected, LogLevel: slog.LevelInfo,
+		Limits: httpserve.Limits{}.Effective()}
 }
 
 // ConfigFromEnv reads the STK_* variables through getenv.
@@ -126,7 +131,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("STK_LOG_LEVEL %q: use debug, info, warn or error", s))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	limits, err := httpserve.LimitsFromEnv(getenv)
+	c.Limits = limits
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return c, err
 	}
 	return c, nil

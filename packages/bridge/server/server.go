@@ -56,10 +56,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			"the X-Santokit-Project/X-Santokit-Env headers select the env and every op is allowed; use this only for local development")
 	}
 	hubURL, _ := url.Parse(cfg.HubURL)
+	conns := cfg.Limits.Effective()
 	log.Info("config", "addr", cfg.Addr, "hubUrl", hubURL.Redacted(), "bridgeToken", cfg.BridgeToken != "",
 		"bundleMaxStale", cfg.BundleMaxStale.String(), "dbMaxConns", cfg.DBMaxConns, "statementTimeout", cfg.StatementTimeout.String(),
 		"maxBodyBytes", cfg.MaxBodyBytes, "maxLimit", cfg.MaxLimit, "maxBatch", cfg.MaxBatch, "maxAffected", cfg.MaxAffected,
 		"authDisabled", cfg.AuthDisabled, "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
+		"readTimeout", conns.ReadTimeout.String(), "maxConnections", conns.MaxConnections,
 		"logLevel", cfg.LogLevel.String(), "version", cfg.Version)
 
 	s := &Server{cfg: cfg, log: log}
@@ -123,7 +125,7 @@ func (s *Server) Close() error {
 // timeout plus a margin) and closes the pools.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	err := httpserve.Serve(ctx, l, s.handler, httpserve.Options{Log: s.log, TLSCert: s.cfg.TLSCert, TLSKey: s.cfg.TLSKey,
-		Grace: 2*s.cfg.StatementTimeout + 5*time.Second, IdleTimeout: 2 * time.Minute})
+		Grace: 2*s.cfg.StatementTimeout + 5*time.Second, Limits: s.cfg.Limits})
 	_ = s.Close()
 	if err == nil {
 		s.log.Info("stopped")

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+
+	"github.com/santokit/santokit/packages/core/httpserve"
 )
 
 // Config is the Hub's configuration (SPEC §12). MasterKeys is secret and
@@ -27,6 +29,9 @@ type Config struct {
 	// store has no user (SPEC §7.1). The password is never logged.
 	BootstrapEmail    string
 	BootstrapPassword string
+	// Limits are the connection bounds (STK_READ_TIMEOUT,
+	// STK_MAX_CONNECTIONS); zero values take httpserve's defaults.
+	httpserve.Limits
 }
 
 // ConfigFromEnv reads the STK_* variables of SPEC §12 through getenv.
@@ -47,6 +52,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	var err error
+	if c.Limits, err = httpserve.LimitsFromEnv(getenv); err != nil {
+		return c, err
+	}
 	if c.AuthDisabled, err = parseBool("STK_DISABLE_AUTH", getenv("STK_DISABLE_AUTH")); err != nil {
 		return c, err
 	}
