@@ -54,6 +54,11 @@ type Config struct {
 	// HubClient makes the Hub requests (a client with no overall timeout:
 	// long polls set their own deadlines).
 	HubClient *http.Client
+	// LookupRate and LookupBurst budget the Hub lookups of envs and API
+	// key ids this Bridge has not seen (100/s, bursts of 200; see
+	// bundles.Config).
+	LookupRate  float64
+	LookupBurst int
 }
 
 // Defaults of SPEC §4.6, §8 and §12.

@@ -77,6 +77,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.cache = bundles.New(bundles.Config{
 		HubURL: cfg.HubURL, Token: cfg.BridgeToken, Client: client,
 		MaxStale: cfg.BundleMaxStale, PollWait: cfg.PollWait, IdleTimeout: cfg.IdleTimeout,
+		LookupRate: cfg.LookupRate, LookupBurst: cfg.LookupBurst,
 		Limits: limits, OnEvict: s.pools.CloseEnv, Log: log,
 		OnUpdate: func(e *bundles.Entry) { s.pools.Sync(e.Bundle.Project, e.Bundle.Env, e.Bundle.Connections) },
 		OnLoad:   func(result string) { m.BundleLoad(result) },
