@@ -139,5 +139,32 @@ func TestStalledConnectionsBridge(t *testing.T) {
 	if strings.Contains(logs.String(), "bundle poll failed") {
 		t.Fatalf("a long poll failed against a Hub with a read timeout: %s", logs.String())
 	}
+	// A poll cut at the Hub's read timeout would end early as a 304 (the
+	// Hub answers "no change" to a canceled wait): three of them by now
+	// instead of one (two on a slow machine).
+	if n := counter(t, b, "stk_bridge_bundle_loads_total", "not_modified"); n < 1 || n > 2 {
+		t.Fatalf("%v long polls answered 304 in %s, want one of %s", n, time.Since(stallStart), cfg.PollWait)
+	}
 	expect(t, s.call(key(admin), map[string]any{"path": "db/main/users/select"}), 200, "", "")
+}
+
+// counter reads a counter of b's metrics by name and the value of its
+// (only) label.
+func counter(t *testing.T, b *Server, name, label string) float64 {
+	t.Helper()
+	mfs, err := b.metrics.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == label {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
