@@ -14,6 +14,7 @@ import (
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/hub/internal/api"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
+	"github.com/santokit/santokit/packages/hub/internal/metrics"
 	"github.com/santokit/santokit/packages/hub/internal/secrets"
 	"github.com/santokit/santokit/packages/hub/internal/service"
 	"github.com/santokit/santokit/packages/hub/internal/store"
@@ -63,7 +64,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		authz = auth.AllowAll{}
 	}
 	svc := service.New(st, ring, authz, log)
-	apiCfg := api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens}
+	apiCfg := api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens,
+		Metrics: metrics.New(st.PoolStats)}
 	if !cfg.AuthDisabled {
 		created, err := svc.Bootstrap(ctx, cfg.BootstrapEmail, cfg.BootstrapPassword)
 		if err != nil {
