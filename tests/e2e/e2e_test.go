@@ -418,6 +418,12 @@ func startProc(ts *testscript.TestScript, bin, logName string, env []string) (*p
 		"HOME=" + ts.Getenv("WORK"),
 		"TMPDIR=" + ts.Getenv("TMPDIR"),
 	}, env...)
+	// Connection bounds a script sets (limits_test.go) reach both servers.
+	for _, k := range []string{"STK_READ_TIMEOUT", "STK_MAX_CONNECTIONS"} {
+		if v := ts.Getenv(k); v != "" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	ts.Check(cmd.Start())
 	done := make(chan error, 1)
