@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -89,15 +90,22 @@ func (l Limits) Effective() Limits {
 type conns struct {
 	net.Listener
 	max int
+	log *slog.Logger
 
 	mu   sync.Mutex
 	open map[*conn]struct{}
-	// shed counts connections closed to make room, for tests and logs.
-	shed atomic.Int64
+	// shed and refused count the connections closed at the cap since the
+	// last warning; lastWarn (unix nanos) spaces the warnings.
+	shed, refused atomic.Int64
+	lastWarn      atomic.Int64
 }
 
-func limitConns(l net.Listener, max int) *conns {
-	return &conns{Listener: l, max: max, open: make(map[*conn]struct{}, min(max, 1024))}
+// capWarnEvery spaces the warnings that the cap is reached: a flood would
+// otherwise log a line per connection.
+const capWarnEvery = 10 * time.Second
+
+func limitConns(l net.Listener, max int, log *slog.Logger) *conns {
+	return &conns{Listener: l, max: max, log: log, open: make(map[*conn]struct{}, min(max, 1024))}
 }
 
 // Accept returns the next connection, making room for it at the cap.
@@ -128,11 +136,28 @@ func (l *conns) Accept() (net.Conn, error) {
 			_ = victim.Close()
 		}
 		if c == nil {
+			l.refused.Add(1)
 			_ = nc.Close() // every connection is working: refuse this one
-			continue
 		}
-		return c, nil
+		if victim != nil || c == nil {
+			l.warn()
+		}
+		if c != nil {
+			return c, nil
+		}
 	}
+}
+
+// warn tells the operator that the cap is reached, at most once per
+// capWarnEvery, with what it cost since the last warning.
+func (l *conns) warn() {
+	now := time.Now().UnixNano()
+	last := l.lastWarn.Load()
+	if now-last < int64(capWarnEvery) || !l.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	l.log.Warn("connection cap reached (STK_MAX_CONNECTIONS): closing the connections that wait longest for their clients",
+		"maxConnections", l.max, "shed", l.shed.Swap(0), "refusedAllWorking", l.refused.Swap(0))
 }
 
 // longestWaitingLocked is the sheddable connection that has waited for its

@@ -192,7 +192,14 @@ func TestConnectionsAllWorking(t *testing.T) {
 		<-release
 		io.WriteString(w, "ok")
 	})
-	addr := serveTest(t, h, Options{Limits: Limits{ReadTimeout: time.Second, MaxConnections: 2}})
+	var logs strings.Builder
+	var logMu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	addr := serveTest(t, h, Options{Log: log, Limits: Limits{ReadTimeout: time.Second, MaxConnections: 2}})
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	errs := make(chan error, 2)
 	for range 2 {
@@ -227,7 +234,17 @@ func TestConnectionsAllWorking(t *testing.T) {
 			t.Fatalf("a working connection was disturbed: %v", err)
 		}
 	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if !strings.Contains(logs.String(), `"msg":"connection cap reached (STK_MAX_CONNECTIONS)`) ||
+		!strings.Contains(logs.String(), `"refusedAllWorking":1`) {
+		t.Fatalf("the operator is not told that the cap is reached: %s", logs.String())
+	}
 }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // serveTest serves h on a loopback port until the test ends.
 func serveTest(t *testing.T, h http.Handler, o Options) string {
@@ -236,7 +253,9 @@ func serveTest(t *testing.T, h http.Handler, o Options) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Log = slog.New(slog.DiscardHandler)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
 	o.Grace = time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

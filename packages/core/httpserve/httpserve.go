@@ -98,7 +98,7 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, o Options) error
 	o = o.withDefaults()
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
-	l = limitConns(l, o.MaxConnections)
+	l = limitConns(l, o.MaxConnections, o.Log)
 	// ReadTimeout bounds headers and body together, from the request's
 	// start. It does not cut long polls: net/http lifts the deadline once
 	// the body has been read (for a request without one, before the
