@@ -179,13 +179,6 @@ func (l *conns) longestWaitingLocked() *conn {
 	return victim
 }
 
-// count is the number of open connections.
-func (l *conns) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.open)
-}
-
 // conn is one accepted connection. busy counts its handlers that are
 // working (running and not blocked reading the body); at zero the
 // connection is waiting for its client, since waitingSince.
