@@ -292,3 +292,29 @@ func TestLimitsFromEnv(t *testing.T) {
 		t.Error("zero limits do not take the defaults")
 	}
 }
+
+// An idle keep-alive connection is closed after IdleTimeout.
+func TestIdleKeepAliveClosed(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	addr := serveTest(t, h, Options{IdleTimeout: 300 * time.Millisecond})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	r := bufio.NewReader(c)
+	res, err := http.ReadResponse(r, nil)
+	if err != nil || res.StatusCode != 200 || res.Close {
+		t.Fatalf("keep-alive response: %v %+v", err, res)
+	}
+	io.Copy(io.Discard, res.Body)
+	start := time.Now()
+	c.SetReadDeadline(start.Add(3 * time.Second))
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("idle connection: %v after %s, want EOF", err, time.Since(start))
+	}
+	if d := time.Since(start); d < 200*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("idle connection closed after %s, want about 300ms", d)
+	}
+}
