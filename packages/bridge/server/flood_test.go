@@ -57,5 +57,24 @@ func TestUnknownEnvFloodThroughCall(t *testing.T) {
 		statuses[http.StatusNotFound] > budget {
 		t.Fatalf("statuses %v: want 404s within the budget (%d), then 503s", statuses, budget)
 	}
+	if n := gauge(t, s.bridge, "stk_bridge_lookups_over_budget_total"); n != float64(statuses[http.StatusServiceUnavailable]) {
+		t.Fatalf("stk_bridge_lookups_over_budget_total %v, want %d", n, statuses[http.StatusServiceUnavailable])
+	}
 	expect(t, s.call(key(admin), map[string]any{"path": "db/main/users/select"}), 200, "", "")
+}
+
+// gauge reads a metric of b without labels (a counter or a gauge).
+func gauge(t *testing.T, b *Server, name string) float64 {
+	t.Helper()
+	mfs, err := b.metrics.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			m := mf.GetMetric()[0]
+			return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return -1
 }

@@ -79,8 +79,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		MaxStale: cfg.BundleMaxStale, PollWait: cfg.PollWait, IdleTimeout: cfg.IdleTimeout,
 		LookupRate: cfg.LookupRate, LookupBurst: cfg.LookupBurst,
 		Limits: limits, OnEvict: s.pools.CloseEnv, Log: log,
-		OnUpdate: func(e *bundles.Entry) { s.pools.Sync(e.Bundle.Project, e.Bundle.Env, e.Bundle.Connections) },
-		OnLoad:   func(result string) { m.BundleLoad(result) },
+		OnUpdate:     func(e *bundles.Entry) { s.pools.Sync(e.Bundle.Project, e.Bundle.Env, e.Bundle.Connections) },
+		OnLoad:       func(result string) { m.BundleLoad(result) },
+		OnOverBudget: func() { m.OverBudget() },
 	})
 	m = metrics.New(s.cache.Ages, s.pools.Stats)
 	s.metrics = m

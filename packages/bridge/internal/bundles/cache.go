@@ -127,7 +127,9 @@ type Config struct {
 	// OnLoad is called once per bundle fetch with "ok" (a new bundle
 	// compiled), "not_modified", or "error".
 	OnLoad func(result string)
-	Log    *slog.Logger
+	// OnOverBudget is called for each lookup refused beyond the budget.
+	OnOverBudget func()
+	Log          *slog.Logger
 }
 
 // Key names an env.
@@ -221,6 +223,9 @@ func New(cfg Config) *Cache {
 	if cfg.OnLoad == nil {
 		cfg.OnLoad = func(string) {}
 	}
+	if cfg.OnOverBudget == nil {
+		cfg.OnOverBudget = func() {}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Cache{cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
 		hub:     &hubClient{base: strings.TrimRight(cfg.HubURL, "/"), token: cfg.Token, http: cfg.Client},
@@ -266,7 +271,7 @@ func (c *Cache) get(ctx context.Context, k Key, budgeted bool) (*Entry, error) {
 		if budgeted {
 			if ok, wait := c.lookups.take(now); !ok {
 				c.mu.Unlock()
-				return nil, overBudget(wait)
+				return nil, c.overBudget(wait)
 			}
 		}
 		st = &envState{key: k, ready: make(chan struct{})}
@@ -351,7 +356,8 @@ func (c *Cache) GetForKey(ctx context.Context, project, env, keyID string) (*Ent
 }
 
 // overBudget is the answer to a lookup beyond the budget.
-func overBudget(wait time.Duration) error {
+func (c *Cache) overBudget(wait time.Duration) error {
+	c.cfg.OnOverBudget()
 	return &UnavailableError{Reason: "too many lookups of unknown projects, envs or API keys right now: try again shortly",
 		RetryAfter: max(wait, time.Second).Round(time.Second)}
 }
@@ -521,7 +527,7 @@ func (c *Cache) Locate(ctx context.Context, keyID string) (Key, error) {
 	ch := c.sf.DoChan(keyID, func() (any, error) {
 		// Concurrent lookups of one id share this one, and its token.
 		if ok, wait := c.lookups.take(time.Now()); !ok {
-			return Key{}, overBudget(wait)
+			return Key{}, c.overBudget(wait)
 		}
 		lctx, cancel := context.WithTimeout(c.ctx, loadTimeout)
 		defer cancel()
