@@ -359,7 +359,7 @@ func (c *Cache) GetForKey(ctx context.Context, project, env, keyID string) (*Ent
 func (c *Cache) overBudget(wait time.Duration) error {
 	c.cfg.OnOverBudget()
 	return &UnavailableError{Reason: "too many lookups of unknown projects, envs or API keys right now: try again shortly",
-		RetryAfter: max(wait, time.Second).Round(time.Second)}
+		RetryAfter: wait.Truncate(time.Second) + time.Second} // whole seconds, at least one
 }
 
 func (c *Cache) load(st *envState) {
