@@ -418,8 +418,10 @@ func startProc(ts *testscript.TestScript, bin, logName string, env []string) (*p
 		"HOME=" + ts.Getenv("WORK"),
 		"TMPDIR=" + ts.Getenv("TMPDIR"),
 	}, env...)
-	// The connection policy (SPEC §12), as a script sets it with env.
-	for _, k := range []string{"STK_SQLITE_DIR", "STK_ALLOW_LOCAL_SOCKETS", "STK_DB_ALLOWED_HOSTS"} {
+	// The connection policy (SPEC §12) and the connection bounds
+	// (limits_test.go), as a script sets them with env, reach both servers.
+	for _, k := range []string{"STK_SQLITE_DIR", "STK_ALLOW_LOCAL_SOCKETS", "STK_DB_ALLOWED_HOSTS",
+		"STK_READ_TIMEOUT", "STK_MAX_CONNECTIONS"} {
 		if v := ts.Getenv(k); v != "" {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}

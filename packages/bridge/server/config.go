@@ -13,6 +13,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/duration"
+	"github.com/santokit/santokit/packages/core/httpserve"
 )
 
 // Config is the Bridge's configuration (SPEC §4.6, §8, §12). BridgeToken is
@@ -44,6 +45,9 @@ type Config struct {
 	// the Hub applies, again at open: defence in depth. New adds the TLS
 	// files to its Protected list; `stk dev` adds the Hub's files.
 	DBTargets dbtarget.Config
+	// Limits are the connection bounds (STK_READ_TIMEOUT,
+	// STK_MAX_CONNECTIONS); zero values take httpserve's defaults.
+	httpserve.Limits
 
 	// Not read from the environment; zero values take defaults. Tests and
 	// `stk dev` set them.
@@ -56,6 +60,11 @@ type Config struct {
 	// HubClient makes the Hub requests (a client with no overall timeout:
 	// long polls set their own deadlines).
 	HubClient *http.Client
+	// LookupRate and LookupBurst budget the Hub lookups of envs and API
+	// key ids this Bridge has not seen (100/s, bursts of 200; see
+	// bundles.Config).
+	LookupRate  float64
+	LookupBurst int
 }
 
 // Defaults of SPEC §4.6, §8 and §12.
@@ -75,7 +84,8 @@ const (
 func DefaultConfig() Config {
 	return Config{Addr: DefaultAddr, HubURL: DefaultHubURL, BundleMaxStale: DefaultBundleMaxStale,
 		DBMaxConns: DefaultDBMaxConns, StatementTimeout: DefaultStatementTimeout, MaxBodyBytes: DefaultMaxBodyBytes,
-		MaxLimit: DefaultMaxLimit, MaxBatch: DefaultMaxBatch, MaxAffected: DefaultMaxAffected, LogLevel: slog.LevelInfo}
+		MaxLimit: DefaultMaxLimit, MaxBatch: DefaultMaxBatch, MaxAffected: DefaultMaxAffected, LogLevel: slog.LevelInfo,
+		Limits: httpserve.Limits{}.Effective()}
 }
 
 // ConfigFromEnv reads the STK_* variables through getenv.
@@ -137,7 +147,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("STK_LOG_LEVEL %q: use debug, info, warn or error", s))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	limits, err := httpserve.LimitsFromEnv(getenv)
+	c.Limits = limits
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return c, err
 	}
 	return c, nil

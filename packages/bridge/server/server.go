@@ -63,10 +63,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	hubURL, _ := url.Parse(cfg.HubURL)
+	conns := cfg.Limits.Effective()
 	log.Info("config", "addr", cfg.Addr, "hubUrl", hubURL.Redacted(), "bridgeToken", cfg.BridgeToken != "",
 		"bundleMaxStale", cfg.BundleMaxStale.String(), "dbMaxConns", cfg.DBMaxConns, "statementTimeout", cfg.StatementTimeout.String(),
 		"maxBodyBytes", cfg.MaxBodyBytes, "maxLimit", cfg.MaxLimit, "maxBatch", cfg.MaxBatch, "maxAffected", cfg.MaxAffected,
 		"authDisabled", cfg.AuthDisabled, "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
+		"readTimeout", conns.ReadTimeout.String(), "maxConnections", conns.MaxConnections,
 		"logLevel", cfg.LogLevel.String(), "version", cfg.Version,
 		"sqliteDir", targets.SQLiteDir(), "allowLocalSockets", tc.AllowLocalSockets, "dbAllowedHosts", tc.AllowedHosts)
 
@@ -83,9 +85,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.cache = bundles.New(bundles.Config{
 		HubURL: cfg.HubURL, Token: cfg.BridgeToken, Client: client,
 		MaxStale: cfg.BundleMaxStale, PollWait: cfg.PollWait, IdleTimeout: cfg.IdleTimeout,
+		LookupRate: cfg.LookupRate, LookupBurst: cfg.LookupBurst,
 		Limits: limits, OnEvict: s.pools.CloseEnv, Log: log,
-		OnUpdate: func(e *bundles.Entry) { s.pools.Sync(e.Bundle.Project, e.Bundle.Env, e.Bundle.Connections) },
-		OnLoad:   func(result string) { m.BundleLoad(result) },
+		OnUpdate:     func(e *bundles.Entry) { s.pools.Sync(e.Bundle.Project, e.Bundle.Env, e.Bundle.Connections) },
+		OnLoad:       func(result string) { m.BundleLoad(result) },
+		OnOverBudget: func() { m.OverBudget() },
 	})
 	m = metrics.New(s.cache.Ages, s.pools.Stats)
 	s.metrics = m
@@ -131,7 +135,7 @@ func (s *Server) Close() error {
 // timeout plus a margin) and closes the pools.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	err := httpserve.Serve(ctx, l, s.handler, httpserve.Options{Log: s.log, TLSCert: s.cfg.TLSCert, TLSKey: s.cfg.TLSKey,
-		Grace: 2*s.cfg.StatementTimeout + 5*time.Second, IdleTimeout: 2 * time.Minute})
+		Grace: 2*s.cfg.StatementTimeout + 5*time.Second, Limits: s.cfg.Limits})
 	_ = s.Close()
 	if err == nil {
 		s.log.Info("stopped")

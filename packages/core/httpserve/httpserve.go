@@ -1,6 +1,8 @@
 // Package httpserve holds what the Hub's and the Bridge's HTTP servers share:
 // the process entry point (version, configuration, JSON logs, signals), the
-// serve loop with graceful shutdown, and the wrapper that turns ServeMux's
+// serve loop with graceful shutdown and connection bounds (STK_READ_TIMEOUT,
+// STK_MAX_CONNECTIONS: a stalled client neither holds a connection for
+// long nor, by holding many, starves the others), and the wrapper that turns ServeMux's
 // own plain-text 404 and 405 answers into §3 envelopes (SPEC §3: every
 // route, unknown ones included, answers errors as envelopes).
 package httpserve
@@ -66,22 +68,45 @@ type Options struct {
 	Log             *slog.Logger
 	TLSCert, TLSKey string
 	// Grace bounds the graceful shutdown.
-	Grace       time.Duration
+	Grace time.Duration
+	// IdleTimeout bounds an idle keep-alive connection
+	// (DefaultIdleTimeout when zero).
 	IdleTimeout time.Duration
+	// Limits bound reading requests and open connections; at the cap the
+	// connection waiting longest for its client makes room (decision 0012).
+	Limits
 	// CancelOnShutdown cancels every request's context when shutdown
 	// starts: for servers whose requests may wait for minutes (the Hub's
 	// bundle long polls), which would otherwise hold shutdown until Grace.
 	CancelOnShutdown bool
 }
 
+// withDefaults fills the zero bounds.
+func (o Options) withDefaults() Options {
+	o.Limits = o.Limits.Effective()
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	return o
+}
+
 // Serve answers h on l until ctx ends, then shuts down gracefully: stop
-// accepting, let in-flight requests finish (bounded by Grace).
+// accepting, let in-flight requests finish (bounded by Grace). A request
+// must arrive within o.ReadTimeout, an idle keep-alive connection lasts
+// o.IdleTimeout, and at most o.MaxConnections connections are open at once.
 func Serve(ctx context.Context, l net.Listener, h http.Handler, o Options) error {
+	o = o.withDefaults()
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: o.IdleTimeout,
+	l = limitConns(l, o.MaxConnections, o.Log)
+	// ReadTimeout bounds headers and body together, from the request's
+	// start. It does not cut long polls: net/http lifts the deadline once
+	// the body has been read (for a request without one, before the
+	// handler starts).
+	srv := &http.Server{Handler: tracked(h), ReadTimeout: o.ReadTimeout, IdleTimeout: o.IdleTimeout,
 		ErrorLog:    slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return base }}
+		BaseContext: func(net.Listener) context.Context { return base },
+		ConnContext: withConn, ConnState: connState}
 	errc := make(chan error, 1)
 	go func() {
 		o.Log.Info("listening", "addr", l.Addr().String(), "tls", o.TLSCert != "")

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/santokit/santokit/packages/core/dbtarget"
+	"github.com/santokit/santokit/packages/core/httpserve"
 )
 
 // Config is the Hub's configuration (SPEC §12). MasterKeys is secret and
@@ -33,6 +34,9 @@ type Config struct {
 	// (STK_SQLITE_DIR, STK_ALLOW_LOCAL_SOCKETS, STK_DB_ALLOWED_HOSTS; SPEC
 	// §12). New adds the store and TLS files to its Protected list.
 	DBTargets dbtarget.Config
+	// Limits are the connection bounds (STK_READ_TIMEOUT,
+	// STK_MAX_CONNECTIONS); zero values take httpserve's defaults.
+	httpserve.Limits
 }
 
 // ConfigFromEnv reads the STK_* variables of SPEC §12 through getenv.
@@ -54,6 +58,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	var err error
 	if c.DBTargets, err = dbtarget.ConfigFromEnv(getenv); err != nil {
+		return c, err
+	}
+	if c.Limits, err = httpserve.LimitsFromEnv(getenv); err != nil {
 		return c, err
 	}
 	if c.AuthDisabled, err = parseBool("STK_DISABLE_AUTH", getenv("STK_DISABLE_AUTH")); err != nil {

@@ -18,8 +18,9 @@ import (
 // the same normalized types, so promoting dev's release to prod finds no
 // drift; a prod column that really differs is still drift.
 func TestPromoteSQLiteDatetimeToPostgresTimestamp(t *testing.T) {
-	h := newHub(t, "sqlite")
-	devFile := filepath.Join(t.TempDir(), "dev.db")
+	dataDir := t.TempDir()
+	h := newHub(t, "sqlite", func(c *Config) { c.DBTargets.SQLiteDir = dataDir })
+	devFile := filepath.Join(dataDir, "dev.db")
 	c, err := sql.Open("sqlite", devFile)
 	if err != nil {
 		t.Fatal(err)

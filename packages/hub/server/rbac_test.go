@@ -90,6 +90,7 @@ func TestRBACRouteByRole(t *testing.T) {
 	routes := []rbacRoute{
 		{"GET /healthz", "/healthz", public, nil},
 		{"GET /readyz", "/readyz", public, nil},
+		{"GET /metrics", "/metrics", public, nil},
 		{"GET /v1/version", "/v1/version", public, nil},
 		{"GET /.well-known/jwks.json", "/.well-known/jwks.json", public, nil},
 		{"POST /v1/auth/login", "/v1/auth/login", public, func(string) any { return hubapi.Login{Email: "x@example.com"} /* 400: no failed-login count */ }},

@@ -16,6 +16,7 @@ import (
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/hub/internal/api"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
+	"github.com/santokit/santokit/packages/hub/internal/metrics"
 	"github.com/santokit/santokit/packages/hub/internal/secrets"
 	"github.com/santokit/santokit/packages/hub/internal/service"
 	"github.com/santokit/santokit/packages/hub/internal/store"
@@ -59,16 +60,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if len(cfg.BridgeTokens) == 0 {
 		log.Warn("no bridge tokens configured (STK_BRIDGE_TOKENS): Bridges cannot fetch bundles from this Hub")
 	}
+	limits := cfg.Limits.Effective()
 	log.Info("config", "addr", cfg.Addr, "bridgeTokens", len(cfg.BridgeTokens), "database", secrets.RedactURL(cfg.DatabaseURL), "store", st.Engine(),
 		"authDisabled", cfg.AuthDisabled, "activeKey", ring.Active(), "keyVersions", ring.Versions(),
-		"tls", cfg.TLSCert != "", "logLevel", cfg.LogLevel.String(), "version", cfg.Version,
+		"tls", cfg.TLSCert != "", "readTimeout", limits.ReadTimeout.String(), "maxConnections", limits.MaxConnections,
+		"logLevel", cfg.LogLevel.String(), "version", cfg.Version,
 		"sqliteDir", targets.SQLiteDir(), "allowLocalSockets", cfg.DBTargets.AllowLocalSockets, "dbAllowedHosts", cfg.DBTargets.AllowedHosts)
 	var authz auth.Authorizer = auth.RBAC{Store: st}
 	if cfg.AuthDisabled {
 		authz = auth.AllowAll{}
 	}
 	svc := service.New(st, ring, authz, targets, log)
-	apiCfg := api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens}
+	apiCfg := api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens,
+		Metrics: metrics.New(st.PoolStats)}
 	if !cfg.AuthDisabled {
 		created, err := svc.Bootstrap(ctx, cfg.BootstrapEmail, cfg.BootstrapPassword)
 		if err != nil {
@@ -114,7 +118,7 @@ func (s *Server) Close() error { return s.store.Close() }
 // (answered 304) instead of holding the shutdown.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	return httpserve.Serve(ctx, l, s.handler, httpserve.Options{Log: s.log, TLSCert: s.cfg.TLSCert, TLSKey: s.cfg.TLSKey,
-		Grace: 10 * time.Second, CancelOnShutdown: true})
+		Grace: 10 * time.Second, CancelOnShutdown: true, Limits: s.cfg.Limits})
 }
 
 // Routes lists every route the Hub serves as "METHOD /path" patterns, for

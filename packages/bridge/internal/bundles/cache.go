@@ -5,6 +5,9 @@
 // with. While the Hub is unreachable it serves the last good bundle up to
 // the max-stale bound, then refuses. It also remembers which env an API key
 // id belongs to (the one Hub lookup on the request path, ARCHITECTURE §1).
+// Names it has not seen cost Hub lookups within a budget, and negative
+// answers are kept briefly in bounded tables (budget.go), so that callers
+// naming made-up envs or keys cannot grow it or flood the Hub.
 //
 // Bundles hold decrypted connection URLs: nothing here logs a bundle or a
 // URL.
@@ -40,11 +43,14 @@ var (
 )
 
 // UnavailableError means no usable bundle can be served (→ 503): the Hub
-// cannot be reached and nothing fresh enough is cached, or the Hub's bundle
-// cannot be compiled by this Bridge. Reason is safe to show to a client.
+// cannot be reached and nothing fresh enough is cached, the Hub's bundle
+// cannot be compiled by this Bridge, or the budget of Hub lookups for names
+// not seen before is spent for the moment. Reason is safe to show to a
+// client; RetryAfter, when set, says when to try again.
 type UnavailableError struct {
-	Reason string
-	cause  error
+	Reason     string
+	RetryAfter time.Duration
+	cause      error
 }
 
 func (e *UnavailableError) Error() string {
@@ -72,6 +78,15 @@ const (
 	// maxUnknownKeys bounds the negative key cache against floods of
 	// made-up key ids.
 	maxUnknownKeys = 100_000
+	// maxUnknownEnvs bounds the negative env cache likewise (the lookup
+	// budget keeps it far below this; the bound holds whatever the budget).
+	maxUnknownEnvs = 10_000
+	// DefaultLookupRate and DefaultLookupBurst are the budget of Hub
+	// lookups for names not seen before, per second and at once: enough
+	// for a Bridge restarting in front of hundreds of envs and keys, while
+	// a flood of made-up names costs the Hub at most this.
+	DefaultLookupRate  = 100
+	DefaultLookupBurst = 200
 	// refreshInterval bounds GetForKey's out-of-turn fetches per env.
 	refreshInterval = time.Second
 	backoffMin      = 200 * time.Millisecond
@@ -96,6 +111,13 @@ type Config struct {
 	IdleTimeout time.Duration
 	// UnknownKeyTTL: how long an unknown key id is remembered as unknown.
 	UnknownKeyTTL time.Duration
+	// LookupRate and LookupBurst budget the Hub lookups of names not seen
+	// before: the first load of an env named by a caller's headers, and
+	// the lookup of an API key id. Beyond the budget such a request is
+	// refused as unavailable, with a RetryAfter. Envs found from a key's
+	// binding, and the envs and keys already cached, never wait for it.
+	LookupRate  float64
+	LookupBurst int
 	// Limits are passed to plan.Compile.
 	Limits plan.Limits
 	// OnEvict is called when an env is dropped (idle, or deleted on the Hub).
@@ -105,7 +127,9 @@ type Config struct {
 	// OnLoad is called once per bundle fetch with "ok" (a new bundle
 	// compiled), "not_modified", or "error".
 	OnLoad func(result string)
-	Log    *slog.Logger
+	// OnOverBudget is called for each lookup refused beyond the budget.
+	OnOverBudget func()
+	Log          *slog.Logger
 }
 
 // Key names an env.
@@ -129,20 +153,13 @@ type envState struct {
 	key   Key
 	ready chan struct{} // closed when the first load finished
 	// Set before ready is closed, read after.
-	err     error
-	retryAt time.Time
+	err error
 
 	entry    atomic.Pointer[Entry]
 	lastOK   atomic.Int64 // unix nanos of the last 200 or 304
 	lastUsed atomic.Int64 // unix nanos
 	// lastRefresh is when GetForKey last fetched out of turn.
 	lastRefresh atomic.Int64
-}
-
-type keyLoc struct {
-	loc   Key
-	known bool
-	until time.Time // unknown ids only
 }
 
 // Cache is the bundle cache. Its methods are safe for concurrent use.
@@ -155,10 +172,17 @@ type Cache struct {
 	wg     sync.WaitGroup
 	sf     singleflight.Group
 
+	// lookups is the budget of Hub lookups for names not seen before.
+	lookups *bucket
+
 	mu     sync.Mutex
 	closed bool
-	envs   map[Key]*envState
-	keys   map[string]keyLoc
+	// envs holds the envs loading or loaded; a first load that failed
+	// leaves its error in unknownEnvs for a moment instead.
+	envs        map[Key]*envState
+	unknownEnvs *expiring[Key, error]
+	keys        map[string]Key // key id → env, for existing keys
+	unknownKeys *expiring[string, struct{}]
 }
 
 // New returns a cache; it contacts the Hub only when an env is first used.
@@ -178,6 +202,12 @@ func New(cfg Config) *Cache {
 	if cfg.UnknownKeyTTL <= 0 {
 		cfg.UnknownKeyTTL = DefaultUnknownKeyTTL
 	}
+	if cfg.LookupRate <= 0 {
+		cfg.LookupRate = DefaultLookupRate
+	}
+	if cfg.LookupBurst <= 0 {
+		cfg.LookupBurst = DefaultLookupBurst
+	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{}
 	}
@@ -193,10 +223,15 @@ func New(cfg Config) *Cache {
 	if cfg.OnLoad == nil {
 		cfg.OnLoad = func(string) {}
 	}
+	if cfg.OnOverBudget == nil {
+		cfg.OnOverBudget = func() {}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Cache{cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
-		hub:  &hubClient{base: strings.TrimRight(cfg.HubURL, "/"), token: cfg.Token, http: cfg.Client},
-		envs: map[Key]*envState{}, keys: map[string]keyLoc{}}
+		hub:     &hubClient{base: strings.TrimRight(cfg.HubURL, "/"), token: cfg.Token, http: cfg.Client},
+		lookups: newBucket(cfg.LookupRate, cfg.LookupBurst),
+		envs:    map[Key]*envState{}, unknownEnvs: newExpiring[Key, error](maxUnknownEnvs),
+		keys: map[string]Key{}, unknownKeys: newExpiring[string, struct{}](maxUnknownKeys)}
 }
 
 // Close stops every long poll and waits for them.
@@ -208,11 +243,19 @@ func (c *Cache) Close() {
 	c.wg.Wait()
 }
 
-// Get returns the current compiled bundle of project/env, loading it on
-// first use. Errors: ErrEnvNotFound, *UnavailableError, ErrClosed, or ctx's
-// error.
+// Get returns the current compiled bundle of project/env, which a caller
+// named, loading it on first use within the lookup budget. Concurrent
+// first uses share one load; an env the Hub does not know is remembered as
+// such for a moment. Errors: ErrEnvNotFound, *UnavailableError, ErrClosed,
+// or ctx's error.
 func (c *Cache) Get(ctx context.Context, project, env string) (*Entry, error) {
-	k := Key{project, env}
+	return c.get(ctx, Key{project, env}, true)
+}
+
+// get is Get; budgeted says whether a first load spends the lookup budget
+// (not for an env that an existing API key is bound to).
+func (c *Cache) get(ctx context.Context, k Key, budgeted bool) (*Entry, error) {
+	project, env := k.Project, k.Env
 	now := time.Now()
 	c.mu.Lock()
 	if c.closed {
@@ -220,11 +263,17 @@ func (c *Cache) Get(ctx context.Context, project, env string) (*Entry, error) {
 		return nil, ErrClosed
 	}
 	st := c.envs[k]
-	if st != nil && st.failed() && !now.Before(st.retryAt) {
-		delete(c.envs, k)
-		st = nil
-	}
 	if st == nil {
+		if err, ok := c.unknownEnvs.get(k, now); ok {
+			c.mu.Unlock()
+			return nil, err
+		}
+		if budgeted {
+			if ok, wait := c.lookups.take(now); !ok {
+				c.mu.Unlock()
+				return nil, c.overBudget(wait)
+			}
+		}
 		st = &envState{key: k, ready: make(chan struct{})}
 		c.envs[k] = st
 		c.wg.Add(1)
@@ -267,7 +316,7 @@ func (st *envState) store(e *Entry) {
 // was created moments ago and the long poll has not delivered it), the
 // bundle is fetched again at once, at most once a second per env.
 func (c *Cache) GetForKey(ctx context.Context, project, env, keyID string) (*Entry, error) {
-	e, err := c.Get(ctx, project, env)
+	e, err := c.get(ctx, Key{project, env}, false)
 	if err != nil || e.HasKey(keyID) {
 		return e, err
 	}
@@ -306,14 +355,11 @@ func (c *Cache) GetForKey(ctx context.Context, project, env, keyID string) (*Ent
 	return st.entry.Load(), nil
 }
 
-// failed reports whether the first load ended without a bundle.
-func (st *envState) failed() bool {
-	select {
-	case <-st.ready:
-		return st.entry.Load() == nil
-	default:
-		return false
-	}
+// overBudget is the answer to a lookup beyond the budget.
+func (c *Cache) overBudget(wait time.Duration) error {
+	c.cfg.OnOverBudget()
+	return &UnavailableError{Reason: "too many lookups of unknown projects, envs or API keys right now: try again shortly",
+		RetryAfter: wait.Truncate(time.Second) + time.Second} // whole seconds, at least one
 }
 
 func (c *Cache) load(st *envState) {
@@ -321,30 +367,44 @@ func (c *Cache) load(st *envState) {
 	ctx, cancel := context.WithTimeout(c.ctx, loadTimeout)
 	b, _, err := c.hub.fetch(ctx, st.key.Project, st.key.Env, -1, 0)
 	cancel()
-	var e *Entry
+	var (
+		e   *Entry
+		ttl time.Duration // how long a failure is the answer
+	)
 	if err == nil {
 		e, err = c.compile(b)
 		if err != nil {
+			ttl = unavailableTTL
 			err = &UnavailableError{Reason: fmt.Sprintf("the configuration of %s/%s cannot be used by this Bridge", st.key.Project, st.key.Env), cause: err}
 		}
 	} else {
 		c.cfg.OnLoad("error")
 		switch {
 		case errors.Is(err, errHubNotFound):
-			err = ErrEnvNotFound
-			st.retryAt = time.Now().Add(notFoundTTL)
+			err, ttl = ErrEnvNotFound, notFoundTTL
 		case c.ctx.Err() != nil:
 			err = ErrClosed
 		default:
 			c.log.Warn("bundle load failed", "project", st.key.Project, "env", st.key.Env, "error", err.Error())
 			// Requests within the next moment share this answer rather
 			// than each trying the Hub again.
-			st.retryAt = time.Now().Add(unavailableTTL)
+			ttl = unavailableTTL
 			err = &UnavailableError{Reason: "the Hub cannot be reached to load the configuration of " + st.key.Project + "/" + st.key.Env, cause: err}
 		}
 	}
 	if err != nil {
 		st.err = err
+		// The state leaves envs (which holds only envs in use); the answer
+		// stays in the bounded unknownEnvs for ttl.
+		now := time.Now()
+		c.mu.Lock()
+		if c.envs[st.key] == st {
+			delete(c.envs, st.key)
+		}
+		if ttl > 0 {
+			c.unknownEnvs.put(st.key, err, now.Add(ttl), now)
+		}
+		c.mu.Unlock()
 		close(st.ready)
 		return
 	}
@@ -441,26 +501,23 @@ func (c *Cache) evict(st *envState) {
 }
 
 // Locate returns the env an API key id belongs to: from the cache, from a
-// loaded bundle, or from the Hub (once per key id; unknown ids are
-// remembered as unknown for UnknownKeyTTL). Errors: ErrUnknownKey,
-// *UnavailableError, ErrClosed, or ctx's error.
+// loaded bundle, or from the Hub (once per key id, within the lookup
+// budget; unknown ids are remembered as unknown for UnknownKeyTTL).
+// Errors: ErrUnknownKey, *UnavailableError, ErrClosed, or ctx's error.
 func (c *Cache) Locate(ctx context.Context, keyID string) (Key, error) {
 	now := time.Now()
 	c.mu.Lock()
-	if l, ok := c.keys[keyID]; ok {
-		if l.known {
-			c.mu.Unlock()
-			return l.loc, nil
-		}
-		if now.Before(l.until) {
-			c.mu.Unlock()
-			return Key{}, ErrUnknownKey
-		}
-		delete(c.keys, keyID)
+	if k, ok := c.keys[keyID]; ok {
+		c.mu.Unlock()
+		return k, nil
+	}
+	if _, ok := c.unknownKeys.get(keyID, now); ok {
+		c.mu.Unlock()
+		return Key{}, ErrUnknownKey
 	}
 	for k, st := range c.envs {
 		if e := st.entry.Load(); e != nil && e.HasKey(keyID) {
-			c.keys[keyID] = keyLoc{loc: k, known: true}
+			c.keys[keyID] = k
 			c.mu.Unlock()
 			return k, nil
 		}
@@ -468,18 +525,23 @@ func (c *Cache) Locate(ctx context.Context, keyID string) (Key, error) {
 	c.mu.Unlock()
 
 	ch := c.sf.DoChan(keyID, func() (any, error) {
+		// Concurrent lookups of one id share this one, and its token.
+		if ok, wait := c.lookups.take(time.Now()); !ok {
+			return Key{}, c.overBudget(wait)
+		}
 		lctx, cancel := context.WithTimeout(c.ctx, loadTimeout)
 		defer cancel()
 		loc, err := c.hub.locate(lctx, keyID)
+		now := time.Now()
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		switch {
 		case err == nil:
 			k := Key{loc.Project, loc.Env}
-			c.keys[keyID] = keyLoc{loc: k, known: true}
+			c.keys[keyID] = k
 			return k, nil
 		case errors.Is(err, errHubNotFound):
-			c.rememberUnknown(keyID, time.Now())
+			c.unknownKeys.put(keyID, struct{}{}, now.Add(c.cfg.UnknownKeyTTL), now)
 			return Key{}, ErrUnknownKey
 		case c.ctx.Err() != nil:
 			return Key{}, ErrClosed
@@ -497,21 +559,6 @@ func (c *Cache) Locate(ctx context.Context, keyID string) (Key, error) {
 	case <-ctx.Done():
 		return Key{}, ctx.Err()
 	}
-}
-
-// rememberUnknown records keyID as unknown; c.mu is held.
-func (c *Cache) rememberUnknown(keyID string, now time.Time) {
-	if len(c.keys) >= maxUnknownKeys {
-		for id, l := range c.keys {
-			if !l.known && !now.Before(l.until) {
-				delete(c.keys, id)
-			}
-		}
-		if len(c.keys) >= maxUnknownKeys {
-			return // still full of live entries: do not grow
-		}
-	}
-	c.keys[keyID] = keyLoc{until: now.Add(c.cfg.UnknownKeyTTL)}
 }
 
 // Age is how long ago an env's bundle was last confirmed by the Hub.

@@ -452,6 +452,9 @@ func (h *Handler) envFromHeaders(ctx context.Context, project, env string, f *ed
 func cacheError(err error) error {
 	var ue *bundles.UnavailableError
 	switch {
+	case errors.As(err, &ue) && ue.RetryAfter > 0:
+		return apierr.Wrap(apierr.ServiceUnavailable, err, "%s", ue.Reason).
+			WithHeader("Retry-After", strconv.Itoa(int(ue.RetryAfter.Round(time.Second)/time.Second)))
 	case errors.As(err, &ue):
 		return apierr.Wrap(apierr.ServiceUnavailable, err, "%s", ue.Reason)
 	case errors.Is(err, bundles.ErrClosed):

@@ -24,6 +24,7 @@ type Metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	bundleLoads *prometheus.CounterVec
+	overBudget  prometheus.Counter
 	// calls caches the children of requests and duration per (op,
 	// status): WithLabelValues hashes the label values and formats the
 	// status on every call, ObserveCall on the /call path does neither.
@@ -60,7 +61,11 @@ func New(ages func() []bundles.Age, pools func() []dbpool.Stat) *Metrics {
 		Name: "stk_bridge_bundle_loads_total",
 		Help: "Bundle fetches from the Hub by result: ok (a new bundle compiled), not_modified, error.",
 	}, []string{"result"})
-	m.reg.MustRegister(m.requests, m.duration, m.bundleLoads,
+	m.overBudget = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "stk_bridge_lookups_over_budget_total",
+		Help: "Requests refused (503) because the budget of Hub lookups for envs and API key ids not seen before was spent: a flood of made-up names, or a cold start in front of many envs.",
+	})
+	m.reg.MustRegister(m.requests, m.duration, m.bundleLoads, m.overBudget,
 		&scrape{ages: ages, pools: pools},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -89,6 +94,9 @@ func (m *Metrics) ObserveCall(op string, status int, d time.Duration) {
 	s.count.Inc()
 	s.duration.Observe(d.Seconds())
 }
+
+// OverBudget records a lookup refused beyond the budget.
+func (m *Metrics) OverBudget() { m.overBudget.Inc() }
 
 // BundleLoad records one bundle fetch.
 func (m *Metrics) BundleLoad(result string) { m.bundleLoads.WithLabelValues(result).Inc() }

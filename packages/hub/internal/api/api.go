@@ -16,6 +16,7 @@ import (
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
+	"github.com/santokit/santokit/packages/hub/internal/metrics"
 	"github.com/santokit/santokit/packages/hub/internal/service"
 )
 
@@ -28,6 +29,9 @@ type Config struct {
 	BridgeTokens []string
 	// Authenticator resolves bearer credentials (nil when AuthDisabled).
 	Authenticator *auth.Authenticator
+	// Metrics counts requests, long polls and failed logins, and serves
+	// GET /metrics.
+	Metrics *metrics.Metrics
 }
 
 type handlers struct {
@@ -46,7 +50,7 @@ func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
 	}
 	mux := http.NewServeMux()
 	register(h, mux.HandleFunc)
-	return edge(log, h.principal, h.requireOperator(httpserve.EnvelopeMux(mux, fail)))
+	return cfg.Metrics.Observe(mux, edge(log, h.principal, h.requireOperator(httpserve.EnvelopeMux(mux, fail))))
 }
 
 // openRoutes are the /v1 paths that answer callers without a credential:
@@ -78,6 +82,7 @@ func Routes() []string {
 func register(h *handlers, handle func(string, func(http.ResponseWriter, *http.Request))) {
 	handle("GET /healthz", h.healthz)
 	handle("GET /readyz", h.readyz)
+	handle("GET /metrics", h.metrics)
 	handle("GET /v1/version", h.version)
 
 	handle("POST /v1/projects", h.createProject)
@@ -184,6 +189,12 @@ func (h *handlers) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, hubapi.Health{Status: "ok", Mode: h.mode()})
+}
+
+// metrics serves GET /metrics (Prometheus, SPEC §12) to anyone, as
+// /healthz: it names routes and counts, nothing of any org.
+func (h *handlers) metrics(w http.ResponseWriter, r *http.Request) {
+	h.cfg.Metrics.Handler().ServeHTTP(w, r)
 }
 
 func (h *handlers) mode() string {

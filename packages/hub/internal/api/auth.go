@@ -6,6 +6,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/hub/internal/metrics"
 	"github.com/santokit/santokit/packages/hub/internal/service"
 )
 
@@ -32,6 +33,14 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 		addr = r.RemoteAddr
 	}
 	out, err := h.svc.Login(r.Context(), in, addr)
+	if err != nil {
+		switch apierr.As(err).Code {
+		case apierr.Unauthorized:
+			h.cfg.Metrics.LoginFailed(metrics.LoginBadCredentials)
+		case apierr.TooManyRequests:
+			h.cfg.Metrics.LoginFailed(metrics.LoginRateLimited)
+		}
+	}
 	h.reply(w, r, http.StatusOK, out, err)
 }
 

@@ -69,6 +69,9 @@ func (h *handlers) bundle(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, b)
 		return
 	}
+	if wait > 0 {
+		defer h.cfg.Metrics.Waiting()()
+	}
 	b, err := h.svc.WaitBundle(ctx, project, env, have, wait)
 	switch {
 	case err != nil && ctx.Err() != nil:

@@ -28,8 +28,15 @@ const (
 	SigningKeyMaxAge = 30 * 24 * time.Hour
 	// clockSkew is the leeway for iat/exp between Hub replicas.
 	clockSkew = 30 * time.Second
-	// keyReload bounds how long another Hub's rotation goes unnoticed.
+	// keyReload spaces the full reloads of the keys (each a store read and
+	// as many decryptions), which also drop the retired keys past their
+	// grace.
 	keyReload = 30 * time.Second
+	// keyCheck spaces the one-row reads of the active key's id, which is
+	// how a rotation made elsewhere (another replica, `stk-hub keys
+	// rotate-signing` on the store) is noticed: within keyCheck, so that a
+	// running Hub signs with and publishes the new key within a second.
+	keyCheck = 500 * time.Millisecond
 	// forcedReloadEvery spaces the reloads that a token with an unknown
 	// kid asks for: anyone can send one, and each is a store read and as
 	// many decryptions, under the lock that Sign and Verify need.
@@ -64,10 +71,11 @@ type Keys struct {
 	ring  *secrets.Ring
 	now   func() time.Time
 
-	mu       sync.Mutex
-	keys     []signingKey // newest first
-	loadedAt time.Time
-	forcedAt time.Time // the last reload asked for by an unknown kid
+	mu        sync.Mutex
+	keys      []signingKey // newest first
+	loadedAt  time.Time
+	checkedAt time.Time // the last read of the active key's id
+	forcedAt  time.Time // the last reload asked for by an unknown kid
 }
 
 // NewKeys returns the signing keys of st, sealed by ring.
@@ -101,14 +109,37 @@ func (k *Keys) rotateLocked(ctx context.Context) (string, error) {
 	return id, k.loadLocked(ctx)
 }
 
-// load reads the live keys from the store when the cache is old.
+// load reads the live keys from the store when the cache is old, or when
+// the store's active key is not the cached one (checked every keyCheck).
 func (k *Keys) load(ctx context.Context, force bool) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if !force && k.now().Sub(k.loadedAt) < keyReload {
+	now := k.now()
+	if force || now.Sub(k.loadedAt) >= keyReload {
+		return k.loadLocked(ctx)
+	}
+	if now.Sub(k.checkedAt) < keyCheck {
 		return nil
 	}
-	return k.loadLocked(ctx)
+	k.checkedAt = now
+	active, err := k.store.ActiveSigningKeyID(ctx)
+	if err != nil {
+		// The cached keys stay good: the next full reload reports the
+		// store's failure where it matters.
+		return nil
+	}
+	if cached := k.activeLocked(); active != cached {
+		return k.loadLocked(ctx)
+	}
+	return nil
+}
+
+// activeLocked is the id of the cached key that signs, or "".
+func (k *Keys) activeLocked() string {
+	if len(k.keys) == 0 || k.keys[0].retired != nil {
+		return ""
+	}
+	return k.keys[0].id
 }
 
 func (k *Keys) loadLocked(ctx context.Context) error {
@@ -129,7 +160,7 @@ func (k *Keys) loadLocked(ctx context.Context) error {
 		keys = append(keys, signingKey{id: r.ID, public: r.PublicKey, private: ed25519.NewKeyFromSeed(seed),
 			created: r.CreatedAt, retired: r.RetiredAt})
 	}
-	k.keys, k.loadedAt = keys, now
+	k.keys, k.loadedAt, k.checkedAt = keys, now, now
 	return nil
 }
 

@@ -207,6 +207,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases the connection pool.
 func (s *Store) Close() error { return s.db.Close() }
 
+// PoolStats are the store's connection pool statistics (/metrics).
+func (s *Store) PoolStats() sql.DBStats { return s.db.Stats() }
+
 // Engine names the database engine: "sqlite" or "postgres".
 func (s *Store) Engine() string { return s.d.engine }
 

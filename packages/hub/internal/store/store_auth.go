@@ -516,6 +516,22 @@ func (s *Store) AddSigningKey(ctx context.Context, k SigningKey) error {
 	return nil
 }
 
+// ActiveSigningKeyID is the id of the key that signs, or "" when none does:
+// a one-row read that lets every Hub notice a rotation made elsewhere (by
+// another replica, or by `stk-hub keys rotate-signing`) within moments.
+func (s *Store) ActiveSigningKeyID(ctx context.Context) (string, error) {
+	var id string
+	err := s.queryRow(ctx, s.db, `SELECT id FROM signing_keys WHERE retired_at IS NULL
+ORDER BY created_at DESC, id DESC LIMIT 1`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", s.fail(err, "read the active signing key")
+	}
+	return id, nil
+}
+
 // SigningKeys returns the keys not retired before since, newest first: the
 // first is the one that signs (when it is not retired).
 func (s *Store) SigningKeys(ctx context.Context, since time.Time) ([]SigningKey, error) {
