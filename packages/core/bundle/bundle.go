@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apikey"
+	"github.com/santokit/santokit/packages/core/authconfig"
 	"github.com/santokit/santokit/packages/core/permissions"
 	"github.com/santokit/santokit/packages/core/schema"
 )
@@ -39,6 +40,9 @@ type Release struct {
 	// Snapshots maps connection name → the schema the release was built on.
 	Snapshots   map[string]schema.Snapshot `json:"snapshots"`
 	Permissions permissions.Document       `json:"permissions"`
+	// Auth is the env's end-user auth config frozen into the release
+	// (SPEC §7.3); nil when the env trusts no issuer.
+	Auth *authconfig.Document `json:"auth,omitempty"`
 }
 
 // Connection is a database connection of the env, URL decrypted.

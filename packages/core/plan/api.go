@@ -47,6 +47,10 @@ type Caller struct {
 	// Subject is a verified end user's `sub` (request.auth.sub): the value
 	// the owner shorthand (SPEC §5.3) compares the owner column with.
 	Subject string
+	// Claims are a verified end user's other claims as JSON-decoded values
+	// (string, float64, bool, nil, []any, map[string]any):
+	// request.auth.claims.<name> (SPEC §5.2). Nil for API keys.
+	Claims map[string]any
 	// Superuser is the Bridge's STK_DISABLE_AUTH dev mode (SPEC §4.2): no
 	// authorization, every op and column allowed. Never set otherwise.
 	Superuser bool
