@@ -2,9 +2,11 @@ package jsonscan
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/santokit/santokit/packages/core/apierr"
 )
 
 // MaxDepth bounds how deeply arrays and objects may nest in a validated
@@ -361,13 +363,7 @@ func (v *validator) sameKey(a, b key) bool {
 
 // keyText is the decoded member name (already validated).
 func (v *validator) keyText(k key) string {
-	raw := v.b[k.lo:k.hi]
-	if !k.escaped {
-		return string(raw)
-	}
-	var s string
-	_ = json.Unmarshal(v.b[k.lo-1:k.hi+1], &s)
-	return s
+	return Unquote(v.b[k.lo:k.hi])
 }
 
 // clipKey keeps member names in messages short.
@@ -402,4 +398,26 @@ func joinIndex(n int, rest string) string {
 		return idx + rest
 	}
 	return idx + "." + rest
+}
+
+// BadRequest is the §3 answer to a text Validate refused: a 400 whose
+// message says what is wrong and where (doc names the text, as in
+// "request body"), with the location in details.problems. within prefixes
+// the path when the text is part of a larger document ("params").
+// Anything else than an *Error is a plain 400 naming doc.
+func BadRequest(err error, doc, within string) *apierr.Error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return apierr.New(apierr.BadRequest, "%s is not valid JSON", doc)
+	}
+	path := e.Path
+	if within != "" {
+		path = joinKey(within, path)
+	}
+	where := ""
+	if path != "" {
+		where = " in " + path
+	}
+	return apierr.New(apierr.BadRequest, "%s is not valid JSON: %s%s (byte %d)", doc, e.Msg, where, e.Offset).
+		WithDetail("problems", []apierr.Problem{{Path: path, Message: e.Msg}})
 }

@@ -17,7 +17,7 @@ func TestValidateAccepts(t *testing.T) {
 		`{"path":"db/main/items/select","params":{"where":{"id":12345}}}`,
 		`{"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]}`, // one name in different objects
 		`"é😀\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t"`,    // UTF-8, a surrogate pair
-		`"\uFFFD"`, "\"\xef\xbf\xbd\"",               // U+FFFD itself is a character
+		`"\uFFFD"`, "\"\xef\xbf\xbd\"", // U+FFFD itself is a character
 		`{"a":1,"A":2}`, // names compare exactly
 		`{"\u0000":1,"":2}`,
 		strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth),
@@ -220,4 +220,26 @@ func duplicateByDecoder(b []byte) (string, bool) {
 			stack[len(stack)-1].wantKey = true
 		}
 	}
+}
+
+// BenchmarkValidate measures the strict check of a typical /call body next
+// to json.Valid, the lax check it replaced on the Bridge's hot path.
+func BenchmarkValidate(b *testing.B) {
+	body := []byte(`{"path":"db/main/items/select","params":{"where":{"id":12345,"name":{"$in":["a","é"]}},"limit":10}}`)
+	b.Run("strict", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if Validate(body) != nil {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("json.Valid", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !json.Valid(body) {
+				b.Fatal("refused")
+			}
+		}
+	})
 }
