@@ -69,7 +69,7 @@ func Validate(b []byte) error {
 		return err
 	}
 	if i = SkipWS(b, i); i != len(b) {
-		return v.fail(Syntax, i, "unexpected "+v.what(i)+" after the JSON value")
+		return v.fail(Syntax, i, "unexpected "+v.what(i)+" after the JSON value: exactly one value is allowed")
 	}
 	return nil
 }
