@@ -23,6 +23,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -404,6 +405,19 @@ func (s *stack) reset(t *testing.T) {
 
 func expand(s string) string {
 	s = strings.NewReplacer("${PROJECT}", project, "${ENV}", "dev").Replace(s)
+	// ${BYTE:hh} stands for the raw byte 0xhh, which a JSON case file
+	// cannot hold (invalid UTF-8 bodies).
+	for {
+		i := strings.Index(s, "${BYTE:")
+		if i < 0 || i+len("${BYTE:hh}") > len(s) || s[i+len("${BYTE:hh}")-1] != '}' {
+			break
+		}
+		b, err := strconv.ParseUint(s[i+len("${BYTE:"):i+len("${BYTE:hh")], 16, 8)
+		if err != nil {
+			break
+		}
+		s = s[:i] + string([]byte{byte(b)}) + s[i+len("${BYTE:hh}"):]
+	}
 	// ${PAD:n} stands for n bytes of padding (bodies over the size limit).
 	for {
 		i := strings.Index(s, "${PAD:")

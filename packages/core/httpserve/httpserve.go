@@ -16,7 +16,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -107,6 +109,9 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, o Options) error
 		ErrorLog:    slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return base },
 		ConnContext: withConn, ConnState: connState}
+	// "OPTIONS *" goes to h too, which answers it as a §3 envelope:
+	// net/http's own answer has neither a body nor an X-Request-Id.
+	srv.DisableGeneralOptionsHandler = true
 	errc := make(chan error, 1)
 	go func() {
 		o.Log.Info("listening", "addr", l.Addr().String(), "tls", o.TLSCert != "")
@@ -147,31 +152,105 @@ func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(code int)        { d.status = code }
 
 // EnvelopeMux serves mux, handing ServeMux's own 404 and 405 answers to
-// fail as §3 errors (the Allow header kept on 405).
+// fail as §3 errors (the Allow header kept on 405). It answers no redirect
+// and serves no route by another path than its own: a request path that is
+// not canonical (CanonicalPath) is 400 before any route sees it. ServeMux
+// would otherwise answer //call or /x/../call with a 307 to the cleaned
+// path (no envelope) and route /%63all as /call, so that a proxy filtering
+// paths would see another path than the one served (SPEC §3; issue #11).
 func EnvelopeMux(mux *http.ServeMux, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := CanonicalPath(r); err != nil {
+			fail(w, r, err)
+			return
+		}
 		h, pattern := mux.Handler(r)
-		if pattern != "" {
-			mux.ServeHTTP(w, r)
+		redirect := slashRedirect(r.URL.Path, pattern)
+		if pattern != "" && !redirect {
+			mux.ServeHTTP(w, r) // which sets the request's path values
 			return
 		}
 		d := &discardWriter{header: http.Header{}}
-		h.ServeHTTP(d, r)
-		switch d.status {
-		case http.StatusMethodNotAllowed:
-			allow := d.header.Get("Allow")
-			fail(w, r, apierr.New(apierr.MethodNotAllowed, "method %s is not allowed on %s (allowed: %s)", r.Method, clip(r.URL.Path), allow).
-				WithHeader("Allow", allow))
-		case 0, http.StatusNotFound:
-			fail(w, r, apierr.New(apierr.NotFound, "no route %s %s", r.Method, clip(r.URL.Path)))
-		default:
-			// Redirects (path cleaning) and anything else ServeMux decides.
-			for k, v := range d.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(d.status)
+		if !redirect {
+			h.ServeHTTP(d, r) // ServeMux's own answer: learn its status
 		}
+		if d.status == http.StatusMethodNotAllowed {
+			allow := d.header.Get("Allow")
+			fail(w, r, apierr.New(apierr.MethodNotAllowed, "method %s is not allowed on %s (allowed: %s)", clip(r.Method), clip(r.URL.Path), allow).
+				WithHeader("Allow", allow))
+			return
+		}
+		fail(w, r, apierr.New(apierr.NotFound, "no route %s %s", clip(r.Method), clip(r.URL.Path)))
 	})
+}
+
+// slashRedirect reports whether ServeMux answers path, matched to pattern,
+// with its redirect from /tree to /tree/ (given a canonical path, the only
+// redirect left): the pattern's path ends in '/', and path is it without
+// that slash (the same segments, wildcards included), not a path below it.
+func slashRedirect(path, pattern string) bool {
+	if i := strings.IndexByte(pattern, '/'); i >= 0 {
+		pattern = pattern[i:]
+	}
+	return pattern != "" && strings.HasSuffix(pattern, "/") && !strings.HasSuffix(path, "/") &&
+		strings.Count(path, "/")+1 == strings.Count(pattern, "/")
+}
+
+// CanonicalPath returns a §3 400 when r's path is not in the one form a
+// route is served by: an absolute path ("*" and CONNECT's host:port are
+// not), without empty, "." or ".." segments, and without a percent-escape
+// of a byte that needs none (an unreserved character, which ServeMux
+// would match unescaped) or of '/' (which would split a segment for a
+// proxy that decodes it). The message shows the form to send when there
+// is one.
+func CanonicalPath(r *http.Request) *apierr.Error {
+	p := r.URL.EscapedPath()
+	if !strings.HasPrefix(p, "/") {
+		return apierr.New(apierr.BadRequest, "the request target %q is not a path: send an absolute path such as /healthz", clip(r.RequestURI))
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] != '%' {
+			continue
+		}
+		hi, lo := -1, -1
+		if i+2 < len(p) {
+			hi, lo = unhex(p[i+1]), unhex(p[i+2])
+		}
+		if c := byte(hi<<4 | lo); hi < 0 || lo < 0 || c == '/' || unreserved(c) {
+			return apierr.New(apierr.BadRequest, "the request path %q escapes %q, which paths are not served with: write unreserved characters as they are, and never escape /", clip(p), p[i:min(i+3, len(p))])
+		}
+	}
+	if c := cleanPath(p); c != p {
+		return apierr.New(apierr.BadRequest, "the request path %q is not canonical (no empty, . or .. segments): send %q", clip(p), clip(c))
+	}
+	return nil
+}
+
+// cleanPath is ServeMux's canonical form of p: path.Clean, keeping a
+// trailing slash.
+func cleanPath(p string) string {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+// unreserved reports whether c is an RFC 3986 unreserved character.
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }
 
 func clip(p string) string {

@@ -1,9 +1,16 @@
-// Package jsonscan skips over parts of a JSON text that is already known to
-// be valid (json.Valid said so), and walks an object's members, without
+// Package jsonscan checks that a JSON text is strict (Validate: the one
+// check of request bodies on the Hub and the Bridge, SPEC §3, §4.2 step 1),
+// then skips over parts of it and walks an object's members without
 // decoding them. The Bridge's /call fast path and the planner's params and
 // orderBy readers use it to find the raw bytes of a value without the
-// allocations of encoding/json.
+// allocations of encoding/json; Skip* and Members assume a text Validate
+// accepted.
 package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // SkipWS returns the index of the first non-whitespace byte at or after i.
 func SkipWS(b []byte, i int) int {
@@ -87,4 +94,21 @@ func Members(b []byte, i int, fn func(key, val []byte) error) (int, error) {
 		i = SkipWS(b, i+1) // past ','
 	}
 	return i, nil
+}
+
+// Unquote decodes the inside of a JSON string that Validate accepted (the
+// bytes between its quotes, as Members gives keys). Text without escapes
+// is returned as is, which is the common case and allocates only the
+// string.
+func Unquote(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw)
+	}
+	var s string
+	q := make([]byte, 0, len(raw)+2)
+	q = append(append(append(q, '"'), raw...), '"')
+	if json.Unmarshal(q, &s) != nil {
+		return string(raw)
+	}
+	return s
 }

@@ -40,11 +40,14 @@ type pos struct{ line, col int }
 // may still Validate it to report everything at once; a document with
 // problems must never be served.
 func Parse(src []byte) (*Document, []apierr.Problem) {
+	if pr, ok := invalidUTF8(src); ok {
+		return nil, []apierr.Problem{pr}
+	}
 	f, err := parseYAML(src)
 	if err != nil {
 		return nil, []apierr.Problem{syntaxProblem(err)}
 	}
-	p := &reader{anchors: map[string][]*ast.AnchorNode{}, aliases: maxAliases}
+	p := &reader{src: src, anchors: map[string][]*ast.AnchorNode{}, aliases: maxAliases}
 	var bodies []ast.Node
 	for _, doc := range f.Docs {
 		if doc != nil && doc.Body != nil {
@@ -61,6 +64,32 @@ func Parse(src []byte) (*Document, []apierr.Problem) {
 	d := p.document(bodies[0])
 	sortProblems(p.problems)
 	return d, p.problems
+}
+
+// invalidUTF8 locates the first byte of src that is not UTF-8. The YAML
+// parser (like encoding/json) would read it as U+FFFD, so that the stored
+// document would differ from the file sent; the file is refused instead,
+// as the JSON APIs refuse such bodies (issue #11). Duplicate keys and lone
+// surrogate escapes need no check here: the parser refuses both.
+func invalidUTF8(src []byte) (apierr.Problem, bool) {
+	if utf8.Valid(src) {
+		return apierr.Problem{}, false
+	}
+	line, col := 1, 1
+	for i := 0; i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && size == 1 {
+			return apierr.Problem{Line: line, Column: col,
+				Message: fmt.Sprintf("invalid UTF-8 (byte 0x%02x): the file must be UTF-8 text", src[i])}, true
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += size
+	}
+	return apierr.Problem{}, false
 }
 
 // parseYAML runs the YAML parser. The parser is third-party code fed with
@@ -93,18 +122,81 @@ func syntaxProblem(err error) apierr.Problem {
 
 // reader walks one YAML document into a Document, collecting problems.
 type reader struct {
+	src      []byte
 	problems []apierr.Problem
 	anchors  map[string][]*ast.AnchorNode
 	aliases  int
 }
 
-// Visit collects the anchors of the document for alias resolution.
+// Visit collects the anchors of the document for alias resolution, and
+// refuses double-quoted scalars with a lone surrogate escape.
 func (p *reader) Visit(n ast.Node) ast.Visitor {
 	if a, ok := n.(*ast.AnchorNode); ok && a != nil && a.Name != nil {
 		name := scalarText(a.Name)
 		p.anchors[name] = append(p.anchors[name], a)
 	}
+	if s, ok := n.(*ast.StringNode); ok && s != nil && s.Token != nil && s.Token.Type == token.DoubleQuoteType {
+		if esc, lone := loneSurrogate(quotedSource(p.src, s.Token)); lone {
+			p.add(s, "", "lone surrogate escape %s: a UTF-16 surrogate must be half of a pair (write the character, or \\UXXXXXXXX)", esc)
+		}
+	}
 	return p
+}
+
+// quotedSource is the text between the quotes of a double-quoted scalar
+// as written in src (the token's Origin does not keep escapes whole), or
+// "" when the token's position does not point at its opening quote.
+func quotedSource(src []byte, tk *token.Token) string {
+	if tk.Position == nil {
+		return ""
+	}
+	at := tk.Position.Offset - 1 // the parser's offsets count from 1
+	if at < 0 || at >= len(src) || src[at] != '"' {
+		return ""
+	}
+	for i := at + 1; i < len(src); i++ {
+		switch src[i] {
+		case '\\':
+			i++
+		case '"':
+			return string(src[at+1 : i])
+		}
+	}
+	return ""
+}
+
+// loneSurrogate finds, in the source text of a double-quoted YAML scalar, a
+// \u or \U escape of a UTF-16 surrogate that is not half of a \uD8xx\uDCxx
+// pair. The parser refuses a high surrogate without its pair but reads a
+// lone low one as U+FFFD, which the JSON APIs refuse (issue #11).
+func loneSurrogate(origin string) (string, bool) {
+	for i := 0; i+1 < len(origin); i++ {
+		if origin[i] != '\\' {
+			continue
+		}
+		n := map[byte]int{'u': 4, 'U': 8}[origin[i+1]]
+		if n == 0 {
+			i++ // an escaped character, '\\' included
+			continue
+		}
+		if i+2+n > len(origin) {
+			return "", false
+		}
+		r, err := strconv.ParseUint(origin[i+2:i+2+n], 16, 32)
+		switch {
+		case err != nil || r < 0xD800 || r > 0xDFFF:
+		case r <= 0xDBFF && n == 4 && i+12 <= len(origin) && origin[i+6:i+8] == `\u`:
+			if lo, err := strconv.ParseUint(origin[i+8:i+12], 16, 32); err == nil && lo >= 0xDC00 && lo <= 0xDFFF {
+				i += 6
+				break
+			}
+			return origin[i : i+2+n], true
+		default:
+			return origin[i : i+2+n], true
+		}
+		i += 1 + n
+	}
+	return "", false
 }
 
 func (p *reader) add(at ast.Node, path, format string, args ...any) {

@@ -66,14 +66,16 @@ func opParams(op int) uint16 {
 type params [nParams][]byte
 
 // splitParams reads the params object into its raw values without copying.
-// Empty input and null are no params. Unknown and duplicate names are 400.
+// Empty input and null are no params. Params must be strict JSON
+// (jsonscan.Validate: a duplicate name, invalid UTF-8 or a lone surrogate
+// anywhere in them is 400 naming where), and unknown names are 400.
 func splitParams(b []byte, op int, ps *params) error {
 	i := jsonscan.SkipWS(b, 0)
 	if i == len(b) {
 		return nil
 	}
-	if !json.Valid(b) {
-		return badParam("params", "params is not valid JSON")
+	if err := jsonscan.Validate(b[i:]); err != nil {
+		return jsonscan.BadRequest(err, "params", "params")
 	}
 	if b[i] == 'n' { // null
 		return nil
@@ -81,20 +83,15 @@ func splitParams(b []byte, op int, ps *params) error {
 	if b[i] != '{' {
 		return badParam("params", "params must be an object")
 	}
-	var seen uint16
 	_, err := jsonscan.Members(b, i, func(rawKey, val []byte) error {
 		p, ok := paramOf(rawKey)
 		if !ok && bytes.IndexByte(rawKey, '\\') >= 0 {
-			p, ok = paramOf([]byte(decodeKey(rawKey)))
+			p, ok = paramOf([]byte(jsonscan.Unquote(rawKey)))
 		}
 		if !ok || opParams(op)&(1<<p) == 0 {
-			name := decodeKey(rawKey)
+			name := jsonscan.Unquote(rawKey)
 			return badParam("params."+name, "unknown param %q for %s", clip(name), opName(op))
 		}
-		if seen&(1<<p) != 0 {
-			return badParam("params."+p.String(), "duplicate param %q", p.String())
-		}
-		seen |= 1 << p
 		if !(len(val) == 4 && string(val) == "null") {
 			ps[p] = val
 		}
@@ -104,16 +101,6 @@ func splitParams(b []byte, op int, ps *params) error {
 }
 
 func opName(op int) string { return [4]string{"select", "insert", "update", "delete"}[op] }
-
-func decodeKey(raw []byte) string {
-	var s string
-	q := make([]byte, 0, len(raw)+2)
-	q = append(append(append(q, '"'), raw...), '"')
-	if json.Unmarshal(q, &s) != nil {
-		return string(raw)
-	}
-	return s
-}
 
 // badParam is a 400 naming the param path.
 func badParam(path, format string, args ...any) *apierr.Error {
@@ -212,7 +199,7 @@ func orderByParam(raw []byte) ([]orderTerm, error) {
 	readObj := func(b []byte, path string, one bool) error {
 		n := 0
 		_, err := jsonscan.Members(b, 0, func(k, v []byte) error {
-			col := decodeKey(k)
+			col := jsonscan.Unquote(k)
 			kp := pathKey(path, col)
 			var dir string
 			if v[0] != '"' || json.Unmarshal(v, &dir) != nil || (dir != "asc" && dir != "desc") {

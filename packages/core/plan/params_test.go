@@ -78,7 +78,7 @@ func TestParamErrors(t *testing.T) {
 		{name: "no params", params: ``},
 		{name: "null params", params: `null`},
 		{name: "empty params", params: ` { } `},
-		{name: "invalid JSON", params: `{"limit":`, want: bad, msg: "not valid JSON", at: "params"},
+		{name: "invalid JSON", params: `{"limit":`, want: bad, msg: "not valid JSON", at: "params.limit"},
 		{name: "array params", params: `[]`, want: bad, msg: "params must be an object", at: "params"},
 		{name: "string params", params: `"x"`, want: bad, msg: "params must be an object"},
 		{name: "unknown param", params: `{"limt":1}`, want: bad, msg: `unknown param "limt" for select`, at: "params.limt"},
@@ -86,7 +86,7 @@ func TestParamErrors(t *testing.T) {
 		{name: "param of another op", params: `{"data":{}}`, want: bad, msg: `unknown param "data" for select`},
 		{name: "select param on insert", path: ins, params: `{"data":{"name":"x"},"limit":1}`, want: bad, msg: `unknown param "limit" for insert`},
 		{name: "count on delete", path: del, params: `{"where":{"id":1},"count":true}`, want: bad, msg: `unknown param "count" for delete`},
-		{name: "duplicate param", params: `{"limit":1,"limit":2}`, want: bad, msg: `duplicate param "limit"`},
+		{name: "duplicate param", params: `{"limit":1,"limit":2}`, want: bad, msg: `duplicate key "limit" in params`},
 		{name: "null param is absent", params: `{"limit":null,"where":null,"select":null,"orderBy":null,"offset":null,"count":null}`},
 
 		// select.

@@ -9,7 +9,6 @@ package call
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -121,12 +120,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cfg.Observe(op, status, time.Since(start))
 }
 
-// request is the body of POST /call.
-type request struct {
-	Path   *string         `json:"path"`
-	Params json.RawMessage `json:"params"`
-}
-
 // serve runs the pipeline of SPEC §4.2 and returns the response body.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op *string, buf []byte) ([]byte, error) {
 	ctx := r.Context()
@@ -208,32 +201,57 @@ func (h *Handler) parse(w http.ResponseWriter, r *http.Request) (plan.Target, []
 }
 
 // decodeRequest checks the syntax of a /call body (§4.2 step 1) and returns
-// its target and raw params. It is pure, so the hot path can be measured
-// without HTTP (BenchmarkPipeline).
+// its target and raw params (a sub-slice of data). It is pure, so the hot
+// path can be measured without HTTP (BenchmarkPipeline).
+//
+// The body must be strict JSON (jsonscan.Validate: UTF-8, no lone
+// surrogates, no duplicate keys at any depth), and its member names are
+// exactly "path" and "params": unlike encoding/json, no case-insensitive
+// match, so that every reader of a body sees the same request.
 func decodeRequest(data []byte) (plan.Target, []byte, error) {
 	var t plan.Target
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 {
+	body := bytes.TrimSpace(data)
+	if len(body) == 0 {
 		return t, nil, apierr.New(apierr.BadRequest, `request body is empty: send {"path": "db/{connection}/{table}/{op}", "params": {…}}`)
 	}
-	if trimmed[0] != '{' {
+	if err := jsonscan.Validate(body); err != nil {
+		return t, nil, jsonscan.BadRequest(err, "request body", "")
+	}
+	if body[0] != '{' {
 		return t, nil, apierr.New(apierr.BadRequest, "request body must be a JSON object")
 	}
-	var req request
-	if path, params, ok := splitFlat(trimmed); ok {
-		req.Path, req.Params = &path, params
-	} else if err := decodeFull(trimmed, &req); err != nil {
+	var (
+		path, params []byte
+		havePath     bool
+	)
+	_, err := jsonscan.Members(body, 0, func(key, val []byte) error {
+		switch {
+		case string(key) == "path" || bytes.IndexByte(key, '\\') >= 0 && jsonscan.Unquote(key) == "path":
+			path, havePath = val, true
+		case string(key) == "params" || bytes.IndexByte(key, '\\') >= 0 && jsonscan.Unquote(key) == "params":
+			params = val
+		default:
+			field := clip(jsonscan.Unquote(key))
+			return apierr.New(apierr.BadRequest, "unknown field %q: the body holds path and params", field).
+				WithDetail("problems", []apierr.Problem{{Path: field, Message: "unknown field"}})
+		}
+		return nil
+	})
+	if err != nil {
 		return t, nil, err
 	}
-	if req.Path == nil {
+	if !havePath || string(path) == "null" {
 		return t, nil, apierr.New(apierr.BadRequest, "path is required: db/{connection}/{table}/{op} or logics/{name}").
 			WithDetail("problems", []apierr.Problem{{Path: "path", Message: "required"}})
 	}
-	t, err := plan.ParsePath(*req.Path)
+	if path[0] != '"' {
+		return t, nil, apierr.New(apierr.BadRequest, "path must be a string").
+			WithDetail("problems", []apierr.Problem{{Path: "path", Message: "wrong type"}})
+	}
+	t, err = plan.ParsePath(jsonscan.Unquote(path[1 : len(path)-1]))
 	if err != nil {
 		return t, nil, asAPIError(err)
 	}
-	params := bytes.TrimSpace(req.Params)
 	switch {
 	case len(params) == 0 || string(params) == "null":
 		params = nil
@@ -242,90 +260,6 @@ func decodeRequest(data []byte) (plan.Target, []byte, error) {
 			WithDetail("problems", []apierr.Problem{{Path: "params", Message: "must be an object"}})
 	}
 	return t, params, nil
-}
-
-// decodeFull is the reference decoding of a body, which owns every syntax
-// error: a strict json.Decoder (unknown fields refused, exactly one value).
-func decodeFull(body []byte, req *request) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(req); err != nil {
-		return bodyError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return apierr.New(apierr.BadRequest, "request body must hold exactly one JSON object")
-	}
-	return nil
-}
-
-// splitFlat reads the usual body — one valid JSON object whose keys are
-// exactly "path" (a string of printable ASCII without escapes) and
-// optionally "params" — without json.Decoder, whose reflection, buffer and
-// parse-state stack were most of step 1's cost per call. It returns
-// ok=false for anything else (invalid JSON, other or escaped or duplicate
-// keys, a path that is not such a string), and decodeFull then decides,
-// with its errors. When ok, path and params are what decodeFull would give
-// (params is the raw value, a sub-slice of body); FuzzSplitFlat checks it.
-func splitFlat(body []byte) (path string, params []byte, ok bool) {
-	if !json.Valid(body) {
-		return "", nil, false
-	}
-	var havePath, haveParams bool
-	// body is valid JSON and starts with '{' (decodeRequest checked).
-	_, err := jsonscan.Members(body, 0, func(key, val []byte) error {
-		switch {
-		case string(key) == "path" && !havePath:
-			if val[0] != '"' {
-				return errNotFlat
-			}
-			s := val[1 : len(val)-1]
-			for _, c := range s {
-				// Escapes and non-ASCII (which the decoder would unescape
-				// or repair) are left to decodeFull.
-				if c == '\\' || c < 0x20 || c > 0x7e {
-					return errNotFlat
-				}
-			}
-			path, havePath = string(s), true
-		case string(key) == "params" && !haveParams:
-			params, haveParams = val, true
-		default:
-			// Unknown, duplicate, escaped or differently cased keys (the
-			// decoder matches field names case-insensitively).
-			return errNotFlat
-		}
-		return nil
-	})
-	if err != nil || !havePath {
-		return "", nil, false // decodeFull decides, with its errors
-	}
-	return path, params, true
-}
-
-// errNotFlat stops splitFlat's scan: the body is for decodeFull.
-var errNotFlat = errors.New("not the flat body shape")
-
-func bodyError(err error) error {
-	var (
-		syntaxErr *json.SyntaxError
-		typeErr   *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return apierr.New(apierr.BadRequest, "request body is not valid JSON")
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return apierr.New(apierr.BadRequest, "request body must be a JSON object")
-		}
-		return apierr.New(apierr.BadRequest, "%s must be a string", field).
-			WithDetail("problems", []apierr.Problem{{Path: field, Message: "wrong type"}})
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return apierr.New(apierr.BadRequest, "unknown field %q: the body holds path and params", clip(field)).
-			WithDetail("problems", []apierr.Problem{{Path: clip(field), Message: "unknown field"}})
-	}
-	return apierr.New(apierr.BadRequest, "request body is not valid JSON")
 }
 
 // authenticate is steps 2 and 3: the credential's form, then the env it

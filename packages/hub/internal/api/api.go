@@ -59,10 +59,12 @@ var openRoutes = map[string]bool{"/v1/auth/login": true, "/v1/auth/refresh": tru
 
 // requireOperator answers 401 to an anonymous caller of any other /v1
 // path before its body is read, so that what a request lacks first is a
-// credential, not a well-formed body.
+// credential, not a well-formed body. A path that is not canonical goes on
+// to EnvelopeMux's 400 whoever calls: which route it means is unsure.
 func (h *handlers) requireOperator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := actor(r.Context()); !p.Authenticated() && strings.HasPrefix(r.URL.Path, "/v1/") && !openRoutes[r.URL.Path] {
+		if p := actor(r.Context()); !p.Authenticated() && strings.HasPrefix(r.URL.Path, "/v1/") && !openRoutes[r.URL.Path] &&
+			httpserve.CanonicalPath(r) == nil {
 			fail(w, r, auth.Unauthenticated(p).WithHeader("WWW-Authenticate", `Bearer realm="santokit-hub"`))
 			return
 		}
