@@ -65,10 +65,11 @@ type Change struct {
 }
 
 // Columns are the columns a change adds to or removes from a role's access,
-// in the table's column order.
+// in the table's column order. Both lists are always present ([] for none),
+// as both sides of Condition are, so that consumers see one shape.
 type Columns struct {
-	Added   []string `json:"added,omitempty"`
-	Removed []string `json:"removed,omitempty"`
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
 }
 
 // Condition is a row restriction before and after a change: the clauses
@@ -279,7 +280,7 @@ func compare(table, op, role string, a, b grant) []Change {
 		c := base
 		c.Change = Gained
 		if !b.all {
-			c.Columns = &Columns{Added: nonNil(b.cols)}
+			c.Columns = &Columns{Added: nonNil(b.cols), Removed: []string{}}
 		}
 		if len(b.clauses) > 0 {
 			c.Condition = &Condition{New: render(b.clauses)}
@@ -289,7 +290,7 @@ func compare(table, op, role string, a, b grant) []Change {
 		c := base
 		c.Change = Lost
 		if !a.all {
-			c.Columns = &Columns{Removed: nonNil(a.cols)}
+			c.Columns = &Columns{Added: []string{}, Removed: nonNil(a.cols)}
 		}
 		if len(a.clauses) > 0 {
 			c.Condition = &Condition{Old: render(a.clauses)}
@@ -324,7 +325,7 @@ func compare(table, op, role string, a, b grant) []Change {
 
 func (c *Change) columns() *Columns {
 	if c.Columns == nil {
-		c.Columns = &Columns{}
+		c.Columns = &Columns{Added: []string{}, Removed: []string{}}
 	}
 	return c.Columns
 }

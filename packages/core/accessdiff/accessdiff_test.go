@@ -303,7 +303,7 @@ func TestDiffOrderAndShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantJSON := `[{"table":"users","op":"select","role":"zed","change":"narrowed","columns":{"removed":["name","email"]}},` +
+	wantJSON := `[{"table":"users","op":"select","role":"zed","change":"narrowed","columns":{"added":[],"removed":["name","email"]}},` +
 		`{"table":"users","op":"delete","role":"alpha","change":"gained"}]`
 	if string(raw) != wantJSON {
 		t.Errorf("JSON:\n %s\nwant\n %s", raw, wantJSON)

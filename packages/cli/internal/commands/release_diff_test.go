@@ -8,7 +8,7 @@ import (
 // diffJSON is a Hub answer with one change of each detail.
 const diffJSON = `{"from":"` + relID1 + `","to":"` + relID2 + `","changes":[` +
 	`{"table":"posts","op":"select","role":"public","change":"gained"},` +
-	`{"table":"users","op":"select","role":"reader","change":"narrowed","columns":{"removed":["email"]}},` +
+	`{"table":"users","op":"select","role":"reader","change":"narrowed","columns":{"added":[],"removed":["email"]}},` +
 	`{"table":"users","op":"delete","role":"authenticated","change":"condition-changed","condition":{"old":"resource.a == 1","new":"resource.id == request.auth.sub"}},` +
 	`{"table":"users","op":"update","role":"writer","change":"widened","condition":{"old":"resource.published == false","new":""}}]}`
 
