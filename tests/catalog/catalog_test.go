@@ -283,6 +283,12 @@ func TestHubCatalog(t *testing.T) {
 	}
 	a = do(t, "POST", e.hub+"/v1/projects/demo/envs/dev/apikeys", []byte(`{"name":"k","roles":"reader"}`), auth)
 	e.want("POST apikeys wrong type", a, 400, apierr.BadRequest)
+	// A release diff names the query parameter it lacks.
+	a = do(t, "GET", e.hub+"/v1/projects/demo/releases/diff?to=rel_01ARZ3NDEKTSV4RRFFQ69G5FAV", nil, auth)
+	e.want("release diff without from", a, 400, apierr.BadRequest)
+	if !strings.Contains(string(a.body), "from") {
+		t.Errorf("release diff without from does not name it: %s", a.body)
+	}
 	// Invalid names.
 	e.want("invalid project name", do(t, "POST", e.hub+"/v1/projects", []byte(`{"name":"Bad Name"}`), auth), 400, apierr.BadRequest)
 	e.want("unknown route", do(t, "GET", e.hub+"/v1/nope", nil, auth), 404, apierr.NotFound)

@@ -133,6 +133,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 		// release show, member list's implicit admin, the deletes.
 		"todos  id, title, done", "org owner (implicit)", "deleted connection main", "deleted env scratch",
 		"(code CONFLICT", "refused: the envs of demo serve releases", "deleted project demo", "project.delete",
+		// permissions apply and release diff: v2 moves delete from writer to admin.
+		"a release of it would change access from the current release", "todos  delete  writer  lost",
 		`{"data":[{"id":1,"title":"write the docs","done":false}],"meta":{}}`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("walkthrough output lacks %q", want)

@@ -25,6 +25,10 @@ type Permissions struct {
 	Reused bool `json:"reused,omitempty"`
 	// Source is the YAML text; filled by GET only.
 	Source string `json:"source,omitempty"`
+	// Diff is what a release of this version would change (SPEC §9): from
+	// the env's current release to this version with the latest snapshots.
+	// Filled by PUT; absent when the env has no release yet.
+	Diff *ReleaseDiff `json:"diff,omitempty"`
 }
 
 // CreateRelease is the body of POST …/releases.

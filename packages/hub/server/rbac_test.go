@@ -142,6 +142,7 @@ func TestRBACRouteByRole(t *testing.T) {
 		{"POST /v1/projects/{p}/releases/promote", "/v1/projects/demo/releases/promote", projDeploy, func(string) any {
 			return hubapi.Promote{From: "dev", To: "prod"}
 		}},
+		{"GET /v1/projects/{p}/releases/diff", "/v1/projects/demo/releases/diff?from=" + rel.ID + "&to=" + rel.ID, projViewer, nil},
 		{"POST /v1/projects/{p}/envs/{e}/apikeys", env + "/apikeys", projAdmin, func(string) any { return hubapi.CreateAPIKey{Name: uniq("k"), Roles: []string{"reader"}} }},
 		{"GET /v1/projects/{p}/envs/{e}/apikeys", env + "/apikeys", projViewer, nil},
 		{"DELETE /v1/projects/{p}/envs/{e}/apikeys/{keyId}", env + "/apikeys/" + key.KeyID, projAdmin, nil},

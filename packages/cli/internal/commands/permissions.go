@@ -50,6 +50,9 @@ that does not validate is refused (exit 1, code SCHEMA_VALIDATION_FAILED) and
 each problem is printed as file:line:column: path: message. Warnings (a
 condition or owner on a column without an index) do not fail the apply.
 
+It then prints what a release of the staged version would change from the
+environment's current release, as 'stk release diff' does (--json: "diff").
+
 --file - reads the document from standard input.`,
 		Example: `  stk permissions apply --project demo --env dev --file config/permissions.yaml
   stk permissions apply --project demo --env dev --json
@@ -89,6 +92,7 @@ condition or owner on a column without an index) do not fail the apply.
 			}
 			fmt.Fprintf(a.stdout, "staged permissions %s in %s/%s (%s, %s)\n",
 				perm.ID, project, env, state, plural(len(perm.Warnings), "warning"))
+			a.printStagedDiff(project, env, perm.Diff)
 			return nil
 		}),
 	}

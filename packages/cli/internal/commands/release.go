@@ -16,9 +16,10 @@ func (a *app) releaseCmd() *cobra.Command {
 		`  stk release create --project demo --env dev --ref 3f2c1ab
   stk release list --project demo --env dev
   stk release promote --project demo --from dev --to prod
-  stk release rollback --project demo --env prod --to rel_01JD3W7V4T9Q8X2M5N6P7R8S9T`,
+  stk release rollback --project demo --env prod --to rel_01JD3W7V4T9Q8X2M5N6P7R8S9T
+  stk release diff --project demo --env prod rel_01JD3W7V4T9Q8X2M5N6P7R8S9T current`,
 		a.releaseCreateCmd(), a.releaseListCmd(), a.releaseCurrentCmd(), a.releaseShowCmd(),
-		a.releaseRollbackCmd(), a.releasePromoteCmd())
+		a.releaseRollbackCmd(), a.releasePromoteCmd(), a.releaseDiffCmd())
 	c.Aliases = []string{"releases", "rel"}
 	return c
 }

@@ -113,6 +113,7 @@ func register(h *handlers, handle func(string, func(http.ResponseWriter, *http.R
 	handle("GET "+env+"/releases/{id}", h.getRelease)
 	handle("POST "+env+"/releases/rollback", h.rollback)
 	handle("POST /v1/projects/{p}/releases/promote", h.promote)
+	handle("GET /v1/projects/{p}/releases/diff", h.releaseDiff)
 	handle("POST "+env+"/apikeys", h.createAPIKey)
 	handle("GET "+env+"/apikeys", h.listAPIKeys)
 	handle("DELETE "+env+"/apikeys/{keyId}", h.revokeAPIKey)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/santokit/santokit/packages/core/accessdiff"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/ids"
@@ -18,7 +19,9 @@ import (
 // ApplyPermissions validates a permissions.yaml against the env's latest
 // snapshots and stages it as a new immutable version (SPEC §5.1, §9).
 // Staging does not change what Bridges serve. Text equal to the latest
-// staged version returns that version (Reused) instead of a copy.
+// staged version returns that version (Reused) instead of a copy. Either
+// way the result carries what releasing it would change from the current
+// release (SPEC §9), so every client can show it before a release is made.
 func (s *Service) ApplyPermissions(ctx context.Context, p auth.Principal, project, env string, src []byte) (hubapi.Permissions, error) {
 	sc, err := s.env(ctx, p, auth.PermissionsApply, project, env)
 	if err != nil {
@@ -41,10 +44,12 @@ func (s *Service) ApplyPermissions(ctx context.Context, p auth.Principal, projec
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return hubapi.Permissions{}, storeErr(err, "permissions")
 	}
+	staged := accessdiff.Release{Permissions: doc, Snapshots: snaps}
 	if err == nil && latest.Hash == hash {
 		out := permissionsOut(project, env, latest, false)
 		out.Reused = true
-		return out, nil
+		out.Diff, err = s.stagedDiff(ctx, sc, staged, latest.ID)
+		return out, err
 	}
 	wj, _ := json.Marshal(warnings)
 	row := store.PermissionSet{ID: ids.New(ids.Permission), EnvID: sc.env.ID, Hash: hash, Source: src,
@@ -53,7 +58,9 @@ func (s *Service) ApplyPermissions(ctx context.Context, p auth.Principal, projec
 		return hubapi.Permissions{}, storeErr(err, "permissions")
 	}
 	s.record(ctx, p, sc.prj, auth.PermissionsApply, sc.target()+" "+row.ID)
-	return permissionsOut(project, env, row, false), nil
+	out := permissionsOut(project, env, row, false)
+	out.Diff, err = s.stagedDiff(ctx, sc, staged, row.ID)
+	return out, err
 }
 
 // GetPermissions returns the latest staged permissions with their source.
