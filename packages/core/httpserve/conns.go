@@ -131,16 +131,22 @@ func (l *conns) Accept() (net.Conn, error) {
 			c = nil
 		}
 		l.mu.Unlock()
+		// Count and warn before closing, so that whoever sees the close
+		// (a client, a test) finds the warning already written.
 		if victim != nil {
 			l.shed.Add(1)
-			_ = victim.Close()
 		}
 		if c == nil {
 			l.refused.Add(1)
-			_ = nc.Close() // every connection is working: refuse this one
 		}
 		if victim != nil || c == nil {
 			l.warn()
+		}
+		if victim != nil {
+			_ = victim.Close()
+		}
+		if c == nil {
+			_ = nc.Close() // every connection is working: refuse this one
 		}
 		if c != nil {
 			return c, nil
