@@ -218,6 +218,7 @@ type mint struct {
 	alg       string
 	iss       *string
 	aud       []string
+	audSet    bool
 	nbf, exp  *time.Time
 	noExp     bool
 	keyForAlg bool
@@ -232,8 +233,9 @@ func WithAlg(alg string) MintOption { return func(m *mint) { m.alg = alg; m.keyF
 // WithIssuer sets `iss` (default: the issuer's URL).
 func WithIssuer(iss string) MintOption { return func(m *mint) { m.iss = &iss } }
 
-// WithAudience sets `aud` (default: Options.Audience, if any).
-func WithAudience(aud ...string) MintOption { return func(m *mint) { m.aud = aud } }
+// WithAudience sets `aud` (default: Options.Audience, if any); with no
+// value the token has no `aud`.
+func WithAudience(aud ...string) MintOption { return func(m *mint) { m.aud, m.audSet = aud, true } }
 
 // WithNotBefore sets `nbf`.
 func WithNotBefore(t time.Time) MintOption { return func(m *mint) { m.nbf = &t } }
@@ -267,8 +269,9 @@ func (i *Issuer) Mint(sub string, roles []string, claims map[string]any, ttl tim
 		c["roles"] = roles
 	}
 	switch {
-	case m.aud != nil:
+	case m.audSet && len(m.aud) > 0:
 		c["aud"] = m.aud
+	case m.audSet:
 	case i.opts.Audience != "":
 		c["aud"] = i.opts.Audience
 	}
