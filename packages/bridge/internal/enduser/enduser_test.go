@@ -415,7 +415,7 @@ func TestMaxAge(t *testing.T) {
 		"max-age=5":                  MinMaxAge,
 		"max-age=999999999999999999": MaxMaxAge,
 		"no-store":                   MinMaxAge,
-		"private, no-cache":           MinMaxAge,
+		"private, no-cache":          MinMaxAge,
 		"max-age=abc":                DefaultMaxAge,
 		`MAX-AGE="7200"`:             2 * time.Hour,
 	} {

@@ -235,7 +235,7 @@ func maxAge(cc string) time.Duration {
 // jwk is the part of RFC 7517/7518/8037 JSON Web Keys the allow-list uses.
 type jwk struct {
 	Kty, Kid, Alg, Use, Crv string
-	N, E, X, Y          string
+	N, E, X, Y              string
 }
 
 // parseJWK returns a verification key, skipping (ok=false) encryption
