@@ -355,17 +355,14 @@ func jwk(k *key) map[string]string {
 	case ed25519.PublicKey:
 		m["kty"], m["crv"], m["x"] = "OKP", "Ed25519", b64(pub)
 	case *ecdsa.PublicKey:
-		m["kty"], m["crv"] = "EC", "P-256"
-		m["x"], m["y"] = b64(pad32(pub.X)), b64(pad32(pub.Y))
+		if raw, err := pub.Bytes(); err == nil { // 0x04 || X || Y
+			m["kty"], m["crv"] = "EC", "P-256"
+			m["x"], m["y"] = b64(raw[1:33]), b64(raw[33:])
+		}
 	case *rsa.PublicKey:
 		m["kty"], m["n"], m["e"] = "RSA", b64(pub.N.Bytes()), b64(big.NewInt(int64(pub.E)).Bytes())
 	}
 	return m
-}
-
-func pad32(n *big.Int) []byte {
-	b := make([]byte, 32)
-	return n.FillBytes(b)
 }
 
 func generate(alg string) (crypto.Signer, error) {
