@@ -443,3 +443,32 @@ func TestParseJWKRefusesWeakAndForeignKeys(t *testing.T) {
 		t.Error("a valid Ed25519 JWK refused")
 	}
 }
+
+// Concurrent first verifications of distinct tokens share one JWKS fetch
+// and all succeed (run with -race).
+func TestConcurrentVerification(t *testing.T) {
+	clk := newClock()
+	iss := issuer(t, clk, devissuer.Options{})
+	v := verifier(clk)
+	doc := docFor(authconfig.Issuer{Name: "dev", Issuer: iss.URL()})
+	toks := make([]string, 64)
+	for i := range toks {
+		toks[i] = mint(t, iss, fmt.Sprint("user", i), []string{"r"}, nil)
+	}
+	var wg sync.WaitGroup
+	for i, tok := range toks {
+		wg.Go(func() {
+			for range 3 {
+				id, err := v.Verify(context.Background(), doc, tok)
+				if err != nil || id.Subject != fmt.Sprint("user", i) {
+					t.Errorf("%d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := iss.JWKSFetches(); n != 1 {
+		t.Fatalf("JWKS fetched %d times, want 1", n)
+	}
+}

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/santokit/santokit/packages/core/authconfig"
 )
@@ -52,16 +51,16 @@ type issuerKey struct{ issuer, jwksURL string }
 
 // keySet is one issuer's cached JWKS.
 type keySet struct {
-	src    issuerKey
-	name   string // for logs
-	flight singleflight.Group
+	src  issuerKey
+	name string // for logs
 
 	mu        sync.Mutex
 	keys      []publicKey
-	loaded    bool      // keys came from at least one successful fetch
-	expires   time.Time // max-age of the last successful fetch
-	lastFetch time.Time // last attempt, successful or not
-	jwksURI   string    // from discovery (or the configured jwksUrl)
+	loaded    bool          // keys came from at least one successful fetch
+	expires   time.Time     // max-age of the last successful fetch
+	lastFetch time.Time     // last attempt, successful or not
+	jwksURI   string        // from discovery (or the configured jwksUrl)
+	inflight  chan struct{} // closed when the running fetch ends; nil when none runs
 }
 
 type publicKey struct {
@@ -84,8 +83,9 @@ func (v *Verifier) keys(iss *authconfig.Issuer) *keySet {
 // lookup returns the key(s) that may verify a token of alg with kid
 // (golang-jwt tries each of a VerificationKeySet), fetching the JWKS when
 // nothing is cached, when the cache is past max-age, or when kid is
-// unknown — within the refresh interval. Stale keys keep serving while the
-// issuer cannot be reached.
+// unknown — within the refresh interval, one fetch at a time: callers that
+// find no usable key while a fetch runs wait for it. Stale keys keep
+// serving while the issuer cannot be reached.
 func (ks *keySet) lookup(ctx context.Context, v *Verifier, kid, alg string) (any, error) {
 	now := v.cfg.Now()
 	ks.mu.Lock()
@@ -93,26 +93,35 @@ func (ks *keySet) lookup(ctx context.Context, v *Verifier, kid, alg string) (any
 	due := false
 	switch {
 	case !ks.loaded:
-		due = now.Sub(ks.lastFetch) >= retryFirstLoad
+		due = ks.lastFetch.IsZero() || now.Sub(ks.lastFetch) >= retryFirstLoad
 	case len(found.Keys) == 0 || !now.Before(ks.expires):
 		due = now.Sub(ks.lastFetch) >= RefreshInterval
 	}
-	ks.mu.Unlock()
-	if due {
-		_, _, _ = ks.flight.Do("", func() (any, error) {
-			ks.refresh(ctx, v)
-			return nil, nil
-		})
+	switch {
+	case ks.inflight != nil && len(found.Keys) == 0:
+		wait := ks.inflight
+		ks.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+		}
 		ks.mu.Lock()
 		found = ks.match(kid, alg)
+	case ks.inflight == nil && due:
+		done := make(chan struct{})
+		ks.inflight, ks.lastFetch = done, now
 		ks.mu.Unlock()
+		ks.refresh(ctx, v)
+		ks.mu.Lock()
+		ks.inflight = nil
+		close(done)
+		found = ks.match(kid, alg)
 	}
+	loaded := ks.loaded
+	ks.mu.Unlock()
 	if len(found.Keys) > 0 {
 		return found, nil
 	}
-	ks.mu.Lock()
-	loaded := ks.loaded
-	ks.mu.Unlock()
 	if !loaded {
 		return nil, &Error{Reason: fmt.Sprintf("the keys of token issuer %s cannot be fetched", ks.name), Unavailable: true}
 	}
@@ -153,13 +162,13 @@ func compatible(k publicKey, alg string) bool {
 }
 
 // refresh fetches the JWKS (after discovery when needed) and swaps it in;
-// a failure keeps the keys held so far.
+// a failure keeps the keys held so far. The caller owns ks.inflight.
 func (ks *keySet) refresh(ctx context.Context, v *Verifier) {
 	ks.mu.Lock()
-	ks.lastFetch = v.cfg.Now()
 	jwksURI := ks.jwksURI
 	ks.mu.Unlock()
 
+	// Detached from the caller: waiting callers share this fetch.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 	defer cancel()
 	keys, maxAge, jwksURI, err := fetchKeys(ctx, v.cfg.Client, ks.src.issuer, jwksURI)
