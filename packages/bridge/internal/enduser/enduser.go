@@ -58,17 +58,9 @@ type Identity struct {
 type Error struct {
 	Reason      string
 	Unavailable bool
-	cause       error
 }
 
-func (e *Error) Error() string {
-	if e.cause != nil {
-		return e.Reason + ": " + e.cause.Error()
-	}
-	return e.Reason
-}
-
-func (e *Error) Unwrap() error { return e.cause }
+func (e *Error) Error() string { return e.Reason }
 
 func invalid(format string, args ...any) *Error {
 	return &Error{Reason: fmt.Sprintf(format, args...)}
