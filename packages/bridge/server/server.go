@@ -18,6 +18,7 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/call"
 	"github.com/santokit/santokit/packages/bridge/internal/dbpool"
 	"github.com/santokit/santokit/packages/bridge/internal/edge"
+	"github.com/santokit/santokit/packages/bridge/internal/enduser"
 	"github.com/santokit/santokit/packages/bridge/internal/execute"
 	"github.com/santokit/santokit/packages/bridge/internal/metrics"
 	"github.com/santokit/santokit/packages/core/apierr"
@@ -97,6 +98,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	calls := call.New(call.Config{
 		Cache: s.cache, Pools: s.pools,
 		Exec:         &execute.Executor{StatementTimeout: cfg.StatementTimeout, MaxAffected: cfg.MaxAffected},
+		Users:        enduser.New(enduser.Config{Log: log}),
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthDisabled: cfg.AuthDisabled,
 		Observe: m.ObserveCall, Log: log,
 	})

@@ -327,7 +327,7 @@ func TestCallPipeline(t *testing.T) {
 	expect(t, s.call(anon("demo", "nope"), sel), 404, apierr.NotFound, "not found")
 	expect(t, s.call(anon("Bad Name", "x"), sel), 404, apierr.NotFound, "not found")
 	expect(t, s.call(merge(anon("demo", "nope"), map[string]string{"Authorization": "Bearer x"}), sel), 404, apierr.NotFound, "not found")
-	expect(t, s.call(merge(anon("demo", "dev"), map[string]string{"Authorization": "Bearer x"}), sel), 401, apierr.Unauthorized, "end-user tokens are not configured for this env")
+	expect(t, s.call(merge(anon("demo", "dev"), map[string]string{"Authorization": "Bearer x"}), sel), 401, apierr.Unauthorized, "trusts no token issuer")
 
 	// 4. Release (before authorization: anonymous on a non-public table).
 	expect(t, s.call(anon("demo", "empty"), sel), 404, apierr.NotFound, "no release")

@@ -21,9 +21,11 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/bundles"
 	"github.com/santokit/santokit/packages/bridge/internal/dbpool"
 	"github.com/santokit/santokit/packages/bridge/internal/edge"
+	"github.com/santokit/santokit/packages/bridge/internal/enduser"
 	"github.com/santokit/santokit/packages/bridge/internal/execute"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/apikey"
+	"github.com/santokit/santokit/packages/core/authconfig"
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/jsonscan"
 	"github.com/santokit/santokit/packages/core/names"
@@ -42,6 +44,8 @@ type Config struct {
 	Cache *bundles.Cache
 	Pools *dbpool.Pools
 	Exec  *execute.Executor
+	// Users verifies end-user tokens (a default Verifier when nil).
+	Users *enduser.Verifier
 	// MaxBodyBytes bounds the request body (STK_MAX_BODY_BYTES → 413).
 	MaxBodyBytes int64
 	// AuthDisabled is STK_DISABLE_AUTH: the hint headers select the env,
@@ -70,6 +74,9 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Users == nil {
+		cfg.Users = enduser.New(enduser.Config{Now: cfg.Now, Log: cfg.Log})
 	}
 	h := &Handler{cfg: cfg}
 	h.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
@@ -273,7 +280,7 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, f *edge.Fie
 	}
 
 	// 2. Credential form.
-	var keyID, secret string
+	var keyID, secret, token string
 	switch {
 	case key != "" && authz != "":
 		return nil, plan.Caller{}, apierr.New(apierr.BadRequest, "send one credential: %s or Authorization: Bearer, not both", HeaderAPIKey)
@@ -283,7 +290,8 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, f *edge.Fie
 			return nil, plan.Caller{}, unauthorized("malformed API key: %s must be stk_<keyId>_<secret>", HeaderAPIKey)
 		}
 	case authz != "":
-		if token, ok := cutBearer(authz); !ok || token == "" {
+		var ok bool
+		if token, ok = cutBearer(authz); !ok || token == "" {
 			return nil, plan.Caller{}, unauthorized("the Authorization header must be Bearer <end-user token>")
 		}
 		if project == "" || env == "" {
@@ -328,13 +336,22 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, f *edge.Fie
 		}
 		return entry, caller, nil
 	case authz != "":
-		if _, err := h.envFromHeaders(ctx, project, env, f); err != nil {
+		entry, err := h.envFromHeaders(ctx, project, env, f)
+		if err != nil {
 			return nil, plan.Caller{}, err
 		}
-		// End-user JWTs (SPEC §7.3) are verified against the env's
-		// released auth config, which bundles do not carry yet.
-		return nil, plan.Caller{}, unauthorized("end-user tokens are not configured for this env").
-			WithHeader("WWW-Authenticate", `Bearer error="invalid_token"`)
+		// The token verifies against the env's released auth config
+		// (SPEC §7.3); an env without a release trusts no issuer yet.
+		var auth *authconfig.Document
+		if entry.Bundle.Release != nil {
+			auth = entry.Bundle.Release.Auth
+		}
+		id, err := h.cfg.Users.Verify(ctx, auth, token)
+		if err != nil {
+			return nil, plan.Caller{}, tokenError(err)
+		}
+		f.Subject, f.Issuer = clip(id.Subject), id.IssuerName
+		return entry, plan.Caller{EndUser: true, Subject: id.Subject, Roles: id.Roles, Claims: id.Claims}, nil
 	default:
 		entry, err := h.envFromHeaders(ctx, project, env, f)
 		if err != nil {
@@ -397,6 +414,20 @@ func cacheError(err error) error {
 		return apierr.Wrap(apierr.ServiceUnavailable, err, "request canceled")
 	}
 	return apierr.Wrap(apierr.Internal, err, "internal error")
+}
+
+// tokenError is 401 for a token that does not verify (its reason, never
+// its value), 503 when the issuer's keys cannot be fetched at all.
+func tokenError(err error) error {
+	var e *enduser.Error
+	if !errors.As(err, &e) {
+		return apierr.Wrap(apierr.Internal, err, "internal error")
+	}
+	if e.Unavailable {
+		return apierr.Wrap(apierr.ServiceUnavailable, err, "%s", e.Reason)
+	}
+	return unauthorized("invalid end-user token: %s", e.Reason).
+		WithHeader("WWW-Authenticate", `Bearer error="invalid_token"`)
 }
 
 func unauthorized(format string, args ...any) *apierr.Error {

@@ -26,6 +26,10 @@ type Fields struct {
 	// CallPath is the /call body's path.
 	CallPath string
 	KeyID    string
+	// Subject and Issuer (the auth config's issuer name) identify a
+	// verified end user (SPEC §7.3, §12); they replace keyId in the log.
+	Subject string
+	Issuer  string
 	// Error is the internal cause of a 5xx, for the log only.
 	Error string
 }
@@ -90,14 +94,19 @@ func Wrap(log *slog.Logger, next http.Handler) http.Handler {
 				return
 			}
 			// Sized for every field at once: one allocation, not a growth.
-			attrs := make([]slog.Attr, 0, 10)
+			attrs := make([]slog.Attr, 0, 11)
 			attrs = append(attrs,
 				slog.String("requestId", f.RequestID), slog.String("method", r.Method),
 				slog.String("route", r.URL.Path), slog.Int("status", sw.Status),
 				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000))
 			if f.CallPath != "" || r.URL.Path == "/call" {
 				attrs = append(attrs, slog.String("project", f.Project), slog.String("env", f.Env),
-					slog.String("path", f.CallPath), slog.String("keyId", f.KeyID))
+					slog.String("path", f.CallPath))
+				if f.Subject != "" {
+					attrs = append(attrs, slog.String("sub", f.Subject), slog.String("issuer", f.Issuer))
+				} else {
+					attrs = append(attrs, slog.String("keyId", f.KeyID))
+				}
 			}
 			if f.Error != "" {
 				attrs = append(attrs, slog.String("error", f.Error))
