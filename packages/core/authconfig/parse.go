@@ -263,15 +263,16 @@ func (r *reader) issuers(e entry) []Issuer {
 	for i, item := range seq.Values {
 		path := fmt.Sprintf("issuers[%d]", i)
 		is, ok := r.issuer(item, path)
-		if !ok {
-			continue
+		if is.Name != "" {
+			if line, dup := names[is.Name]; dup {
+				r.add(item, path+".name", "issuer name %q is used twice (also at line %d)", is.Name, line)
+				continue
+			}
+			names[is.Name] = is.Line
 		}
-		if line, dup := names[is.Name]; dup {
-			r.add(item, path+".name", "issuer name %q is used twice (also at line %d)", is.Name, line)
-			continue
+		if ok {
+			out = append(out, is)
 		}
-		names[is.Name] = is.Line
-		out = append(out, is)
 	}
 	return out
 }

@@ -94,6 +94,10 @@ func TestParseProblems(t *testing.T) {
 			Message: `invalid issuer name "Auth0": use 1-63 characters, lowercase letters, digits and '-', starting with a letter`}}},
 		{"duplicate name", head + "    issuer: https://a.example\n  - name: a\n    issuer: https://b.example\n", []apierr.Problem{{Path: "issuers[1].name", Line: 5, Column: 5,
 			Message: `issuer name "a" is used twice (also at line 3)`}}},
+		{"duplicate name, other problems", head + "    issuer: https://a.example\n  - name: a\n    issuer: http://b.example\n", []apierr.Problem{
+			{Path: "issuers[1].name", Line: 5, Column: 5, Message: `issuer name "a" is used twice (also at line 3)`},
+			{Path: "issuers[1].issuer", Line: 6, Column: 13,
+				Message: `issuer must use https:// (http:// is allowed only for loopback hosts: 127.0.0.1, [::1], localhost; found host "b.example")`}}},
 		{"duplicate key", head + "    issuer: https://a.example\n    issuer: https://b.example\n", []apierr.Problem{{Line: 5, Column: 5,
 			Message: `invalid YAML: mapping key "issuer" already defined at [4:5]`}}},
 		{"http issuer", head + "    issuer: http://idp.example.com\n", []apierr.Problem{{Path: "issuers[0].issuer", Line: 4, Column: 13,
