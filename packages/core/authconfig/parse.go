@@ -378,9 +378,11 @@ func (r *reader) text(e entry, path string) (string, bool) {
 // [::1], localhost), which serve development and tests (SPEC §7.3). An
 // issuer identifier has no query either (OpenID Connect Discovery §2).
 func CheckURL(u string, query bool) string {
+	// Messages never echo the URL: a malformed one may hold a credential
+	// (user:password@host without a scheme parses as an opaque URL).
 	p, err := url.Parse(u)
 	if err != nil || !p.IsAbs() || p.Opaque != "" {
-		return fmt.Sprintf("must be an absolute https:// URL (found %q)", clip(u))
+		return "must be an absolute https:// URL (https://host/…)"
 	}
 	if p.User != nil {
 		return "must not carry a user or password"

@@ -115,7 +115,9 @@ func TestParseProblems(t *testing.T) {
 		{"ftp", head + "    issuer: ftp://idp.example.com\n", []apierr.Problem{{Path: "issuers[0].issuer", Line: 4, Column: 13,
 			Message: `issuer must be an https:// URL (found scheme "ftp")`}}},
 		{"relative", head + "    issuer: idp.example.com\n", []apierr.Problem{{Path: "issuers[0].issuer", Line: 4, Column: 13,
-			Message: `issuer must be an absolute https:// URL (found "idp.example.com")`}}},
+			Message: "issuer must be an absolute https:// URL (https://host/…)"}}},
+		{"credential without scheme", head + "    issuer: admin:hunter2@idp.example.com\n", []apierr.Problem{{Path: "issuers[0].issuer", Line: 4, Column: 13,
+			Message: "issuer must be an absolute https:// URL (https://host/…)"}}},
 		{"no host", head + "    issuer: https:///path\n", []apierr.Problem{{Path: "issuers[0].issuer", Line: 4, Column: 13,
 			Message: "issuer must name a host"}}},
 		{"audience number", head + "    issuer: https://i.example\n    audience: 5\n", []apierr.Problem{{Path: "issuers[0].audience", Line: 5, Column: 15,
@@ -178,6 +180,31 @@ func TestIsLoopback(t *testing.T) {
 	} {
 		if got := IsLoopback(host); got != want {
 			t.Errorf("IsLoopback(%q) = %v", host, got)
+		}
+	}
+}
+
+// A URL written with a credential is refused without echoing it: problems
+// end up in responses and logs (SPEC §3 message rules).
+func TestProblemsNeverEchoCredentials(t *testing.T) {
+	for _, u := range []string{
+		"https://ops:hunter2@idp.example.com", "ops:hunter2@idp.example.com", "http://ops:hunter2@idp.example.com",
+		"ftp://ops:hunter2@idp.example.com", "//ops:hunter2@idp.example.com", "https://ops:hunter2@[::1",
+	} {
+		for _, key := range []string{"issuer", "jwksUrl"} {
+			src := "version: 1\nissuers:\n  - name: a\n    issuer: https://i.example\n    " + key + ": '" + u + "'\n"
+			if key == "issuer" {
+				src = "version: 1\nissuers:\n  - name: a\n    issuer: '" + u + "'\n"
+			}
+			_, problems := Parse([]byte(src))
+			if len(problems) == 0 {
+				t.Errorf("%s %q accepted", key, u)
+			}
+			for _, p := range problems {
+				if strings.Contains(p.Message, "hunter2") || strings.Contains(p.Path, "hunter2") {
+					t.Errorf("%s %q: problem echoes the password: %+v", key, u, p)
+				}
+			}
 		}
 	}
 }
