@@ -18,10 +18,11 @@ import (
 // Promote creates a release in env `to` with the content of a release of
 // env `from` — its current one, its newest with `ref`, or the named one —
 // keeping `to`'s own connections and freezing `to`'s own staged auth config
-// (SPEC §9; a source release with one and no staged one in `to` → 409). Unless forced, `to`'s databases
-// are introspected first: an exposed table or column that is missing there
-// or has another normalized type, or a connection `to` lacks, refuses the
-// promotion with 409 SCHEMA_DRIFT listing each.
+// (SPEC §9: a source release with one and none staged in `to` → 409).
+// Unless forced, `to`'s databases are introspected first: an exposed table
+// or column that is missing there or has another normalized type, or a
+// connection `to` lacks, refuses the promotion with 409 SCHEMA_DRIFT
+// listing each.
 func (s *Service) Promote(ctx context.Context, p auth.Principal, project string, in hubapi.Promote) (hubapi.Release, error) {
 	if err := names.Resource("from", in.From); err != nil {
 		return hubapi.Release{}, err

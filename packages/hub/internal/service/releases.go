@@ -22,10 +22,10 @@ import (
 const maxRefLen = 200
 
 // CreateRelease freezes the env's staged snapshots, permissions and auth
-// config (if any) into an immutable release and makes it current (SPEC §9). The staged permissions
-// are re-validated against the snapshots being frozen. A release with the
-// same content hash and ref as the current one is returned, Reused, and
-// nothing changes.
+// config (if any) into an immutable release and makes it current (SPEC §9).
+// The staged permissions are re-validated against the snapshots being
+// frozen. A release with the same content hash and ref as the current one
+// is returned, Reused, and nothing changes.
 func (s *Service) CreateRelease(ctx context.Context, p auth.Principal, project, env string, in hubapi.CreateRelease) (hubapi.Release, error) {
 	if err := checkRef(in.Ref); err != nil {
 		return hubapi.Release{}, err
