@@ -253,7 +253,7 @@ func TestHubCatalog(t *testing.T) {
 			e.want(pattern+" with a forged token", do(t, method, url, nil, map[string]string{"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}), 401, apierr.Unauthorized)
 		}
 		if (method == "POST" || method == "PUT") && !bodyless[pattern] {
-			if strings.HasSuffix(path, "/permissions") {
+			if strings.HasSuffix(path, "/permissions") || strings.HasSuffix(path, "/auth") { // YAML bodies
 				h := map[string]string{"Authorization": auth["Authorization"], "Content-Type": "application/yaml"}
 				e.want(pattern+" malformed YAML", do(t, method, url, []byte("version: [1\n"), h), 400, apierr.SchemaValidationFailed)
 				e.want(pattern+" oversize", do(t, method, url, big, h), 413, apierr.PayloadTooLarge)

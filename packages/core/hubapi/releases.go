@@ -45,9 +45,12 @@ type Release struct {
 	Reused  bool   `json:"reused"`
 	// Current reports whether this release is the env's current one.
 	Current bool `json:"current"`
-	// Hash is the content hash (snapshots + permissions).
+	// Hash is the content hash (snapshots + permissions + auth config).
 	Hash          string `json:"hash"`
 	PermissionsID string `json:"permissionsId"`
+	// AuthID is the env's auth config version frozen in the release (SPEC
+	// §7.3); empty when the release trusts no end-user issuer.
+	AuthID string `json:"authId,omitempty"`
 	// Snapshots maps connection name → snapshot id.
 	Snapshots map[string]string `json:"snapshots"`
 	// PromotedFrom is the release this one was promoted from, if any.

@@ -15,6 +15,7 @@ const (
 	Release    = "rel_"
 	Snapshot   = "snap_"
 	Permission = "perm_"
+	AuthConfig = "authcfg_"
 	Logic      = "logic_"
 	Key        = "key_"
 	User       = "usr_"

@@ -134,6 +134,8 @@ func TestRBACRouteByRole(t *testing.T) {
 		{"GET /v1/projects/{p}/envs/{e}/schema", env + "/schema", projViewer, nil},
 		{"PUT /v1/projects/{p}/envs/{e}/permissions", env + "/permissions", projDeploy, nil},
 		{"GET /v1/projects/{p}/envs/{e}/permissions", env + "/permissions", projViewer, nil},
+		{"PUT /v1/projects/{p}/envs/{e}/auth", env + "/auth", projDeploy, nil},
+		{"GET /v1/projects/{p}/envs/{e}/auth", env + "/auth", projViewer, nil},
 		{"POST /v1/projects/{p}/envs/{e}/releases", env + "/releases", projDeploy, func(string) any { return hubapi.CreateRelease{Ref: "r1"} }},
 		{"GET /v1/projects/{p}/envs/{e}/releases", env + "/releases", projViewer, nil},
 		{"GET /v1/projects/{p}/envs/{e}/releases/current", env + "/releases/current", projViewer, nil},
@@ -172,6 +174,11 @@ func TestRBACRouteByRole(t *testing.T) {
 		"DELETE /v1/projects/{p}/envs/{e}/connections/{name}": {200, 404},
 		"DELETE /v1/projects/{p}/envs/{e}":                    {200, 404},
 	}
+	// Routes whose body is a YAML document rather than JSON.
+	yamlBodies := map[string]string{
+		"PUT /v1/projects/{p}/envs/{e}/permissions": permsV1,
+		"PUT /v1/projects/{p}/envs/{e}/auth":        devAuth,
+	}
 	covered := map[string]bool{}
 	for _, r := range routes {
 		covered[r.pattern] = true
@@ -194,8 +201,8 @@ func TestRBACRouteByRole(t *testing.T) {
 			}
 			c := h.as(tokens[role])
 			var res reply
-			if strings.HasSuffix(r.path, "/permissions") && method == "PUT" {
-				res = c.doH(method, r.path, permsV1, map[string]string{"Content-Type": "application/yaml"})
+			if doc, ok := yamlBodies[r.pattern]; ok {
+				res = c.doH(method, r.path, doc, map[string]string{"Content-Type": "application/yaml"})
 			} else {
 				res = c.do(method, r.path, body)
 			}

@@ -57,10 +57,10 @@ func (a *app) releaseCreateCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "create",
 		Short: "Freeze the staged configuration into a release and make it current",
-		Long: `Freeze the environment's staged schema snapshots and permissions into an
-immutable release, record the ref (a git commit) and make it current: Bridges
-serve it within seconds. The staged permissions are validated again against
-the snapshots being frozen.
+		Long: `Freeze the environment's staged schema snapshots, permissions and auth config
+(if one was applied) into an immutable release, record the ref (a git commit)
+and make it current: Bridges serve it within seconds. The staged permissions
+are validated again against the snapshots being frozen.
 
 When the content and the ref equal the current release's, the current release
 is returned with reused: true and nothing changes.`,
@@ -379,6 +379,7 @@ func (a *app) printRelease(r hubapi.Release) {
 	t.row("current", yesNo(r.Current))
 	t.row("hash", orDash(r.Hash))
 	t.row("permissions", orDash(r.PermissionsID))
+	t.row("auth config", orDash(r.AuthID))
 	t.row("snapshots", orDash(strings.Join(snaps, ", ")))
 	t.row("promoted from", orDash(r.PromotedFrom))
 	t.row("created", when(r.CreatedAt))

@@ -165,6 +165,7 @@ Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_E
 		a.connectionsCmd(),
 		a.schemaCmd(),
 		a.permissionsCmd(),
+		a.authConfigCmd(),
 		a.releaseCmd(),
 		a.apikeyCmd(),
 		a.auditCmd(),

@@ -107,6 +107,8 @@ func register(h *handlers, handle func(string, func(http.ResponseWriter, *http.R
 
 	handle("PUT "+env+"/permissions", h.putPermissions)
 	handle("GET "+env+"/permissions", h.getPermissions)
+	handle("PUT "+env+"/auth", h.putAuthConfig)
+	handle("GET "+env+"/auth", h.getAuthConfig)
 	handle("POST "+env+"/releases", h.createRelease)
 	handle("GET "+env+"/releases", h.listReleases)
 	handle("GET "+env+"/releases/current", h.currentRelease)

@@ -67,6 +67,8 @@ const (
 	SchemaRead       Action = "schema.read"
 	PermissionsApply Action = "permissions.apply"
 	PermissionsRead  Action = "permissions.read"
+	AuthConfigApply  Action = "authconfig.apply"
+	AuthConfigRead   Action = "authconfig.read"
 	ReleaseCreate    Action = "release.create"
 	ReleaseRead      Action = "release.read"
 	ReleaseRollback  Action = "release.rollback"

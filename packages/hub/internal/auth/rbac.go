@@ -48,10 +48,11 @@ func ValidProjectRole(r string) bool { return projectRank[r] > 0 }
 var projectNeeds = map[Action]string{
 	ProjectRead: ProjectViewer, EnvRead: ProjectViewer, ConnectionRead: ProjectViewer,
 	SchemaRead: ProjectViewer, PermissionsRead: ProjectViewer, ReleaseRead: ProjectViewer,
-	APIKeyRead: ProjectViewer, AuditRead: ProjectViewer, MemberRead: ProjectViewer,
+	APIKeyRead: ProjectViewer, AuditRead: ProjectViewer, MemberRead: ProjectViewer, AuthConfigRead: ProjectViewer,
 
 	SchemaSnapshot: ProjectDeployer, PermissionsApply: ProjectDeployer, ReleaseCreate: ProjectDeployer,
 	ReleasePromote: ProjectDeployer, ReleaseRollback: ProjectDeployer, ConnectionTest: ProjectDeployer,
+	AuthConfigApply: ProjectDeployer,
 
 	EnvCreate: ProjectAdmin, ConnectionSet: ProjectAdmin, ConnectionRotate: ProjectAdmin,
 	APIKeyCreate: ProjectAdmin, APIKeyRevoke: ProjectAdmin, MemberManage: ProjectAdmin,

@@ -96,8 +96,12 @@ func (s *Service) buildBundle(ctx context.Context, project string, e store.Env) 
 		if err != nil {
 			return nil, err
 		}
+		authDoc, err := s.releaseAuthConfig(ctx, rel)
+		if err != nil {
+			return nil, err
+		}
 		br := &bundle.Release{ID: rel.ID, Ref: rel.Ref, Hash: rel.Hash, CreatedAt: rel.CreatedAt,
-			Snapshots: make(map[string]schema.Snapshot, len(snaps)), Permissions: *doc}
+			Snapshots: make(map[string]schema.Snapshot, len(snaps)), Permissions: *doc, Auth: authDoc}
 		for conn, snap := range snaps {
 			br.Snapshots[conn] = *snap
 		}

@@ -17,10 +17,12 @@ import (
 
 // Promote creates a release in env `to` with the content of a release of
 // env `from` — its current one, its newest with `ref`, or the named one —
-// keeping `to`'s own connections (SPEC §9). Unless forced, `to`'s databases
-// are introspected first: an exposed table or column that is missing there
-// or has another normalized type, or a connection `to` lacks, refuses the
-// promotion with 409 SCHEMA_DRIFT listing each.
+// keeping `to`'s own connections and freezing `to`'s own staged auth config
+// (SPEC §9: a source release with one and none staged in `to` → 409).
+// Unless forced, `to`'s databases are introspected first: an exposed table
+// or column that is missing there or has another normalized type, or a
+// connection `to` lacks, refuses the promotion with 409 SCHEMA_DRIFT
+// listing each.
 func (s *Service) Promote(ctx context.Context, p auth.Principal, project string, in hubapi.Promote) (hubapi.Release, error) {
 	if err := names.Resource("from", in.From); err != nil {
 		return hubapi.Release{}, err
@@ -49,8 +51,16 @@ func (s *Service) Promote(ctx context.Context, p auth.Principal, project string,
 	if err != nil {
 		return hubapi.Release{}, err
 	}
-	next := store.Release{ID: ids.New(ids.Release), EnvID: dst.env.ID, Ref: rel.Ref, Hash: rel.Hash,
-		PermissionsID: rel.PermissionsID, Snapshots: rel.Snapshots, PromotedFrom: rel.ID,
+	authCfg, err := s.promotedAuthConfig(ctx, dst, rel)
+	if err != nil {
+		return hubapi.Release{}, err
+	}
+	hash, err := s.promotedHash(ctx, rel, authCfg.Hash)
+	if err != nil {
+		return hubapi.Release{}, err
+	}
+	next := store.Release{ID: ids.New(ids.Release), EnvID: dst.env.ID, Ref: rel.Ref, Hash: hash,
+		PermissionsID: rel.PermissionsID, AuthID: authCfg.ID, Snapshots: rel.Snapshots, PromotedFrom: rel.ID,
 		CreatedAt: s.now(), CreatedBy: p.Name}
 	// Promoting what the target already serves changes nothing: no drift
 	// check can make that worse.
@@ -73,6 +83,24 @@ func (s *Service) Promote(ctx context.Context, p auth.Principal, project string,
 		}
 	}
 	return s.switchTo(ctx, p, dst, next, auth.ReleasePromote)
+}
+
+// promotedHash is the content hash of rel's permissions and snapshots with
+// the target's auth config in place of rel's own.
+func (s *Service) promotedHash(ctx context.Context, rel store.Release, authHash string) (string, error) {
+	perms, err := s.store.GetPermissionSet(ctx, rel.PermissionsID)
+	if err != nil {
+		return "", storeErr(err, "permissions of release "+rel.ID)
+	}
+	snaps := make([]store.Snapshot, 0, len(rel.Snapshots))
+	for _, id := range rel.Snapshots {
+		row, err := s.store.GetSnapshotByID(ctx, id)
+		if err != nil {
+			return "", storeErr(err, "snapshot "+id)
+		}
+		snaps = append(snaps, row)
+	}
+	return releaseHash(perms.Hash, snaps, authHash), nil
 }
 
 // promotedRelease picks the release of the source env to promote.

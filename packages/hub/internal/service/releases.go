@@ -21,11 +21,11 @@ import (
 // maxRefLen bounds --ref (a git sha or tag).
 const maxRefLen = 200
 
-// CreateRelease freezes the env's staged snapshots and permissions into an
-// immutable release and makes it current (SPEC §9). The staged permissions
-// are re-validated against the snapshots being frozen. A release with the
-// same content hash and ref as the current one is returned, Reused, and
-// nothing changes.
+// CreateRelease freezes the env's staged snapshots, permissions and auth
+// config (if any) into an immutable release and makes it current (SPEC §9).
+// The staged permissions are re-validated against the snapshots being
+// frozen. A release with the same content hash and ref as the current one
+// is returned, Reused, and nothing changes.
 func (s *Service) CreateRelease(ctx context.Context, p auth.Principal, project, env string, in hubapi.CreateRelease) (hubapi.Release, error) {
 	if err := checkRef(in.Ref); err != nil {
 		return hubapi.Release{}, err
@@ -56,13 +56,17 @@ func (s *Service) CreateRelease(ctx context.Context, p auth.Principal, project, 
 	if _, err := validatePermissions(perms.Source, snaps); err != nil {
 		return hubapi.Release{}, err
 	}
+	authCfg, err := s.stagedAuthConfig(ctx, sc.env.ID)
+	if err != nil {
+		return hubapi.Release{}, err
+	}
 	snapIDs := make(map[string]string, len(snapRows))
 	for _, r := range snapRows {
 		snapIDs[r.Connection] = r.ID
 	}
 	rel := store.Release{ID: ids.New(ids.Release), EnvID: sc.env.ID, Ref: in.Ref,
-		Hash: releaseHash(perms.Hash, snapRows), PermissionsID: perms.ID, Snapshots: snapIDs,
-		CreatedAt: s.now(), CreatedBy: p.Name}
+		Hash: releaseHash(perms.Hash, snapRows, authCfg.Hash), PermissionsID: perms.ID, AuthID: authCfg.ID,
+		Snapshots: snapIDs, CreatedAt: s.now(), CreatedBy: p.Name}
 	return s.switchTo(ctx, p, sc, rel, auth.ReleaseCreate)
 }
 
@@ -98,9 +102,11 @@ func (s *Service) reuse(ctx context.Context, sc scope, rel store.Release) (hubap
 	return out, true, nil
 }
 
-// releaseHash is the content hash of a release: its permissions and the
-// schema of every connection, independent of ids and times.
-func releaseHash(permissionsHash string, snaps []store.Snapshot) string {
+// releaseHash is the content hash of a release: its permissions, the schema
+// of every connection and its auth config (authHash "" for none, which
+// leaves the hash of a release without one as it always was), independent
+// of ids and times.
+func releaseHash(permissionsHash string, snaps []store.Snapshot, authHash string) string {
 	conns := make([]string, 0, len(snaps))
 	byConn := map[string]string{}
 	for _, s := range snaps {
@@ -112,6 +118,9 @@ func releaseHash(permissionsHash string, snaps []store.Snapshot) string {
 	fmt.Fprintf(h, "permissions %s\n", permissionsHash)
 	for _, c := range conns {
 		fmt.Fprintf(h, "snapshot %s %s\n", c, byConn[c])
+	}
+	if authHash != "" {
+		fmt.Fprintf(h, "auth %s\n", authHash)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
@@ -273,6 +282,6 @@ func releaseOut(sc scope, r store.Release, current bool) hubapi.Release {
 		snaps = map[string]string{}
 	}
 	return hubapi.Release{ID: r.ID, Ref: r.Ref, Project: sc.prj.Name, Env: sc.env.Name, Current: current,
-		Hash: r.Hash, PermissionsID: r.PermissionsID, Snapshots: snaps, PromotedFrom: r.PromotedFrom,
+		Hash: r.Hash, PermissionsID: r.PermissionsID, AuthID: r.AuthID, Snapshots: snaps, PromotedFrom: r.PromotedFrom,
 		CreatedAt: r.CreatedAt, CreatedBy: r.CreatedBy}
 }

@@ -15,13 +15,16 @@ type PermissionSet struct {
 }
 
 // Release is an immutable release: references to immutable snapshot rows
-// (possibly of another env, after a promotion) and a permission set.
+// (possibly of another env, after a promotion), a permission set, and the
+// auth config of its own env (or none).
 type Release struct {
 	ID            string
 	EnvID         string
 	Ref           string
 	Hash          string
 	PermissionsID string
+	// AuthID is the env's auth config version frozen in; "" when none.
+	AuthID string
 	// Snapshots maps connection name → snapshot id.
 	Snapshots    map[string]string
 	PromotedFrom string

@@ -23,8 +23,9 @@ import (
 //     history; releases that froze them are immutable.
 //   - an env: its API keys and connections are removed; the env row stays
 //     as a tombstone (deleted_at set, name := id, no current release) with
-//     its releases, permission sets and snapshots, because releases of
-//     other envs promoted from it refer to those rows.
+//     its releases, permission sets, auth configs and snapshots, because
+//     releases of other envs promoted from it refer to those rows (and its
+//     own releases to its auth configs).
 //   - a project: every row of it and of its envs, its memberships and the
 //     CI tokens scoped to it. Nothing outside a project refers to its rows
 //     except audit events, which move to the org-level log (project_id
@@ -176,6 +177,7 @@ func (s *Store) DeleteProject(ctx context.Context, projectID string, force bool)
 			// the project, and foreign keys are checked at its end.
 			`DELETE FROM releases` + ofEnvs,
 			`DELETE FROM permission_sets` + ofEnvs,
+			`DELETE FROM auth_configs` + ofEnvs,
 			`DELETE FROM snapshots` + ofEnvs,
 			`DELETE FROM envs WHERE project_id = ?`,
 			`DELETE FROM project_members WHERE project_id = ?`,
