@@ -50,6 +50,12 @@ func Document(src []byte, snaps map[string]*schema.Snapshot) (*permissions.Docum
 	problems = append(problems, doc.Validate(snaps)...)
 	problems = append(problems, doc.CompileConditions(snaps, NewCompiler().Compile)...)
 	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b apierr.Problem) int {
+			if a.Line != b.Line {
+				return a.Line - b.Line
+			}
+			return a.Column - b.Column
+		})
 		return nil, problems
 	}
 	return doc, nil
@@ -87,7 +93,9 @@ func (c *Compiler) Compile(src string, t *schema.Table) (*predicate.Node, []perm
 	if iss != nil && iss.Err() != nil {
 		return nil, issues(iss)
 	}
-	if !checked.OutputType().IsExactType(cel.BoolType) {
+	// dyn: a claim used as a condition (request.auth.claims.admin), which
+	// the tree compares with true.
+	if out := checked.OutputType(); !out.IsExactType(cel.BoolType) && !out.IsExactType(cel.DynType) {
 		return nil, []permissions.ExprProblem{{Line: 1, Column: 1, Message: fmt.Sprintf("the expression must be true or false, not %s", checked.OutputType())}}
 	}
 	return &n, nil
@@ -315,6 +323,9 @@ func operatorName(fn string) (string, bool) {
 }
 
 func displayCall(call ast.CallExpr) string {
+	if call.FunctionName() == operators.Conditional {
+		return "the conditional operator ?:"
+	}
 	if name, ok := operators.FindReverse(call.FunctionName()); ok && name != "" {
 		return "the operator " + name
 	}

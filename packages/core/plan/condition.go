@@ -434,18 +434,23 @@ func (x *condCtx) render(n *cnode, neg bool) bool {
 		if and {
 			sep = " AND "
 		}
-		p.sb.WriteByte('(')
-		first := true
+		// Only the dynamic children are written: a true under and, or a
+		// false under or, changes nothing (and the others were folded).
+		var dyn []int
 		for i := range n.kids {
-			k := &n.kids[i]
-			if x.state(k, neg) != dynamic {
-				continue // a true under and / false under or changes nothing
+			if x.state(&n.kids[i], neg) == dynamic {
+				dyn = append(dyn, i)
 			}
-			if !first {
+		}
+		if len(dyn) == 1 {
+			return x.render(&n.kids[dyn[0]], neg)
+		}
+		p.sb.WriteByte('(')
+		for k, i := range dyn {
+			if k > 0 {
 				p.sb.WriteString(sep)
 			}
-			first = false
-			if !x.render(k, neg) {
+			if !x.render(&n.kids[i], neg) {
 				return false
 			}
 		}
