@@ -173,6 +173,12 @@ func (w *walker) fail(e ast.Expr, format string, args ...any) predicate.Node {
 	p := permissions.ExprProblem{Message: fmt.Sprintf(format, args...)}
 	if loc.Line() >= 1 {
 		p.Line, p.Column = loc.Line(), loc.Column()+1
+		// A function call is located at its '(': point at its name.
+		if e.Kind() == ast.CallKind {
+			if fn := e.AsCall().FunctionName(); !strings.ContainsAny(fn, "_@") && p.Column > len(fn) {
+				p.Column -= len(fn)
+			}
+		}
 	}
 	w.problems = append(w.problems, p)
 	return predicate.Node{Op: predicate.Lit, Value: json.RawMessage("false")}
