@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/santokit/santokit/packages/core/predicate"
@@ -209,7 +210,9 @@ func claimValue(v any) (any, bool) {
 // check looks every request operand up once; false when one is absent.
 func (x *condCtx) check(n *cnode) bool {
 	switch n.op {
-	case predicate.Sub, predicate.Roles, predicate.Claim:
+	case predicate.Roles:
+		return !x.p.c.Anonymous
+	case predicate.Sub, predicate.Claim:
 		_, ok := x.operandValue(n)
 		return ok
 	}
@@ -272,8 +275,27 @@ func (x *condCtx) state(n *cnode, neg bool) tri {
 // cannot be compared (the whole condition is then false).
 func (x *condCtx) evalStatic(n *cnode) (bool, bool) {
 	l, ok1 := x.operandValue(&n.kids[0])
+	if !ok1 {
+		return false, false
+	}
+	// in on the roles or a list literal: no list is built.
+	if rn := &n.kids[1]; n.op == predicate.In && (rn.op == predicate.Roles || rn.op == predicate.List) {
+		if _, isList := l.([]any); isList {
+			return false, false
+		}
+		if rn.op == predicate.Roles {
+			s, isStr := l.(string)
+			return isStr && slices.Contains(x.p.c.Roles, s), !x.p.c.Anonymous
+		}
+		for i := range rn.kids {
+			if eq, ok := equalValues(l, rn.kids[i].val); ok && eq {
+				return true, true
+			}
+		}
+		return false, true
+	}
 	r, ok2 := x.operandValue(&n.kids[1])
-	if !ok1 || !ok2 {
+	if !ok2 {
 		return false, false
 	}
 	if n.op == predicate.In {
