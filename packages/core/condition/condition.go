@@ -23,6 +23,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/permissions"
+	"github.com/santokit/santokit/packages/core/plan"
 	"github.com/santokit/santokit/packages/core/predicate"
 	"github.com/santokit/santokit/packages/core/schema"
 )
@@ -98,6 +99,12 @@ func (c *Compiler) Compile(src string, t *schema.Table) (*predicate.Node, []perm
 	if out := checked.OutputType(); !out.IsExactType(cel.BoolType) && !out.IsExactType(cel.DynType) {
 		return nil, []permissions.ExprProblem{{Line: 1, Column: 1, Message: fmt.Sprintf("the expression must be true or false, not %s", checked.OutputType())}}
 	}
+	for _, check := range w.pending {
+		check()
+	}
+	if len(w.problems) > 0 {
+		return nil, w.problems
+	}
 	return &n, nil
 }
 
@@ -166,6 +173,9 @@ type walker struct {
 	info     *ast.SourceInfo
 	problems []permissions.ExprProblem
 	nodes    int
+	// pending are the literal checks, run once the types are known to
+	// match (so that a type error is reported as such).
+	pending []func()
 }
 
 func (w *walker) fail(e ast.Expr, format string, args ...any) predicate.Node {
@@ -261,7 +271,42 @@ func (w *walker) comparison(e ast.Expr, call ast.CallExpr, depth int) predicate.
 			w.fail(e, "only == and != compare with null")
 		}
 	}
+	w.pending = append(w.pending, func() { w.literals(args, l, r) })
 	return predicate.Node{Op: op, Args: []predicate.Node{l, r}}
+}
+
+// literals checks the literals compared with a column against its type,
+// with the planner's own rules (a UUID, an RFC 3339 time, an integer in
+// range…), so that the Bridge never meets a literal it cannot bind.
+func (w *walker) literals(args []ast.Expr, l, r predicate.Node) {
+	for side, n := range []predicate.Node{l, r} {
+		other, otherExpr := r, args[1]
+		if side == 1 {
+			other, otherExpr = l, args[0]
+		}
+		if n.Op != predicate.Column {
+			continue
+		}
+		col, _ := w.t.Column(n.Name)
+		vals, exprs := []predicate.Node{other}, []ast.Expr{otherExpr}
+		if other.Op == predicate.List && otherExpr.Kind() == ast.ListKind {
+			vals, exprs = other.Args, otherExpr.AsList().Elements()
+		}
+		for i, v := range vals {
+			if v.Op != predicate.Lit || string(v.Value) == "null" || i >= len(exprs) {
+				continue
+			}
+			dec := json.NewDecoder(strings.NewReader(string(v.Value)))
+			dec.UseNumber()
+			var val any
+			if dec.Decode(&val) != nil {
+				continue
+			}
+			if prob := plan.LiteralProblem(col.Type, val); prob != "" {
+				w.fail(exprs[i], "%s is not a value of column %q (%s): %s", string(v.Value), col.Name, col.Type, prob)
+			}
+		}
+	}
 }
 
 func isNull(n predicate.Node) bool { return n.Op == predicate.Lit && string(n.Value) == "null" }

@@ -152,6 +152,9 @@ func TestCompileErrors(t *testing.T) {
 		{`resource.id == 1 &&`, 1, 20, `Syntax error`},
 		{"resource.id == 1 &&\n  resource.nope", 2, 11, `unknown column "nope"`},
 		{`'unterminated`, 1, 1, `Syntax error`},
+		{`resource.ext == "nope"`, 1, 17, `"nope" is not a value of column "ext" (uuid): expected a UUID`},
+		{`resource.created_at > "yesterday"`, 1, 23, `is not a value of column "created_at" (timestamptz)`},
+		{`resource.ext in ["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "x"]`, 1, 58, `"x" is not a value of column "ext"`},
 	} {
 		n, probs := c.Compile(tc.src, postsTable())
 		if n != nil || len(probs) == 0 {

@@ -623,3 +623,21 @@ func (x *condCtx) in(l, r *cnode, neg bool) bool {
 	}
 	return true
 }
+
+// LiteralProblem says why v (a literal of a condition: string,
+// json.Number, bool) is no value of a column of normalized type typ on
+// either engine, or "" when it is one. The Hub's condition compiler calls
+// it at apply time so that such a literal is refused with its position
+// rather than making the rule unenforceable in the Bridge.
+func LiteralProblem(typ string, v any) string {
+	k, ok := kindOf(typ)
+	if !ok {
+		return "the column's type cannot be compared"
+	}
+	for _, eng := range []engine{enginePostgres, engineSQLite} {
+		if _, prob := scalarValue(k, eng, v); prob != "" {
+			return prob
+		}
+	}
+	return ""
+}
