@@ -70,7 +70,7 @@ func condEnv(t *testing.T, cond, check string) *plan.Env {
 	for _, conn := range []string{"", "lite."} {
 		src += "  " + conn + "docs:\n"
 		for _, op := range []string{"select", "update", "delete", "insert"} {
-			src += "    " + op + ":\n      - roles: [editor, authenticated]\n"
+			src += "    " + op + ":\n      - roles: [editor, authenticated, public]\n"
 			if cond != "" && op != "insert" {
 				src += "        condition: " + fmt.Sprintf("%q", cond) + "\n"
 			}
@@ -102,7 +102,8 @@ var (
 	apiOther  = plan.Caller{KeyID: "key_1", Roles: []string{"editor", "x"}}
 	alice     = plan.Caller{EndUser: true, Subject: "alice", Roles: []string{"editor"},
 		Claims: map[string]any{"org": "acme", "level": float64(3), "groups": []any{"a", "b"}, "admin": true}}
-	bob = plan.Caller{EndUser: true, Subject: "bob", Roles: []string{"viewer"}, Claims: map[string]any{}}
+	anonymous = plan.Caller{Anonymous: true}
+	bob       = plan.Caller{EndUser: true, Subject: "bob", Roles: []string{"viewer"}, Claims: map[string]any{}}
 )
 
 // whereOf is what follows WHERE in a select, without ORDER BY and paging.
@@ -133,6 +134,10 @@ func TestConditionSQL(t *testing.T) {
 		{`resource.published || resource.owner_id == request.auth.sub`, apiEditor, `FALSE`, "", nil},
 		{`!(request.auth.claims.missing == "x") || resource.published`, alice, `FALSE`, "", nil},
 		{`resource.org == request.auth.claims.org`, bob, `FALSE`, "", nil},
+		// An anonymous caller (matched through public) has no request.auth at all.
+		{`resource.published`, anonymous, `"published" = $1`, "", []any{true}},
+		{`resource.owner_id == request.auth.sub || resource.published`, anonymous, `FALSE`, "", nil},
+		{`"editor" in request.auth.roles || resource.published`, anonymous, `FALSE`, "", nil},
 		{`"admin" in request.auth.claims.missing || true`, alice, `FALSE`, "", nil},
 		// request-only parts are decided here.
 		{`"editor" in request.auth.roles || resource.published`, apiEditor, ``, "", nil},
