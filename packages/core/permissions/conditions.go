@@ -37,15 +37,7 @@ type CompileFunc func(src string, t *schema.Table) (*predicate.Node, []ExprProbl
 // it. Problems come in line order.
 func (d *Document) CompileConditions(snaps map[string]*schema.Snapshot, compile CompileFunc) []apierr.Problem {
 	var out []apierr.Problem
-	for i := range d.Tables {
-		t := &d.Tables[i]
-		if t.IsDefault() || snaps[t.Connection] == nil {
-			continue
-		}
-		st, ok := snaps[t.Connection].Table(t.Name)
-		if !ok {
-			continue
-		}
+	for t, st := range d.snapshotTables(snaps) {
 		for _, op := range Ops() {
 			rules := t.Ops[op]
 			for ri := range rules {

@@ -2,6 +2,7 @@ package permissions
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 
@@ -107,15 +108,7 @@ type Warning struct {
 // column is warned about once per table, in file order.
 func IndexWarnings(d *Document, snaps map[string]*schema.Snapshot) []Warning {
 	out := []Warning{}
-	for i := range d.Tables {
-		t := &d.Tables[i]
-		if t.IsDefault() || snaps[t.Connection] == nil {
-			continue
-		}
-		st, ok := snaps[t.Connection].Table(t.Name)
-		if !ok {
-			continue
-		}
+	for t, st := range d.snapshotTables(snaps) {
 		warned := map[string]bool{}
 		warn := func(col string, line int, why string) {
 			if _, ok := st.Column(col); !ok || warned[col] || indexed(st, col) {
@@ -155,4 +148,22 @@ func indexed(t *schema.Table, col string) bool {
 	return slices.ContainsFunc(t.Indexes, func(ix schema.Index) bool {
 		return len(ix.Columns) > 0 && ix.Columns[0] == col
 	})
+}
+
+// snapshotTables yields, in file order, each table entry (not _default)
+// with its table in snaps; entries whose connection or table the snapshots
+// lack are left to Validate.
+func (d *Document) snapshotTables(snaps map[string]*schema.Snapshot) iter.Seq2[*Table, *schema.Table] {
+	return func(yield func(*Table, *schema.Table) bool) {
+		for i := range d.Tables {
+			t := &d.Tables[i]
+			if t.IsDefault() || snaps[t.Connection] == nil {
+				continue
+			}
+			st, ok := snaps[t.Connection].Table(t.Name)
+			if ok && !yield(t, st) {
+				return
+			}
+		}
+	}
 }

@@ -8,10 +8,8 @@ import (
 	"github.com/santokit/santokit/internal/devissuer"
 	"github.com/santokit/santokit/packages/bridge/internal/enduser"
 	"github.com/santokit/santokit/packages/core/authconfig"
-	"github.com/santokit/santokit/packages/core/bundle"
 	"github.com/santokit/santokit/packages/core/permissions"
 	"github.com/santokit/santokit/packages/core/plan"
-	"github.com/santokit/santokit/packages/core/schema"
 )
 
 // BenchmarkPipelineEndUser is BenchmarkPipeline for an end user: body
@@ -34,19 +32,8 @@ func BenchmarkPipelineEndUser(b *testing.B) {
 	if len(problems) > 0 {
 		b.Fatal(problems)
 	}
-	snap := schema.Snapshot{ID: "snap_1", Connection: "main", Engine: schema.EnginePostgres, Tables: []schema.Table{{
-		Name: "items", PrimaryKey: []string{"id"},
-		Columns: []schema.Column{{Name: "id", Type: schema.Bigint, DBType: "bigint"}, {Name: "name", Type: schema.Text, DBType: "text"},
-			{Name: "owner_id", Type: schema.Text, DBType: "text"}, {Name: "qty", Type: schema.Integer, DBType: "integer", Nullable: true}},
-	}}}
 	auth := &authconfig.Document{Version: 1, Issuers: []authconfig.Issuer{{Name: "dev", Issuer: iss.URL()}}}
-	env, err := plan.Compile(&bundle.Bundle{Project: "p", Env: "e", Revision: 1,
-		Release:     &bundle.Release{ID: "rel_1", Snapshots: map[string]schema.Snapshot{"main": snap}, Permissions: *doc, Auth: auth},
-		Connections: []bundle.Connection{{Name: "main", Engine: schema.EnginePostgres, URL: "postgres://x@127.0.0.1/db"}},
-	}, plan.DefaultLimits())
-	if err != nil {
-		b.Fatal(err)
-	}
+	env, _ := benchEnv(b, benchItems(colName, colOwner, colQty), doc, auth)
 	users := enduser.New(enduser.Config{})
 	ctx := context.Background()
 	if _, err := users.Verify(ctx, auth, token); err != nil {
@@ -82,17 +69,7 @@ func TestEndUserPlanIsOwnerScoped(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	snap := schema.Snapshot{ID: "snap_1", Connection: "main", Engine: schema.EnginePostgres, Tables: []schema.Table{{
-		Name: "items", PrimaryKey: []string{"id"},
-		Columns: []schema.Column{{Name: "id", Type: schema.Bigint, DBType: "bigint"}, {Name: "owner_id", Type: schema.Text, DBType: "text"}},
-	}}}
-	env, err := plan.Compile(&bundle.Bundle{Project: "p", Env: "e", Revision: 1,
-		Release:     &bundle.Release{ID: "rel_1", Snapshots: map[string]schema.Snapshot{"main": snap}, Permissions: *doc},
-		Connections: []bundle.Connection{{Name: "main", Engine: schema.EnginePostgres, URL: "postgres://x@127.0.0.1/db"}},
-	}, plan.DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, _ := benchEnv(t, benchItems(colOwner), doc, nil)
 	target, params, err := decodeRequest([]byte(`{"path":"db/main/items/select"}`))
 	if err != nil {
 		t.Fatal(err)
