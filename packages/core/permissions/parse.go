@@ -16,10 +16,6 @@ import (
 	"github.com/santokit/santokit/packages/core/names"
 )
 
-// MsgConditionsUnsupported is the message of a rule that has a condition or
-// a check, until conditions (SPEC §5.2) are compiled.
-const MsgConditionsUnsupported = "conditions are not supported yet"
-
 // maxTableName bounds a table name: PostgreSQL keeps 63 bytes, SQLite has no
 // limit, and anything longer than this is a typo rather than a real table.
 const maxTableName = 128
@@ -492,7 +488,7 @@ func (p *reader) table(e entry) (Table, bool) {
 			p.owner(&t, oe, path+".owner")
 		case string(OpSelect), string(OpInsert), string(OpUpdate), string(OpDelete):
 			op := Op(oe.key)
-			if rules, ok := p.op(op, oe, path+"."+oe.key); ok {
+			if rules, ok := p.op(op, t.IsDefault(), oe, path+"."+oe.key); ok {
 				t.Ops[op] = rules
 			}
 		default:
@@ -564,7 +560,7 @@ func (p *reader) owner(t *Table, e entry, path string) {
 // op parses an op: a list of role names (one rule) or a list of rules.
 // defined=false when the value has no such shape; rules with problems are
 // kept (partially read) so that Validate can still look at them.
-func (p *reader) op(op Op, e entry, path string) (rules []Rule, defined bool) {
+func (p *reader) op(op Op, onDefault bool, e entry, path string) (rules []Rule, defined bool) {
 	v, ok := p.resolve(e.value, path)
 	if !ok {
 		return nil, false
@@ -603,7 +599,7 @@ func (p *reader) op(op Op, e entry, path string) (rules []Rule, defined bool) {
 	if maps > 0 {
 		for i, item := range items {
 			if m, isMap := item.(*ast.MappingNode); isMap {
-				rules = append(rules, p.rule(op, m, fmt.Sprintf("%s[%d]", path, i)))
+				rules = append(rules, p.rule(op, onDefault, m, fmt.Sprintf("%s[%d]", path, i)))
 			}
 		}
 		return rules, true
@@ -639,7 +635,7 @@ func (p *reader) role(n, raw ast.Node, path string) (string, bool) {
 	return s, true
 }
 
-func (p *reader) rule(op Op, m *ast.MappingNode, path string) Rule {
+func (p *reader) rule(op Op, onDefault bool, m *ast.MappingNode, path string) Rule {
 	r := Rule{Line: position(m).line}
 	sawRoles := false
 	for _, e := range p.entries(m, path) {
@@ -651,18 +647,19 @@ func (p *reader) rule(op Op, m *ast.MappingNode, path string) Rule {
 		case "columns":
 			r.Columns = p.columns(e, keyPath)
 		case "condition", "check":
-			if v, ok := p.resolve(e.value, keyPath); ok {
-				s, _ := str(v)
-				if e.key == "condition" {
-					r.Condition = s
-				} else {
-					r.Check = s
-				}
-			}
-			if e.key == "check" && (op == OpSelect || op == OpDelete) {
+			text, where, ok := p.expr(e, keyPath)
+			switch {
+			case !ok:
+			case e.key == "check" && (op == OpSelect || op == OpDelete):
 				p.add(e.keyAt, keyPath, "check is only allowed on insert and update (use condition to filter rows on %s)", op)
-			} else {
-				p.add(e.keyAt, keyPath, "%s", MsgConditionsUnsupported)
+			case e.key == "condition" && op == OpInsert:
+				p.add(e.keyAt, keyPath, "condition filters existing rows, so it is not allowed on insert (use check for the rows an insert writes)")
+			case onDefault:
+				p.add(e.keyAt, keyPath, "%s is not allowed on _default: it names columns of one table, so set it on each table", e.key)
+			case e.key == "condition":
+				r.Condition, r.condAt = text, where
+			default:
+				r.Check, r.checkAt = text, where
 			}
 		default:
 			p.add(e.keyAt, keyPath, "unknown key %q in a rule (allowed: roles, columns, condition, check)", clip(e.key))
@@ -672,6 +669,37 @@ func (p *reader) rule(op Op, m *ast.MappingNode, path string) Rule {
 		p.add(m, path, "a rule needs roles")
 	}
 	return r
+}
+
+// maxExpr bounds the text of one condition or check: real ones are a line
+// or two, and the CEL parser's work grows with the text.
+const maxExpr = 4096
+
+// expr reads the text of a condition or check and where it was written.
+func (p *reader) expr(e entry, path string) (string, exprAt, bool) {
+	v, ok := p.resolve(e.value, path)
+	if !ok {
+		return "", exprAt{}, false
+	}
+	s, isStr := str(v)
+	if !isStr || strings.TrimSpace(s) == "" {
+		p.add(orKey(v, e.keyAt), path, "%s must be a non-empty string holding an expression (SPEC §5.2)", e.key)
+		return "", exprAt{}, false
+	}
+	if len(s) > maxExpr {
+		p.add(v, path, "%s is longer than %d bytes", e.key, maxExpr)
+		return "", exprAt{}, false
+	}
+	at := exprAt{pos: position(v), path: path}
+	switch v.(type) {
+	case *ast.LiteralNode:
+		at.block = true
+	case *ast.StringNode:
+		if tk := v.GetToken(); tk != nil && (tk.Type == token.SingleQuoteType || tk.Type == token.DoubleQuoteType) {
+			at.quoted = true
+		}
+	}
+	return s, at, true
 }
 
 func (p *reader) roles(e entry, path string) []string {

@@ -210,8 +210,10 @@ func TestParseProblems(t *testing.T) {
 		{"columns allow map", "version: 1\ntables:\n  users:\n    select:\n      - roles: [admin]\n        columns: {allow: [id]}\n", []wantProblem{{"tables.users.select[0].columns.allow", 6, `unknown key "allow"`}}},
 		{"columns empty map", "version: 1\ntables:\n  users:\n    select:\n      - roles: [admin]\n        columns: {}\n", []wantProblem{{"tables.users.select[0].columns", 6, "columns must be a list"}}},
 		{"columns deny not list", "version: 1\ntables:\n  users:\n    select:\n      - roles: [admin]\n        columns:\n          deny: id\n", []wantProblem{{"tables.users.select[0].columns.deny", 7, "must be a list"}}},
-		{"condition", "version: 1\ntables:\n  users:\n    delete:\n      - roles: [authenticated]\n        condition: \"resource.id == request.auth.sub\"\n", []wantProblem{{"tables.users.delete[0].condition", 6, MsgConditionsUnsupported}}},
-		{"check on insert", "version: 1\ntables:\n  users:\n    insert:\n      - roles: [authenticated]\n        check: \"true\"\n", []wantProblem{{"tables.users.insert[0].check", 6, MsgConditionsUnsupported}}},
+		{"condition on insert", "version: 1\ntables:\n  users:\n    insert:\n      - roles: [authenticated]\n        condition: \"resource.id == request.auth.sub\"\n", []wantProblem{{"tables.users.insert[0].condition", 6, "not allowed on insert"}}},
+		{"condition on default", "version: 1\ntables:\n  _default:\n    select:\n      - roles: [authenticated]\n        condition: \"resource.id == request.auth.sub\"\n", []wantProblem{{"tables._default.select[0].condition", 6, "not allowed on _default"}}},
+		{"condition empty", "version: 1\ntables:\n  users:\n    select:\n      - roles: [authenticated]\n        condition: \"  \"\n", []wantProblem{{"tables.users.select[0].condition", 6, "non-empty string"}}},
+		{"condition a list", "version: 1\ntables:\n  users:\n    select:\n      - roles: [authenticated]\n        condition: [a]\n", []wantProblem{{"tables.users.select[0].condition", 6, "non-empty string"}}},
 		{"check on select", "version: 1\ntables:\n  users:\n    select:\n      - roles: [authenticated]\n        check: \"true\"\n", []wantProblem{{"tables.users.select[0].check", 6, "only allowed on insert and update"}}},
 		{"check on delete", "version: 1\ntables:\n  users:\n    delete:\n      - roles: [authenticated]\n        check: \"true\"\n", []wantProblem{{"tables.users.delete[0].check", 6, "only allowed on insert and update"}}},
 		{"owner on default", "version: 1\ntables:\n  _default:\n    owner: id\n", []wantProblem{{"tables._default.owner", 4, "not allowed on _default"}}},
@@ -228,14 +230,14 @@ tables:
     select: [Admin]
     insert:
       - roles: [writer]
-        check: "x"
+        check: 3
   bad key: {}
 other: 1
 `, []wantProblem{
 			{"version", 1, "version must be 1"},
 			{"tables.users.owner", 4, "owner must be a column name"},
 			{"tables.users.select[0]", 5, "invalid role name"},
-			{"tables.users.insert[0].check", 8, MsgConditionsUnsupported},
+			{"tables.users.insert[0].check", 8, "non-empty string"},
 			{`tables["bad key"]`, 9, "invalid table key"},
 			{"other", 10, "unknown key"},
 		}},

@@ -6,8 +6,10 @@
 // exposures). It does no I/O and links neither cel-go nor a database driver,
 // because the planner that imports it is also compiled to WebAssembly.
 //
-// Conditions (§5.2) are not supported yet: a rule with condition or check is
-// refused by Parse.
+// Conditions and checks (§5.2) are kept as written and, once
+// CompileConditions has run (with the CEL compiler of
+// packages/core/condition, which the Hub and the CLI link), as predicate
+// trees (packages/core/predicate) that the planner renders as SQL.
 package permissions
 
 import (
@@ -15,6 +17,7 @@ import (
 	"encoding/hex"
 	"slices"
 
+	"github.com/santokit/santokit/packages/core/predicate"
 	"github.com/santokit/santokit/packages/core/schema"
 )
 
@@ -81,10 +84,20 @@ func (t *Table) IsDefault() bool { return t.Key == DefaultKey }
 type Rule struct {
 	Roles []string `json:"roles"`
 	// Columns is nil when the rule allows every column.
-	Columns   *Columns `json:"columns,omitempty"`
-	Condition string   `json:"condition,omitempty"`
-	Check     string   `json:"check,omitempty"`
-	Line      int      `json:"line,omitempty"`
+	Columns *Columns `json:"columns,omitempty"`
+	// Condition and Check are the CEL text as written (SPEC §5.2).
+	Condition string `json:"condition,omitempty"`
+	Check     string `json:"check,omitempty"`
+	// Cond and CheckPred are Condition and Check compiled against the
+	// table (CompileConditions). A rule whose text is set but whose tree
+	// is nil was never compiled: the planner refuses to serve it.
+	Cond      *predicate.Node `json:"cond,omitempty"`
+	CheckPred *predicate.Node `json:"checkPred,omitempty"`
+	Line      int             `json:"line,omitempty"`
+
+	// condAt and checkAt are where the texts were written, for the
+	// positions of compile problems; lost in JSON.
+	condAt, checkAt exprAt
 }
 
 // Columns restricts a rule to some columns: the list form sets Allow (only

@@ -96,34 +96,53 @@ type Warning struct {
 	Line       int    `json:"line,omitempty"`
 }
 
-// IndexWarnings warns about owner columns without an index (SPEC §5.4): the
-// owner filter is added to every select, update and delete of the table, so
-// without an index each one scans it. A column counts as indexed when it is
-// the first column of some index or the first primary-key column (the only
-// positions a B-tree can search by alone). Tables, columns or connections
-// that do not exist are left to Validate. Warnings come in file order.
+// IndexWarnings warns about owner and condition columns without an index
+// (SPEC §5.4): the owner filter and a rule's condition are added to the
+// selects, updates and deletes they guard, so without an index each one
+// scans the table. A column counts as indexed when it is the first column
+// of some index or the first primary-key column (the only positions a
+// B-tree can search by alone). Checks are not filters and give no warning.
+// Condition columns are known once CompileConditions has run. Tables,
+// columns or connections that do not exist are left to Validate. Each
+// column is warned about once per table, in file order.
 func IndexWarnings(d *Document, snaps map[string]*schema.Snapshot) []Warning {
 	out := []Warning{}
 	for i := range d.Tables {
 		t := &d.Tables[i]
-		if t.IsDefault() || t.Owner == "" || snaps[t.Connection] == nil {
+		if t.IsDefault() || snaps[t.Connection] == nil {
 			continue
 		}
 		st, ok := snaps[t.Connection].Table(t.Name)
 		if !ok {
 			continue
 		}
-		if _, ok := st.Column(t.Owner); !ok || indexed(st, t.Owner) {
-			continue
+		warned := map[string]bool{}
+		warn := func(col string, line int, why string) {
+			if _, ok := st.Column(col); !ok || warned[col] || indexed(st, col) {
+				return
+			}
+			warned[col] = true
+			if line < 1 {
+				line = t.Line
+			}
+			out = append(out, Warning{
+				Connection: t.Connection, Table: t.Name, Column: col, Line: line,
+				Message: fmt.Sprintf("%s %q of table %q has no index: every query it filters will scan the table", why, col, t.Name),
+			})
 		}
-		line := t.ownerAt.line
-		if line < 1 {
-			line = t.Line
+		if t.Owner != "" {
+			warn(t.Owner, t.ownerAt.line, "owner column")
 		}
-		out = append(out, Warning{
-			Connection: t.Connection, Table: t.Name, Column: t.Owner, Line: line,
-			Message: fmt.Sprintf("owner column %q of table %q has no index: every owner-filtered query will scan the table", t.Owner, t.Name),
-		})
+		for _, op := range Ops() {
+			for _, r := range t.Ops[op] {
+				if r.Cond == nil {
+					continue
+				}
+				for _, col := range r.Cond.Columns() {
+					warn(col, max(r.condAt.line, r.Line), "condition column")
+				}
+			}
+		}
 	}
 	return out
 }

@@ -97,6 +97,12 @@ type Plan struct {
 	// CapAffected is true for update/delete: the executor rolls back and
 	// answers 400 when more rows than its cap are touched (SPEC §4.6).
 	CapAffected bool
+	// Check is true when the statement's last result column is the rule's
+	// check for the written row (1: holds), after the Columns: it is not
+	// part of the response. The executor rolls back and answers 403
+	// CheckMessage when a row's value is not 1 (SPEC §5.2).
+	Check        bool
+	CheckMessage string
 
 	// argBuf backs Args for the common short statements, so that a plan
 	// and its args are one allocation.

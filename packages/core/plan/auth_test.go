@@ -235,8 +235,8 @@ func TestLimitsDefaults(t *testing.T) {
 	}
 }
 
-// TestConditionsFailClosed: a rule with a condition (not compiled yet) is
-// never skipped: matching it is a 500, not a fall-through to the next rule.
+// TestConditionsFailClosed: a rule with a condition the Hub did not compile
+// (text, no tree) is never skipped: matching it is a 500, not a fall-through to the next rule.
 func TestConditionsFailClosed(t *testing.T) {
 	b := fixtureBundle(t)
 	doc := &b.Release.Permissions

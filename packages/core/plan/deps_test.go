@@ -27,6 +27,7 @@ var allowedImports = []string{
 	"github.com/santokit/santokit/packages/core/jsonscan",
 	"github.com/santokit/santokit/packages/core/names",
 	"github.com/santokit/santokit/packages/core/permissions",
+	"github.com/santokit/santokit/packages/core/predicate",
 	"github.com/santokit/santokit/packages/core/schema",
 }
 

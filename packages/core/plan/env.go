@@ -11,6 +11,7 @@ import (
 	"github.com/santokit/santokit/packages/core/bundle"
 	"github.com/santokit/santokit/packages/core/names"
 	"github.com/santokit/santokit/packages/core/permissions"
+	"github.com/santokit/santokit/packages/core/predicate"
 	"github.com/santokit/santokit/packages/core/schema"
 )
 
@@ -74,9 +75,12 @@ type tableEnv struct {
 type rule struct {
 	public, authenticated bool
 	roles                 []string
-	// unsupported: the rule has a condition or check, which this planner
-	// cannot compile yet (SPEC §5.2); matching it fails closed.
+	// unsupported: the rule has a condition or check that was not compiled
+	// (no tree) or does not fit the snapshot; matching it fails closed.
 	unsupported bool
+	// cond filters the rows of select/update/delete; check must hold for
+	// the rows insert/update write (SPEC §5.2). Nil when absent.
+	cond, check *cond
 	allowed     []bool // by column index
 	// star lists the allowed columns; the rest is rendered from it for the
 	// rule used as a select rule (select "*" and returning "*").
@@ -105,10 +109,10 @@ func opIndex(o Op) int {
 //
 // Connections are planned only when the bundle lists them with a supported
 // engine and the release has a snapshot for them; tables and columns come
-// from the snapshots only. A rule with a condition or a check (which the
-// permissions parser refuses today) is kept in its place but answers 500 when
-// it is the matching rule, so that it can never widen access by being
-// skipped.
+// from the snapshots only. A rule with a condition or a check that the
+// Hub did not compile, or that does not fit the snapshot) is kept in its
+// place but answers 500 when it is the matching rule, so that it can never
+// widen access by being skipped.
 func Compile(b *bundle.Bundle, lim Limits) (*Env, error) {
 	if b == nil {
 		return nil, apierr.New(apierr.Internal, "no bundle to compile")
@@ -232,9 +236,20 @@ func compileTable(ce *connEnv, doc *permissions.Document, st *schema.Table) *tab
 }
 
 func (te *tableEnv) compileRule(r *permissions.Rule) *rule {
-	cr := &rule{
-		unsupported: r.Condition != "" || r.Check != "",
-		allowed:     make([]bool, len(te.cols)),
+	cr := &rule{allowed: make([]bool, len(te.cols))}
+	for _, x := range []struct {
+		text string
+		tree *predicate.Node
+		dst  **cond
+	}{{r.Condition, r.Cond, &cr.cond}, {r.Check, r.CheckPred, &cr.check}} {
+		if x.text == "" && x.tree == nil {
+			continue
+		}
+		c, ok := te.compileCond(x.tree)
+		if !ok {
+			cr.unsupported = true
+		}
+		*x.dst = c
 	}
 	for _, role := range r.Roles {
 		switch role {

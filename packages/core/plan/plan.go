@@ -119,7 +119,7 @@ func opVerb(op int) string {
 }
 
 func errConditions() error {
-	return apierr.New(apierr.Internal, "the matching permission rule has a condition or check, which this Bridge cannot enforce yet")
+	return apierr.New(apierr.Internal, "the matching permission rule has a condition or check that this release cannot enforce (it was not compiled against the snapshot); apply and release the permissions again")
 }
 
 // who names the caller's roles for a 403 message.
@@ -239,12 +239,17 @@ func (p *planner) where(ps *params, required bool) error {
 	if node == nil && required {
 		return badParam("where", "%s needs a non-empty where: name the rows to %s", opName(p.op), opName(p.op))
 	}
-	if node == nil && p.owner == nil {
+	var cs tri = isTrue
+	if p.rule.cond != nil {
+		cs = p.evaluate(p.rule.cond)
+	}
+	if node == nil && p.owner == nil && cs == isTrue {
 		return nil
 	}
 	p.sb.WriteString(" WHERE ")
+	extra := p.owner != nil || cs != isTrue
 	if node != nil {
-		if err := p.node(node, p.owner == nil); err != nil {
+		if err := p.node(node, !extra); err != nil {
 			return err
 		}
 	}
@@ -257,6 +262,46 @@ func (p *planner) where(ps *params, required bool) error {
 		p.sb.WriteString(" = ")
 		p.param(col.bind(p.eng, p.owner))
 	}
+	if cs != isTrue {
+		if node != nil || p.owner != nil {
+			p.sb.WriteString(" AND ")
+		}
+		// The rule's condition (SPEC §5.2); FALSE when the request makes
+		// it false, so the statement still runs and finds no row.
+		if cs == isFalse || !p.writeCond(p.rule.cond) {
+			p.sb.WriteString("FALSE")
+		}
+	}
+	return nil
+}
+
+// checkWritten adds the rule's check (SPEC §5.2) to an insert or update:
+// an extra RETURNING value the executor reads for every written row (see
+// condition.go). A check the request already makes false is 403 here.
+func (p *planner) checkWritten(plan *Plan, returningFrom int) error {
+	if p.rule.check == nil {
+		return nil
+	}
+	msg := who(&p.c) + " may not write this row to " + p.t.label + ": it does not satisfy the check of the " + opName(p.op) + " rule"
+	refuse := func() error { return apierr.New(apierr.Forbidden, "%s", msg) }
+	switch p.evaluate(p.rule.check) {
+	case isTrue:
+		return nil
+	case isFalse:
+		return refuse()
+	}
+	if p.sb.Len() == returningFrom {
+		p.sb.WriteString(" RETURNING ")
+	} else {
+		p.sb.WriteByte(',')
+	}
+	p.sb.WriteString("CASE WHEN ")
+	if !p.writeCond(p.rule.check) {
+		return refuse()
+	}
+	p.sb.WriteString(" THEN 1 ELSE 0 END")
+	plan.Check = true
+	plan.CheckMessage = msg
 	return nil
 }
 

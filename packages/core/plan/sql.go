@@ -535,7 +535,11 @@ func (p *planner) insertPlan(ps *params, plan *Plan) error {
 		p.param(string(buf))
 		p.sb.WriteString(") AS j")
 	}
+	retFrom := p.sb.Len()
 	if err := p.returning(ps, plan); err != nil {
+		return err
+	}
+	if err := p.checkWritten(plan, retFrom); err != nil {
 		return err
 	}
 	plan.SQL = p.sb.String()
@@ -614,8 +618,14 @@ func (p *planner) filteredWrite(ps *params, plan *Plan) error {
 	if err := p.where(ps, true); err != nil {
 		return err
 	}
+	retFrom := p.sb.Len()
 	if err := p.returning(ps, plan); err != nil {
 		return err
+	}
+	if p.op == 2 {
+		if err := p.checkWritten(plan, retFrom); err != nil {
+			return err
+		}
 	}
 	plan.SQL = p.sb.String()
 	plan.Args = p.args

@@ -230,7 +230,7 @@ func TestPermissionsAndReleaseFailures(t *testing.T) {
 			t.Errorf("problem without a line: %+v", p)
 		}
 	}
-	h.expect(h.apply("dev", "version: 1\ntables:\n  users:\n    select:\n      - roles: [admin]\n        condition: \"resource.id == 1\"\n"), 400, apierr.SchemaValidationFailed, nil)
+	h.expect(h.apply("dev", "version: 1\ntables:\n  users:\n    select:\n      - roles: [admin]\n        condition: \"resource.nope == 1\"\n"), 400, apierr.SchemaValidationFailed, nil)
 	h.expect(h.apply("dev", ""), 400, apierr.BadRequest, nil)
 	h.expect(h.apply("dev", "{{{"), 400, apierr.SchemaValidationFailed, nil)
 	// Nothing staged in prod (no snapshot, no permissions).

@@ -104,6 +104,10 @@ func (r *run) overCap() error {
 
 func (r *run) setColumns(cols []plan.Column) { r.cols = cols }
 
+// checkFailed answers a written row that does not satisfy the rule's check
+// (SPEC §5.2); returning it makes Run roll the transaction back.
+func (r *run) checkFailed() error { return apierr.New(apierr.Forbidden, "%s", r.p.CheckMessage) }
+
 // appendKey writes `"name":` for column i. Encoding it per row costs less
 // than allocating the keys per request: most calls return one or few rows.
 func (r *run) appendKey(i int) {
@@ -249,7 +253,13 @@ func (r *run) pgRows(ctx context.Context, q pgQuerier) error {
 func (r *run) encodePG(res pgResult) (int, error) {
 	fields := res.FieldDescriptions()
 	cols := r.p.Columns
-	if len(cols) == 0 && len(fields) > 0 {
+	if r.p.Check {
+		// The last field is the rule's check, not a response column.
+		if len(fields) != len(cols)+1 {
+			return 0, apierr.Wrap(apierr.Internal, fmt.Errorf("plan has %d columns and a check, result %d", len(cols), len(fields)), "internal error")
+		}
+		fields = fields[:len(cols)]
+	} else if len(cols) == 0 && len(fields) > 0 {
 		cols = make([]plan.Column, len(fields))
 		for i, f := range fields {
 			cols[i] = plan.Column{Name: f.Name, Type: pgOIDType(f.DataTypeOID)}
@@ -266,6 +276,15 @@ func (r *run) encodePG(res pgResult) (int, error) {
 			return 0, r.overCap()
 		}
 		raw := res.Values()
+		if r.p.Check {
+			if c := raw[len(raw)-1]; len(c) != 1 || c[0] != '1' {
+				return 0, r.checkFailed()
+			}
+			raw = raw[:len(raw)-1]
+			if len(raw) == 0 {
+				continue // returning: false
+			}
+		}
 		if n > 1 {
 			r.out = append(r.out, ',')
 		}
@@ -288,6 +307,7 @@ func (r *run) encodePG(res pgResult) (int, error) {
 		// No result columns: data stays empty.
 		r.res.Rows = 0
 	}
+
 	r.res.Affected = tag.RowsAffected()
 	return len(fields), nil
 }
@@ -395,7 +415,12 @@ func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) error {
 		return err
 	}
 	cols := r.p.Columns
-	if len(cols) == 0 && len(names) > 0 {
+	check := r.p.Check
+	if check {
+		if len(names) != len(cols)+1 {
+			return apierr.Wrap(apierr.Internal, fmt.Errorf("plan has %d columns and a check, result %d", len(cols), len(names)), "internal error")
+		}
+	} else if len(cols) == 0 && len(names) > 0 {
 		types, _ := rows.ColumnTypes()
 		cols = make([]plan.Column, len(names))
 		for i, n := range names {
@@ -426,11 +451,21 @@ func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) error {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
+		row := vals
+		if check {
+			if c, ok := row[len(row)-1].(int64); !ok || c != 1 {
+				return r.checkFailed()
+			}
+			row = row[:len(row)-1]
+			if len(row) == 0 {
+				continue // returning: false
+			}
+		}
 		if n > 1 {
 			r.out = append(r.out, ',')
 		}
 		r.out = append(r.out, '{')
-		for i, v := range vals {
+		for i, v := range row {
 			if i > 0 {
 				r.out = append(r.out, ',')
 			}
@@ -446,6 +481,9 @@ func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) error {
 		return err
 	}
 	r.res.Rows = n
+	if check && len(cols) == 0 {
+		r.res.Rows = 0
+	}
 	affected := r.wantsAffected(len(names))
 	if affected {
 		if len(names) > 0 {

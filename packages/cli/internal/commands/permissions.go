@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/condition"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/permissions"
 	"github.com/santokit/santokit/packages/core/schema"
@@ -238,14 +239,10 @@ Prints "ok", or each problem as file:line:column: path: message and fails
 }
 
 // validatePermissions runs the Hub's own checks, as the Hub runs them at
-// apply time: parse, then (when the file parsed cleanly) validate against
-// the snapshots by connection.
+// apply time: parse, validate against the snapshots by connection, and
+// compile the conditions (SPEC §5.2) with the same CEL compiler.
 func validatePermissions(src []byte, snaps map[string]*schema.Snapshot) (*permissions.Document, []apierr.Problem) {
-	doc, problems := permissions.Parse(src)
-	if len(problems) > 0 || doc == nil {
-		return nil, problems
-	}
-	return doc, doc.Validate(snaps)
+	return condition.Document(src, snaps)
 }
 
 // decodeSnapshots reads a JSON array of snapshots, one snapshot object, or

@@ -517,7 +517,7 @@ tables:
     select: [Reader]
     delete:
       - roles: [admin]
-        condition: "resource.id == request.auth.sub"
+        condition: 42
 `)
 	array := writeFile(t, "schema.json", "["+snap+"]")
 	object := writeFile(t, "snap.json", snap)
@@ -559,7 +559,7 @@ tables:
 	}
 	r = stk(t, h.srv.URL, nil, readFile(t, parseErrs), "permissions", "validate", "-f", "-", "--schema", array)
 	if r.code != 1 || !strings.Contains(r.stderr, "<stdin>:4:14: tables.users.select[0]: invalid role name \"Reader\"") ||
-		!strings.Contains(r.stderr, "<stdin>:7:9: tables.users.delete[0].condition: conditions are not supported yet\n") {
+		!strings.Contains(r.stderr, "<stdin>:7:20: tables.users.delete[0].condition: condition must be a non-empty string holding an expression (SPEC §5.2)\n") {
 		t.Errorf("parse problems: exit %d stderr %s", r.code, r.stderr)
 	}
 

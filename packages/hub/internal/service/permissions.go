@@ -8,6 +8,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/accessdiff"
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/condition"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/ids"
 	"github.com/santokit/santokit/packages/core/permissions"
@@ -76,13 +77,11 @@ func (s *Service) GetPermissions(ctx context.Context, p auth.Principal, project,
 	return permissionsOut(project, env, row, true), nil
 }
 
-// validatePermissions parses src and checks it against snaps, returning
-// SCHEMA_VALIDATION_FAILED with every problem found.
+// validatePermissions parses src, checks it against snaps and compiles its
+// conditions (SPEC §5.1, §5.2), returning SCHEMA_VALIDATION_FAILED with
+// every problem found.
 func validatePermissions(src []byte, snaps map[string]*schema.Snapshot) (*permissions.Document, error) {
-	doc, problems := permissions.Parse(src)
-	if len(problems) == 0 {
-		problems = doc.Validate(snaps)
-	}
+	doc, problems := condition.Document(src, snaps)
 	if len(problems) > 0 {
 		return nil, apierr.Validation(apierr.Summary("permissions", problems), problems)
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/condition"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/ids"
 	"github.com/santokit/santokit/packages/core/permissions"
@@ -244,11 +245,6 @@ func (s *Service) releaseContent(ctx context.Context, rel store.Release) (store.
 	if err != nil {
 		return perms, nil, nil, storeErr(err, "permissions of release "+rel.ID)
 	}
-	doc, problems := permissions.Parse(perms.Source)
-	if len(problems) > 0 {
-		// Validated when staged and when released: a failure here is a bug.
-		return perms, nil, nil, apierr.New(apierr.Internal, "internal error")
-	}
 	snaps := make(map[string]*schema.Snapshot, len(rel.Snapshots))
 	for conn, id := range rel.Snapshots {
 		row, err := s.store.GetSnapshotByID(ctx, id)
@@ -260,6 +256,13 @@ func (s *Service) releaseContent(ctx context.Context, rel store.Release) (store.
 			return perms, nil, nil, err
 		}
 		snaps[conn] = &snap
+	}
+	// Compiled again against the release's own snapshots, so that the
+	// conditions a bundle carries are those trees (SPEC §5.2).
+	doc, problems := condition.Document(perms.Source, snaps)
+	if len(problems) > 0 {
+		// Validated when staged and when released: a failure here is a bug.
+		return perms, nil, nil, apierr.New(apierr.Internal, "internal error")
 	}
 	return perms, doc, snaps, nil
 }
