@@ -466,15 +466,15 @@ func load(ctx context.Context, dbURL string) error {
 	return err
 }
 
-// bootstrap creates project/env/connection/snapshot/permissions/auth
-// config (trusting issuerURL)/release and an API key through the Hub API,
-// and returns the key.
 // The bench Hub's bootstrap owner, who configures it through the API.
 const (
 	benchOwner    = "bench@example.com"
 	benchPassword = "callbench-owner-password"
 )
 
+// bootstrap creates project/env/connection/snapshot/permissions/auth
+// config (trusting issuerURL)/release and an API key through the Hub API,
+// and returns the key.
 func bootstrap(hubURL, dbURL, issuerURL string) (string, error) {
 	body, err := hubCall(hubURL, "", "POST", "/v1/auth/login", hubapi.Login{Email: benchOwner, Password: benchPassword}, "")
 	if err != nil {
