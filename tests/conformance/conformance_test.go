@@ -60,6 +60,7 @@ type Case struct {
 	Name    string            `json:"name"`
 	Engines []string          `json:"engines,omitempty"`
 	Key     string            `json:"key,omitempty"`
+	User    *User             `json:"user,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    json.RawMessage   `json:"body,omitempty"`
 	RawBody *string           `json:"rawBody,omitempty"`
@@ -133,6 +134,9 @@ func loadCases(t *testing.T) []*Case {
 			if !slices.Contains(keyNames, c.Key) {
 				problems = append(problems, fmt.Sprintf("unknown key %q", c.Key))
 			}
+			if c.User != nil {
+				problems = append(problems, c.User.problems()...)
+			}
 			for _, e := range c.Engines {
 				if !slices.Contains(engines, e) {
 					problems = append(problems, fmt.Sprintf("unknown engine %q", e))
@@ -186,13 +190,15 @@ type stack struct {
 	bridge string  // Bridge base URL
 	keys   map[string]string
 	seed   string
+	// issuers mint the tokens of cases with a user.
+	issuers *issuers
 }
 
 func setup(t *testing.T, engine string) *stack {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	s := &stack{engine: engine, keys: map[string]string{}}
+	s := &stack{engine: engine, keys: map[string]string{}, issuers: startIssuers(t)}
 	// seed.sql and <engine>.sql, then each topic's seed-*.sql and
 	// <engine>-*.sql (a topic's seed deletes its own rows first).
 	s.seed = readFixtures(t, "seed")
@@ -267,6 +273,9 @@ func setup(t *testing.T, engine string) *stack {
 			t.Fatal(err)
 		}
 		h.do("PUT", envPath+"/permissions", "application/yaml", string(yaml), nil, 200, 201)
+		if env == "dev" {
+			h.do("PUT", envPath+"/auth", "application/yaml", s.issuers.authConfig(t), nil, 200, 201)
+		}
 		h.do("POST", envPath+"/releases", "", hubapi.CreateRelease{Ref: "conformance"}, nil, 200, 201)
 	}
 	mkKey := func(env, name string, roles ...string) hubapi.CreatedAPIKey {
@@ -440,10 +449,15 @@ func expand(s string) string {
 func (s *stack) run(t *testing.T, c *Case) {
 	t.Helper()
 	headers := map[string]string{}
-	switch c.Key {
-	case "none":
+	switch {
+	case c.Key == "none", c.Key == "" && c.User != nil:
 	default:
 		headers["X-Santokit-Api-Key"] = s.keys[c.Key]
+	}
+	if c.User != nil {
+		headers["Authorization"] = "Bearer " + s.issuers.token(t, c.User)
+		headers["X-Santokit-Project"] = project
+		headers["X-Santokit-Env"] = "dev"
 	}
 	for k, v := range c.Headers {
 		headers[k] = expand(v)
@@ -488,7 +502,7 @@ func (s *stack) run(t *testing.T, c *Case) {
 		if len(req) > 600 {
 			req = append(req[:600:600], "…"...)
 		}
-		t.Logf("request (key %q, headers %v): %s", c.Key, c.Headers, req)
+		t.Logf("request (key %q, user %+v, headers %v): %s", c.Key, c.User, c.Headers, req)
 	}
 }
 

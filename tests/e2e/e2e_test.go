@@ -36,6 +36,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/santokit/santokit/internal/devissuer"
 	"github.com/santokit/santokit/internal/testpg"
 )
 
@@ -97,6 +98,8 @@ type scriptState struct {
 	hub                       *proc
 	bridge                    *proc
 	lastExit                  int
+	// issuers are the OIDC issuers started by issuer-start, by name.
+	issuers map[string]*devissuer.Issuer
 }
 
 // proc is a server process started by a script (stk-hub or stk-bridge).
@@ -139,6 +142,8 @@ func runScripts(t *testing.T, storeKind string) {
 			"envfile":         cmdEnvfile,
 			"no-secret":       cmdNoSecret,
 			"store-no-secret": cmdStoreNoSecret,
+			"issuer-start":    cmdIssuerStart,
+			"token":           cmdToken,
 		},
 	})
 }

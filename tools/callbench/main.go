@@ -13,6 +13,15 @@
 // wrk measures against an empty net/http handler that answers a constant
 // without any database — what the load generator and a server sharing the
 // same cores cost by themselves.
+//
+// The end-user point (issue #12) runs the same select-by-PK as an end user
+// with a JWT of a loopback OIDC issuer (internal/devissuer) the env trusts,
+// at one concurrency (-enduser-c, 32 by default), right after the API-key
+// point of that concurrency, and prints both throughputs and their ratio.
+// The token is the same for every request, as an app's signed-in user
+// sends it: the Bridge verifies its signature once and then serves it from
+// its token cache (decision 0018), so the ratio measures what an end user
+// costs per call once signed in.
 package main
 
 import (
@@ -25,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -45,6 +55,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/santokit/santokit/internal/devissuer"
 	"github.com/santokit/santokit/internal/testpg"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	hubserver "github.com/santokit/santokit/packages/hub/server"
@@ -58,6 +69,7 @@ func main() {
 	pool := flag.Int("db-max-conns", 4, "database connections of the Bridge and of the bare handler (pgxpool's default on 2 cores is 4; more backends than cores only adds context switches)")
 	bareAddr := flag.String("serve-bare", "", "internal: serve the bare handler on this address (with -bare-db) until killed")
 	bareDB := flag.String("bare-db", "", "internal: the database of -serve-bare")
+	endUserC := flag.Int("enduser-c", 32, "concurrency of the end-user (JWT) point, measured beside the API-key point of the same concurrency (0: none)")
 	hold := flag.Bool("hold", false, "set up, print the Bridge's URL, the API key and a wrk script, then wait for ^C instead of measuring (for profiling by hand)")
 	flag.Parse()
 	if *bareAddr != "" {
@@ -67,7 +79,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*duration, *concs, *pool, *hold); err != nil {
+	if err := run(*duration, *concs, *pool, *endUserC, *hold); err != nil {
 		fmt.Fprintln(os.Stderr, "callbench:", err)
 		testpg.Stop()
 		os.Exit(1)
@@ -75,7 +87,7 @@ func main() {
 	testpg.Stop()
 }
 
-func run(d time.Duration, concList string, poolSize int, hold bool) error {
+func run(d time.Duration, concList string, poolSize, endUserC int, hold bool) error {
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "callbench-")
 	if err != nil {
@@ -119,10 +131,24 @@ func run(d time.Duration, concList string, poolSize int, hold bool) error {
 	defer hub.Close()
 	hubTS := httptest.NewServer(hub.Handler())
 	defer hubTS.Close()
-	apiKey, err := bootstrap(hubTS.URL, dbURL)
+	// The end users' issuer: loopback, in this process, trusted by the env.
+	issuer, err := devissuer.Start(devissuer.Options{})
 	if err != nil {
 		return err
 	}
+	defer issuer.Close()
+	apiKey, err := bootstrap(hubTS.URL, dbURL, issuer.URL())
+	if err != nil {
+		return err
+	}
+	keyCred := credential{"X-Santokit-Api-Key": apiKey}
+	// The token outlives every measurement; the env's roles rule matches its
+	// role as it matches the API key's.
+	userToken, err := issuer.Mint("bench-user", []string{"reader"}, nil, time.Hour+20*d)
+	if err != nil {
+		return err
+	}
+	userCred := credential{"Authorization": "Bearer " + userToken, "X-Santokit-Project": "bench", "X-Santokit-Env": "prod"}
 
 	addr, err := freeAddr()
 	if err != nil {
@@ -137,7 +163,10 @@ func run(d time.Duration, concList string, poolSize int, hold bool) error {
 	}
 	defer func() { _ = bridge.Process.Kill(); _ = bridge.Wait() }()
 	callURL := "http://" + addr + "/call"
-	if err := waitReady(callURL, apiKey); err != nil {
+	if err := waitReady(callURL, keyCred); err != nil {
+		return err
+	}
+	if err := waitReady(callURL, userCred); err != nil {
 		return err
 	}
 
@@ -170,11 +199,11 @@ func run(d time.Duration, concList string, poolSize int, hold bool) error {
 	bareURL := "http://" + bareAddr + "/call"
 	emptyURL := "http://" + bareAddr + "/empty"
 	metricsURL := "http://" + addr + "/metrics"
-	if err := waitReady(bareURL, apiKey); err != nil {
+	if err := waitReady(bareURL, keyCred); err != nil {
 		return err
 	}
 	if hold {
-		lua, err := wrkScript(work, apiKey)
+		lua, err := wrkScript(work, "call.lua", keyCred)
 		if err != nil {
 			return err
 		}
@@ -188,12 +217,13 @@ func run(d time.Duration, concList string, poolSize int, hold bool) error {
 		"conc", "bridge rps", "p50 ms", "p99 ms", "srv p99", "≤5 ms", "pgbench tps", "ratio", "bare rps", "ratio", "bare p99", "empty p99")
 	// measure loads url at concurrency c with wrk, or with the Go generator
 	// when wrk is not installed.
-	measure := func(url string, c int) (result, error) {
+	measure := func(url string, cred credential, c int) (result, error) {
 		if wrkBin != "" {
-			return loadWrk(wrkBin, work, url, apiKey, c, d)
+			return loadWrk(wrkBin, work, url, cred, c, d)
 		}
-		return loadCall(url, apiKey, c, d)
+		return loadCall(url, cred, c, d)
 	}
+	var keyAt, userAt result // the API-key and end-user points at endUserC
 	for _, f := range strings.Split(concList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || c < 1 {
@@ -203,7 +233,7 @@ func run(d time.Duration, concList string, poolSize int, hold bool) error {
 		if err != nil {
 			return err
 		}
-		res, err := measure(callURL, c)
+		res, err := measure(callURL, keyCred, c)
 		if err != nil {
 			return err
 		}
@@ -212,20 +242,43 @@ func run(d time.Duration, concList string, poolSize int, hold bool) error {
 			return err
 		}
 		srv := after.minus(before)
+		if c == endUserC {
+			// Right after the API-key point, so both share the machine
+			// the same way.
+			keyAt = res
+			if userAt, err = measure(callURL, userCred, c); err != nil {
+				return err
+			}
+		}
 		tps, err := pgbench(dbURL, script, c, d)
 		if err != nil {
 			return err
 		}
-		bare, err := measure(bareURL, c)
+		bare, err := measure(bareURL, keyCred, c)
 		if err != nil {
 			return err
 		}
-		empty, err := measure(emptyURL, c)
+		empty, err := measure(emptyURL, keyCred, c)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("%-6d %10.0f %7.2f %7.2f %8.2f %5.1f%% %11.0f %6.2f %9.0f %6.2f %8.2f %9.2f\n", c, res.rps, ms(res.p50), ms(res.p99),
 			ms(srv.quantile(0.99)), 100*srv.within(0.005), tps, res.rps/tps, bare.rps, bare.rps/tps, ms(bare.p99), ms(empty.p99))
+	}
+	if endUserC > 0 && userAt.rps == 0 {
+		// The end-user concurrency is not one of -c: measure both here.
+		if keyAt, err = measure(callURL, keyCred, endUserC); err != nil {
+			return err
+		}
+		if userAt, err = measure(callURL, userCred, endUserC); err != nil {
+			return err
+		}
+	}
+	if endUserC > 0 {
+		fmt.Printf("\n%-6s %10s %7s %7s %13s %6s\n", "conc", "user rps", "p50 ms", "p99 ms", "API-key rps", "ratio")
+		fmt.Printf("%-6d %10.0f %7.2f %7.2f %13.0f %6.2f\n", endUserC, userAt.rps, ms(userAt.p50), ms(userAt.p99), keyAt.rps, userAt.rps/keyAt.rps)
+		fmt.Println("(an end user's JWT, verified once and then served from the token cache, beside the\n" +
+			"API-key point of the same concurrency; target ratio ≥ 0.85, issue #12)")
 	}
 	rss, err := peakRSS(bridge.Process.Pid)
 	if err != nil {
@@ -413,15 +466,16 @@ func load(ctx context.Context, dbURL string) error {
 	return err
 }
 
-// bootstrap creates project/env/connection/snapshot/permissions/release and
-// an API key through the Hub API, and returns the key.
 // The bench Hub's bootstrap owner, who configures it through the API.
 const (
 	benchOwner    = "bench@example.com"
 	benchPassword = "callbench-owner-password"
 )
 
-func bootstrap(hubURL, dbURL string) (string, error) {
+// bootstrap creates project/env/connection/snapshot/permissions/auth
+// config (trusting issuerURL)/release and an API key through the Hub API,
+// and returns the key.
+func bootstrap(hubURL, dbURL, issuerURL string) (string, error) {
 	body, err := hubCall(hubURL, "", "POST", "/v1/auth/login", hubapi.Login{Email: benchOwner, Password: benchPassword}, "")
 	if err != nil {
 		return "", err
@@ -440,6 +494,7 @@ func bootstrap(hubURL, dbURL string) (string, error) {
 		{"PUT", "/v1/projects/bench/envs/prod/connections/main", hubapi.PutConnection{URL: dbURL}, ""},
 		{"POST", "/v1/projects/bench/envs/prod/connections/main/snapshots", nil, ""},
 		{"PUT", "/v1/projects/bench/envs/prod/permissions", "version: 1\ntables:\n  items:\n    select: [reader]\n", "application/yaml"},
+		{"PUT", "/v1/projects/bench/envs/prod/auth", "version: 1\nissuers:\n  - name: bench\n    issuer: " + issuerURL + "\n", "application/yaml"},
 		{"POST", "/v1/projects/bench/envs/prod/releases", hubapi.CreateRelease{Ref: "bench"}, ""},
 	}
 	for _, s := range steps {
@@ -500,11 +555,21 @@ func callBody(id int) []byte {
 	return []byte(`{"path":"db/main/items/select","params":{"where":{"id":` + strconv.Itoa(id) + `}}}`)
 }
 
-func waitReady(callURL, apiKey string) error {
+// credential is the headers a caller sends: an API key, or a Bearer token
+// with the hint headers.
+type credential map[string]string
+
+func (c credential) set(h http.Header) {
+	for k, v := range c {
+		h.Set(k, v)
+	}
+}
+
+func waitReady(callURL string, cred credential) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		req, _ := http.NewRequest("POST", callURL, bytes.NewReader(callBody(1)))
-		req.Header.Set("X-Santokit-Api-Key", apiKey)
+		cred.set(req.Header)
 		req.Header.Set("Content-Type", "application/json")
 		if res, err := http.DefaultClient.Do(req); err == nil {
 			body, _ := io.ReadAll(res.Body)
@@ -528,7 +593,7 @@ type result struct {
 
 // loadCall runs c workers for d, each with keep-alive connections, calling
 // a select-by-PK on random ids; every response must be 200.
-func loadCall(callURL, apiKey string, c int, d time.Duration) (result, error) {
+func loadCall(callURL string, cred credential, c int, d time.Duration) (result, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	defer tr.CloseIdleConnections()
@@ -547,7 +612,7 @@ func loadCall(callURL, apiKey string, c int, d time.Duration) (result, error) {
 			var mine []time.Duration
 			for time.Now().Before(stop) {
 				req, _ := http.NewRequest("POST", callURL, bytes.NewReader(callBody(1+r.IntN(rows))))
-				req.Header.Set("X-Santokit-Api-Key", apiKey)
+				cred.set(req.Header)
 				req.Header.Set("Content-Type", "application/json")
 				t0 := time.Now()
 				res, err := client.Do(req)
@@ -590,8 +655,12 @@ var (
 
 // loadWrk runs wrk with a script that sends the same select-by-PK bodies
 // as loadCall; any non-2xx answer fails the run.
-func loadWrk(bin, work, callURL, apiKey string, c int, d time.Duration) (result, error) {
-	script, err := wrkScript(work, apiKey)
+func loadWrk(bin, work, callURL string, cred credential, c int, d time.Duration) (result, error) {
+	name := "call.lua"
+	if cred["Authorization"] != "" {
+		name = "call-user.lua"
+	}
+	script, err := wrkScript(work, name, cred)
 	if err != nil {
 		return result{}, err
 	}
@@ -622,14 +691,17 @@ func loadWrk(bin, work, callURL, apiKey string, c int, d time.Duration) (result,
 	return res, nil
 }
 
-// wrkScript writes the wrk script that sends random select-by-PK bodies with
-// the API key, and returns its path.
-func wrkScript(work, apiKey string) (string, error) {
-	script := filepath.Join(work, "call.lua")
+// wrkScript writes the wrk script name that sends random select-by-PK
+// bodies with the credential's headers, and returns its path.
+func wrkScript(work, name string, cred credential) (string, error) {
+	script := filepath.Join(work, name)
+	var headers strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(cred)) {
+		fmt.Fprintf(&headers, "wrk.headers[%q] = %q\n", k, cred[k])
+	}
 	lua := `wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Santokit-Api-Key"] = "` + apiKey + `"
-request = function()
+` + headers.String() + `request = function()
   local id = math.random(1, ` + strconv.Itoa(rows) + `)
   return wrk.format(nil, nil, nil, '{"path":"db/main/items/select","params":{"where":{"id":' .. id .. '}}}')
 end
