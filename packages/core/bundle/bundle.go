@@ -15,6 +15,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/apikey"
 	"github.com/santokit/santokit/packages/core/authconfig"
+	"github.com/santokit/santokit/packages/core/logic"
 	"github.com/santokit/santokit/packages/core/permissions"
 	"github.com/santokit/santokit/packages/core/schema"
 )
@@ -43,6 +44,9 @@ type Release struct {
 	// Auth is the env's end-user auth config frozen into the release
 	// (SPEC §7.3); nil when the env trusts no issuer.
 	Auth *authconfig.Document `json:"auth,omitempty"`
+	// Logics are the env's custom SQL logic frozen into the release
+	// (SPEC §6), by name.
+	Logics []logic.Logic `json:"logics,omitempty"`
 }
 
 // Connection is a database connection of the env, URL decrypted.
