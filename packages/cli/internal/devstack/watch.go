@@ -114,7 +114,7 @@ func (s *stack) watch(ctx context.Context, applied []byte, keyRoles0 []string) {
 
 // react handles one settled change of the files diff in cur.
 func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, keyRoles0 []string) {
-	var schemaChanged, permsChanged, logicsChanged bool
+	var schemaChanged, permsChanged, authChanged, logicsChanged bool
 	for _, f := range diff {
 		switch {
 		case f == SchemaPath:
@@ -122,9 +122,9 @@ func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, key
 		case f == PermissionsPath:
 			permsChanged = true
 		case f == AuthPath:
-			s.o.Notice(AuthPath + " changed: it is not applied yet (this version of the Hub has no API for it)")
+			authChanged = true
 		case strings.HasPrefix(f, "config/"):
-			s.o.Notice(f + " changed: stk dev reads only " + PermissionsPath + " (and, later, " + AuthPath + "); ignored")
+			s.o.Notice(f + " changed: stk dev reads only " + PermissionsPath + " and " + AuthPath + "; ignored")
 		case strings.HasPrefix(f, LogicsDir+"/"):
 			logicsChanged = true
 		}
@@ -147,25 +147,35 @@ func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, key
 			s.log.Info("rebuilt", "database", rebuilt, "from", SchemaPath)
 		}
 	}
-	if !permsChanged && rebuilt == "" {
-		return
-	}
-	src, ok := cur[PermissionsPath]
-	if !ok {
-		_, err := os.ReadFile(s.proj.permissionsPath)
-		if err == nil {
-			return // it appeared since the poll: the next one applies it
+	var auth []byte
+	if authChanged {
+		if auth = cur[AuthPath]; auth == nil {
+			s.o.Notice(AuthPath + " is gone: the auth config applied last stays in force")
+			authChanged = false
 		}
-		s.o.Applied(Apply{File: s.proj.permissionsFile(), Rebuilt: rebuilt, Err: unwrapPath(err)})
+	}
+	if !permsChanged && !authChanged && rebuilt == "" {
 		return
 	}
-	res := s.apply(ctx, src)
+	var src []byte
+	if permsChanged || rebuilt != "" {
+		var ok bool
+		if src, ok = cur[PermissionsPath]; !ok {
+			_, err := os.ReadFile(s.proj.permissionsPath)
+			if err == nil {
+				return // it appeared since the poll: the next one applies it
+			}
+			s.o.Applied(Apply{File: s.proj.permissionsFile(), Rebuilt: rebuilt, Err: unwrapPath(err)})
+			return
+		}
+	}
+	res := s.apply(ctx, src, auth)
 	if ctx.Err() != nil {
 		return
 	}
 	res.Rebuilt = rebuilt
 	s.o.Applied(res.Apply)
-	if res.Err == nil {
+	if res.Err == nil && src != nil {
 		if extra := missingRoles(keyRoles(src), keyRoles0); len(extra) > 0 {
 			s.o.Notice("the dev API key has roles " + strings.Join(keyRoles0, ", ") +
 				"; restart stk dev for a key that also has " + strings.Join(extra, ", "))
