@@ -75,7 +75,7 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 		HubURL: s.hubURL, BridgeURL: s.bridgeURL, APIKey: key.Key,
 		Curl:      curl(s.bridgeURL, apiKeyHeader(key.Key), body),
 		IssuerURL: s.issuer.URL(),
-		KeyID: key.KeyID, Roles: slices.Clone(key.Roles), Project: Project, Env: Env,
+		KeyID:     key.KeyID, Roles: slices.Clone(key.Roles), Project: Project, Env: Env,
 		StateDir: s.st.dir, LogFile: s.st.path(logFileName), Database: db, Seeded: seeded,
 		Release: res.Release, Watching: s.o.Watch && s.proj.isProject(),
 		CallPath: path, CallBody: body, Tables: res.tables,
