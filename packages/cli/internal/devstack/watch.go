@@ -76,7 +76,8 @@ func changed(a, b snapshotFiles) []string {
 // watch polls the project's files and reacts to each change (SPEC §14):
 // schema.sql rebuilds the data database, then the permissions are
 // snapshotted, applied and released again, as after a change of
-// config/permissions.yaml; other files are reported. A burst of saves
+// config/permissions.yaml; a change of config/auth.yaml is applied and
+// released; other files are reported. A burst of saves
 // (an editor writing a file in steps, a git checkout) is taken as one
 // change: a change is acted on once two polls in a row see the same
 // content. Problems never stop the stack: the last good release (and, for
