@@ -1,13 +1,13 @@
 package devstack
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -61,8 +61,12 @@ func resolveIssuer(src []byte, url string) []byte {
 	if url == DefaultIssuerURL || len(src) == 0 {
 		return src
 	}
-	return bytes.ReplaceAll(src, []byte(DefaultIssuerURL), []byte(url))
+	return defaultIssuerRe.ReplaceAll(src, []byte(url+"${1}"))
 }
+
+// defaultIssuerRe matches DefaultIssuerURL and the character after it,
+// which must not continue the port (http://127.0.0.1:40010 is another URL).
+var defaultIssuerRe = regexp.MustCompile(regexp.QuoteMeta(DefaultIssuerURL) + `([^0-9]|$)`)
 
 // Token is an end-user token minted by the dev issuer.
 type Token struct {

@@ -239,6 +239,28 @@ func TestDevWatchAppliesAuth(t *testing.T) {
 	if err != nil || cur.ID != cfg.ID {
 		t.Fatalf("staged after a bad file: %+v, %v", cur, err)
 	}
+
+	// A good auth.yaml saved with a broken permissions file is not lost:
+	// it is released once the permissions are fixed.
+	permFile := filepath.Join(dir, filepath.FromSlash(PermissionsPath))
+	perms := readFile(t, permFile)
+	if err := os.WriteFile(permFile, []byte("version: 1\ntables: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(authFile, []byte(src+"    audience: other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if a = waitApplied(t, r); a.Err == nil || a.File != filepath.Join(dir, PermissionsPath) {
+		t.Fatalf("broken permissions: %+v", a)
+	}
+	if err := os.WriteFile(permFile, []byte(perms), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a = waitApplied(t, r)
+	cur, err = hub(t, r).GetAuthConfig(context.Background(), Project, Env)
+	if a.Err != nil || err != nil || cur.Issuers[0].Audience != "other" || a.Release.AuthID != cur.ID {
+		t.Fatalf("after the fix: %+v; staged %+v, %v", a, cur, err)
+	}
 }
 
 func waitApplied(t *testing.T, r *running) Apply {
@@ -302,6 +324,16 @@ func TestResolveIssuer(t *testing.T) {
 	got := string(resolveIssuer(src, "http://127.0.0.1:5555"))
 	if !strings.Contains(got, "issuer: http://127.0.0.1:5555\n") || strings.Contains(got, DefaultIssuerURL) || strings.Count(got, "\n") != strings.Count(string(src), "\n") {
 		t.Errorf("resolved: %s", got)
+	}
+	for in, want := range map[string]string{
+		`issuer: "` + DefaultIssuerURL + `"`:            `issuer: "http://127.0.0.1:5555"`,
+		"issuer: " + DefaultIssuerURL:                   "issuer: http://127.0.0.1:5555",
+		"jwksUrl: " + DefaultIssuerURL + "/jwks.json\n": "jwksUrl: http://127.0.0.1:5555/jwks.json\n",
+		"issuer: " + DefaultIssuerURL + "0\n":           "issuer: " + DefaultIssuerURL + "0\n", // another port
+	} {
+		if got := string(resolveIssuer([]byte(in), "http://127.0.0.1:5555")); got != want {
+			t.Errorf("%q → %q, want %q", in, got, want)
+		}
 	}
 }
 

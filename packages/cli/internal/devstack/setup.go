@@ -45,7 +45,7 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 		db = conn.Engine + " " + conn.URL // redacted by the Hub
 	}
 	roles := keyRoles(src)
-	res := s.apply(ctx, src, auth)
+	res := s.apply(ctx, s.proj.permissionsFile(), src, auth)
 	if res.Err != nil {
 		if ctx.Err() != nil || !s.o.Watch || !s.proj.isProject() {
 			return Info{}, nil, &ApplyError{File: res.File, Err: res.Err}
@@ -148,15 +148,13 @@ type applyResult struct {
 }
 
 // apply snapshots connection main, stages the permissions perms and the
-// auth config auth (each unless nil: the staged one stays) and releases
-// them (ref dev). The auth config's dev issuer URL is resolved to where
-// the issuer runs first (resolveIssuer).
-func (s *stack) apply(ctx context.Context, perms, auth []byte) applyResult {
+// auth config auth (unless nil: no file, the staged one stays) and
+// releases them (ref dev); file names the change in the result. The auth
+// config's dev issuer URL is resolved to where the issuer runs first
+// (resolveIssuer).
+func (s *stack) apply(ctx context.Context, file string, perms, auth []byte) applyResult {
 	c := s.client
-	res := applyResult{Apply: Apply{File: s.proj.permissionsFile()}}
-	if perms == nil {
-		res.File = s.proj.authFile()
-	}
+	res := applyResult{Apply: Apply{File: file}}
 	snap, _, err := c.Snapshot(ctx, Project, Env, Connection)
 	if err != nil {
 		res.Err = err
@@ -167,11 +165,9 @@ func (s *stack) apply(ctx context.Context, perms, auth []byte) applyResult {
 		res.tables = append(res.tables, t.Name)
 	}
 	slices.Sort(res.tables)
-	if perms != nil {
-		if res.Permissions, _, err = c.PutPermissions(ctx, Project, Env, perms); err != nil {
-			res.Err = err
-			return res
-		}
+	if res.Permissions, _, err = c.PutPermissions(ctx, Project, Env, perms); err != nil {
+		res.File, res.Err = s.proj.permissionsFile(), err
+		return res
 	}
 	if auth != nil {
 		if _, _, err = c.PutAuthConfig(ctx, Project, Env, resolveIssuer(auth, s.issuer.URL())); err != nil {

@@ -148,35 +148,37 @@ func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, key
 			s.log.Info("rebuilt", "database", rebuilt, "from", SchemaPath)
 		}
 	}
-	var auth []byte
-	if authChanged {
-		if auth = cur[AuthPath]; auth == nil {
-			s.o.Notice(AuthPath + " is gone: the auth config applied last stays in force")
-			authChanged = false
-		}
+	// Every apply stages both files as they are now, so that a change
+	// whose apply failed is not lost once another file is fixed (staging an
+	// unchanged file reuses its version).
+	auth := cur[AuthPath]
+	if authChanged && auth == nil {
+		s.o.Notice(AuthPath + " is gone: the auth config applied last stays in force")
+		authChanged = false
 	}
 	if !permsChanged && !authChanged && rebuilt == "" {
 		return
 	}
-	var src []byte
-	if permsChanged || rebuilt != "" {
-		var ok bool
-		if src, ok = cur[PermissionsPath]; !ok {
-			_, err := os.ReadFile(s.proj.permissionsPath)
-			if err == nil {
-				return // it appeared since the poll: the next one applies it
-			}
-			s.o.Applied(Apply{File: s.proj.permissionsFile(), Rebuilt: rebuilt, Err: unwrapPath(err)})
-			return
+	src, ok := cur[PermissionsPath]
+	if !ok {
+		_, err := os.ReadFile(s.proj.permissionsPath)
+		if err == nil {
+			return // it appeared since the poll: the next one applies it
 		}
+		s.o.Applied(Apply{File: s.proj.permissionsFile(), Rebuilt: rebuilt, Err: unwrapPath(err)})
+		return
 	}
-	res := s.apply(ctx, src, auth)
+	file := s.proj.permissionsFile()
+	if authChanged && !permsChanged && rebuilt == "" {
+		file = s.proj.authFile()
+	}
+	res := s.apply(ctx, file, src, auth)
 	if ctx.Err() != nil {
 		return
 	}
 	res.Rebuilt = rebuilt
 	s.o.Applied(res.Apply)
-	if res.Err == nil && src != nil {
+	if res.Err == nil {
 		if extra := missingRoles(keyRoles(src), keyRoles0); len(extra) > 0 {
 			s.o.Notice("the dev API key has roles " + strings.Join(keyRoles0, ", ") +
 				"; restart stk dev for a key that also has " + strings.Join(extra, ", "))
