@@ -28,3 +28,20 @@ INSERT INTO todos (title, done, owner_id) VALUES
   ('Read the permissions file', 0, 1),
   ('Call the Bridge with curl', 0, 2),
   ('Ship it', 0, 2);
+
+-- notes are owned by end users: config/permissions.yaml says owner: author,
+-- so an end user (a JWT) sees, changes and creates only notes whose author
+-- is their token's sub. Try it with `stk dev token --sub alice` and bob.
+CREATE TABLE notes (
+  id         INTEGER PRIMARY KEY,
+  author     TEXT NOT NULL,
+  body       TEXT NOT NULL,
+  created_at DATETIME DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE INDEX notes_author ON notes (author);
+
+INSERT INTO notes (author, body) VALUES
+  ('alice', 'Buy milk'),
+  ('alice', 'Call Bob back'),
+  ('bob', 'Water the plants');

@@ -47,6 +47,10 @@ const (
 type Options struct {
 	// Addr is the loopback address to listen on (default 127.0.0.1:0).
 	Addr string
+	// Listener, when set, is served instead of listening on Addr (stk dev
+	// opens it itself, so that an address in use is reported as its other
+	// listeners' are); it must be on loopback too.
+	Listener net.Listener
 	// Alg of the first signing key (default EdDSA).
 	Alg string
 	// KeyFile, when set, keeps the signing keys as PEM (mode 0600): they
@@ -96,12 +100,11 @@ func Start(opts Options) (*Issuer, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	host, _, err := net.SplitHostPort(opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("devissuer: address %q: %w", opts.Addr, err)
+	if opts.Listener != nil {
+		opts.Addr = opts.Listener.Addr().String()
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("devissuer: address %q is not loopback: a development issuer must not be reachable from other machines", opts.Addr)
+	if err := checkLoopback(opts.Addr); err != nil {
+		return nil, err
 	}
 	iss := &Issuer{opts: opts}
 	if opts.KeyFile != "" {
@@ -116,9 +119,12 @@ func Start(opts Options) (*Issuer, error) {
 			return nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("devissuer: %w", err)
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", opts.Addr); err != nil {
+			return nil, fmt.Errorf("devissuer: %w", err)
+		}
 	}
 	iss.ln = ln
 	iss.url = "http://" + ln.Addr().String()
@@ -130,6 +136,30 @@ func Start(opts Options) (*Issuer, error) {
 	return iss, nil
 }
 
+// checkLoopback refuses an address beyond loopback.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("devissuer: address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("devissuer: address %q is not loopback: a development issuer must not be reachable from other machines", addr)
+	}
+	return nil
+}
+
+// Open is an issuer that only mints: the keys kept in keyFile (by a Start
+// with that KeyFile) signing as issuerURL, the URL that Start served. It
+// serves nothing, so `stk dev token` mints while, or after, stk dev serves
+// the same keys. A missing key file is an error wrapping fs.ErrNotExist.
+func Open(keyFile, issuerURL string) (*Issuer, error) {
+	keys, err := loadKeys(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &Issuer{opts: Options{KeyFile: keyFile, Now: time.Now}, url: issuerURL, keys: keys}, nil
+}
+
 // URL is the issuer identifier (the `iss` of its tokens), without a
 // trailing slash.
 func (i *Issuer) URL() string { return i.url }
@@ -137,8 +167,11 @@ func (i *Issuer) URL() string { return i.url }
 // JWKSURL is the address of its key set.
 func (i *Issuer) JWKSURL() string { return i.url + "/jwks.json" }
 
-// Close stops serving.
+// Close stops serving (an Issuer from Open serves nothing).
 func (i *Issuer) Close() error {
+	if i.srv == nil {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return i.srv.Shutdown(ctx)

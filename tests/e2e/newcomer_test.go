@@ -61,7 +61,7 @@ var devCurlRe = regexp.MustCompile(`(?m)^\s*curl -s (\S+)/call -H 'X-Santokit-Ap
 // output), stdin as its standard input, until it prints its curl.
 func startStkDev(t *testing.T, dir, stdin string, args ...string) *stkDev {
 	t.Helper()
-	args = append([]string{"dev", "--hub-addr", "127.0.0.1:0", "--bridge-addr", "127.0.0.1:0"}, args...)
+	args = append([]string{"dev", "--hub-addr", "127.0.0.1:0", "--bridge-addr", "127.0.0.1:0", "--issuer-addr", "127.0.0.1:0"}, args...)
 	d := &stkDev{cmd: exec.Command(filepath.Join(binDir, "stk"), args...), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	d.cmd.Dir = dir
 	d.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, ".config")}
@@ -244,7 +244,7 @@ func TestNewcomerDevOwnPostgres(t *testing.T) {
 func TestNewcomerDevEmptyPostgres(t *testing.T) {
 	dbURL, marker := ownedDatabase(t)
 	dir := t.TempDir()
-	cmd := exec.Command(filepath.Join(binDir, "stk"), "dev", "--db", dbURL, "--hub-addr", "127.0.0.1:0", "--bridge-addr", "127.0.0.1:0")
+	cmd := exec.Command(filepath.Join(binDir, "stk"), "dev", "--db", dbURL, "--hub-addr", "127.0.0.1:0", "--bridge-addr", "127.0.0.1:0", "--issuer-addr", "127.0.0.1:0")
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 	var stdout, stderr bytes.Buffer
@@ -373,7 +373,7 @@ func TestNewcomerPortInUse(t *testing.T) {
 	}{
 		{"stk-hub", "STK_HUB_ADDR", hubEnv, nil},
 		{"stk-bridge", "STK_BRIDGE_ADDR", []string{"STK_BRIDGE_ADDR=" + taken, "STK_BRIDGE_TOKEN=tok", "STK_HUB_URL=http://127.0.0.1:1"}, nil},
-		{"stk", "--hub-addr", nil, []string{"dev", "--hub-addr", taken, "--bridge-addr", "127.0.0.1:0"}},
+		{"stk", "--hub-addr", nil, []string{"dev", "--hub-addr", taken, "--bridge-addr", "127.0.0.1:0", "--issuer-addr", "127.0.0.1:0"}},
 		{"stk", "--bridge-addr", nil, []string{"dev", "--hub-addr", "127.0.0.1:0", "--bridge-addr", taken}},
 	} {
 		code, out := run(c.env, c.name, c.args...)

@@ -16,7 +16,7 @@ import (
 )
 
 func (a *app) devCmd() *cobra.Command {
-	o := devstack.Options{HubAddr: devstack.DefaultHubAddr, BridgeAddr: devstack.DefaultBridgeAddr}
+	o := devstack.Options{HubAddr: devstack.DefaultHubAddr, BridgeAddr: devstack.DefaultBridgeAddr, IssuerAddr: devstack.DefaultIssuerAddr}
 	var dbStdin bool
 	c := &cobra.Command{
 		Use:   "dev [DIR]",
@@ -30,6 +30,7 @@ defaults kept in DIR/.santokit/ (DIR defaults to the current directory):
   bridge.token  the generated token the Bridge presents to the Hub (0600)
   data.db       the data database (SQLite), unless --db names your own
   dev.log       both servers' logs (JSON); nothing is logged to the terminal
+  issuer.keys   the dev OIDC issuer's signing keys (0600, reused by later runs)
 
 In a project directory (the 'stk init' layout: config/permissions.yaml,
 config/auth.yaml, logics/), a new data.db is created from DIR/schema.sql and
@@ -44,24 +45,33 @@ reader select and role writer do everything.
 Either way stk dev creates project dev and env dev if missing, sets
 connection main, snapshots it, applies the permissions, releases them (ref
 dev) and creates an API key named dev with every role the permissions name
-(the dev key of an earlier run is revoked). Then it prints the Hub and Bridge
-URLs, the key and a ready curl, and serves until interrupted (Ctrl+C or
-SIGTERM), when both servers shut down gracefully.
+(the dev key of an earlier run is revoked). It also applies config/auth.yaml
+(outside a project: a built-in one) before releasing.
 
---watch reacts to every save in the project: config/permissions.yaml is
-applied and released again; schema.sql rebuilds data.db (the previous one is
-kept as data.db.bak), then the new tables are snapshotted and released;
-logics/ and config/auth.yaml are reported (not served yet). Saves in quick
+It also runs a development OpenID Connect issuer on loopback (--issuer-addr,
+default 127.0.0.1:4001, so its URL and the tokens it signed stay valid across
+restarts). The example's and 'stk init's config/auth.yaml trust it by that
+URL; with another --issuer-addr, stk dev applies them with the issuer's real
+URL instead. 'stk dev token --sub alice' prints an end-user token it signed.
+
+Then it prints the Hub and Bridge URLs, the key, a ready curl with the key
+and, when some table lets an authenticated end user select, a second curl
+with an end-user token for alice (valid 24h), and serves until interrupted
+(Ctrl+C or SIGTERM), when the servers shut down gracefully.
+
+--watch reacts to every save in the project: config/permissions.yaml and
+config/auth.yaml are applied and released again; schema.sql rebuilds data.db
+(the previous one is kept as data.db.bak), then the new tables are
+snapshotted and released; logics/ is reported (not served yet). Saves in quick
 succession are taken as one change. One line per change; problems print as
 file:line:column: path: message, and the last good release (and database)
 stays served. Port 0 in --hub-addr or --bridge-addr picks a free port; the
 real address is printed; an address in use is reported (code CONFLICT, exit
 1) naming the flag to change. With --json, one JSON object
-{hubUrl, bridgeUrl, apiKey, curl} is printed on stdout once ready, and
-everything else goes to stderr.
+{hubUrl, bridgeUrl, apiKey, curl, issuerUrl, endUserCurl?} is printed on
+stdout once ready, and everything else goes to stderr.
 
-config/auth.yaml and logics/ are not applied yet: the Hub has no API for them
-so far.`,
+logics/ is not applied yet: the Hub has no API for it so far.`,
 		Example: `  stk dev
   stk init myapp && stk dev myapp --watch
   printf '%s' "$DATABASE_URL" | stk dev --db-stdin
@@ -96,11 +106,15 @@ so far.`,
 	f.BoolVarP(&o.Watch, "watch", "w", false, "react to changes of schema.sql, config/ and logics/ (rebuild, re-apply, release)")
 	f.StringVar(&o.HubAddr, "hub-addr", devstack.DefaultHubAddr, "listen address of the Hub (port 0: any free port)")
 	f.StringVar(&o.BridgeAddr, "bridge-addr", devstack.DefaultBridgeAddr, "listen address of the Bridge (port 0: any free port)")
+	f.StringVar(&o.IssuerAddr, "issuer-addr", devstack.DefaultIssuerAddr, "loopback listen address of the dev OIDC issuer (port 0: any free port; its URL then changes at each start)")
 	_ = c.RegisterFlagCompletionFunc("db", cobra.NoFileCompletions)
 	_ = c.RegisterFlagCompletionFunc("hub-addr", cobra.FixedCompletions(
 		[]string{devstack.DefaultHubAddr, "127.0.0.1:0"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("bridge-addr", cobra.FixedCompletions(
 		[]string{devstack.DefaultBridgeAddr, "127.0.0.1:0"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("issuer-addr", cobra.FixedCompletions(
+		[]string{devstack.DefaultIssuerAddr, "127.0.0.1:0"}, cobra.ShellCompDirectiveNoFileComp))
+	c.AddCommand(a.devTokenCmd())
 	return c
 }
 
@@ -139,9 +153,16 @@ func (a *app) devReady(info devstack.Info) {
 		perm += " → not released yet"
 	}
 	t.row("  Config", perm)
+	t.row("  Issuer", info.IssuerURL+"   (dev OIDC issuer: stk dev token --sub NAME)")
 	t.row("  Logs", relToCwd(info.LogFile))
 	t.flush()
 	fmt.Fprintf(w, "\nTry it:\n  %s\n\n", info.Curl)
+	if info.EndUserCurl != "" {
+		fmt.Fprintf(w, "As end user %s (a token of the dev issuer, valid 24h; another user: stk dev token --sub bob):\n  %s\n\n",
+			devstack.DevUser, info.EndUserCurl)
+	} else {
+		fmt.Fprintf(w, "End users: stk dev token --sub alice prints a token; no table lets them select yet (owner: in %s)\n\n", devstack.PermissionsPath)
+	}
 	if info.Watching {
 		fmt.Fprintf(w, "Watching %s, config/ and logics/ for changes. Ctrl+C stops.\n",
 			filepath.Join(filepath.Dir(filepath.Dir(info.PermissionsFile)), devstack.SchemaPath))
@@ -231,6 +252,10 @@ func devError(err error) error {
 	var ne *devstack.NoTablesError
 	if errors.As(err, &ne) {
 		return runtimeErrorf(apierr.NotFound, "%v", ne)
+	}
+	var ni *devstack.NoIssuerError
+	if errors.As(err, &ni) {
+		return runtimeErrorf(apierr.NotFound, "%v", ni)
 	}
 	return err
 }

@@ -62,7 +62,7 @@ func startDev(t *testing.T, args ...string) *devRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &devRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, code: make(chan int, 1)}
-	args = append([]string{"dev", "--json", "--hub-addr", "127.0.0.1:0", "--bridge-addr", "127.0.0.1:0"}, args...)
+	args = append([]string{"dev", "--json", "--hub-addr", "127.0.0.1:0", "--bridge-addr", "127.0.0.1:0", "--issuer-addr", "127.0.0.1:0"}, args...)
 	go func() { d.code <- Execute(ctx, args, strings.NewReader(""), d.stdout, d.stderr) }()
 	t.Cleanup(func() { d.stop(t) })
 	deadline := time.After(60 * time.Second)
@@ -70,7 +70,8 @@ func startDev(t *testing.T, args ...string) *devRun {
 		if s := strings.TrimSpace(d.stdout.String()); s != "" && json.Valid([]byte(s)) {
 			var keys map[string]any
 			_ = json.Unmarshal([]byte(s), &keys)
-			if got := slices.Sorted(maps.Keys(keys)); !slices.Equal(got, []string{"apiKey", "bridgeUrl", "curl", "hubUrl"}) {
+			delete(keys, "endUserCurl") // only when a table lets end users select
+			if got := slices.Sorted(maps.Keys(keys)); !slices.Equal(got, []string{"apiKey", "bridgeUrl", "curl", "hubUrl", "issuerUrl"}) {
 				t.Errorf("JSON keys %v", got)
 			}
 			if err := json.Unmarshal([]byte(s), &d.out); err != nil {
@@ -268,7 +269,7 @@ func TestDevHumanOutput(t *testing.T) {
 	out, errOut := &syncBuffer{}, &syncBuffer{}
 	code := make(chan int, 1)
 	go func() {
-		code <- Execute(ctx, []string{"dev", dir, "--hub-addr", "127.0.0.1:0", "--bridge-addr", "127.0.0.1:0"}, nil, out, errOut)
+		code <- Execute(ctx, []string{"dev", dir, "--hub-addr", "127.0.0.1:0", "--bridge-addr", "127.0.0.1:0", "--issuer-addr", "127.0.0.1:0"}, nil, out, errOut)
 	}()
 	waitFor(t, 60*time.Second, "the curl line", func() bool { return strings.Contains(out.String(), "curl -s http://127.0.0.1:") })
 	cancel()

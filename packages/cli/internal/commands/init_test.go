@@ -31,7 +31,7 @@ func TestInitWritesLayout(t *testing.T) {
 		t.Errorf("permissions.yaml: problems %v", problems)
 	}
 	auth := readFile(t, filepath.Join(dir, "config/auth.yaml"))
-	if !strings.Contains(auth, "version: 1\n") || !strings.Contains(auth, "issuers: []\n") || !strings.HasPrefix(auth, "#") {
+	if !strings.Contains(auth, "version: 1\n") || !strings.Contains(auth, "issuers:\n  - name: stk-dev\n    issuer: http://127.0.0.1:4001\n") || !strings.HasPrefix(auth, "#") {
 		t.Errorf("auth.yaml:\n%s", auth)
 	}
 	if gi := readFile(t, filepath.Join(dir, ".gitignore")); !strings.Contains(gi, "\n.santokit/\n") {

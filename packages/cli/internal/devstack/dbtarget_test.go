@@ -25,7 +25,7 @@ func TestDevConnectionPolicy(t *testing.T) {
 	ready := make(chan Info, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{Dir: dir, HubAddr: "127.0.0.1:0", BridgeAddr: "127.0.0.1:0",
+		done <- Run(ctx, Options{Dir: dir, HubAddr: "127.0.0.1:0", BridgeAddr: "127.0.0.1:0", IssuerAddr: "127.0.0.1:0",
 			Getenv: func(string) string { return "" }, Ready: func(i Info) { ready <- i }})
 	}()
 	defer func() {

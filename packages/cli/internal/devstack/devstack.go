@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/santokit/santokit/internal/devissuer"
 	"github.com/santokit/santokit/packages/cli/internal/hubclient"
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/hubapi"
@@ -60,6 +61,9 @@ type Options struct {
 	// HubAddr and BridgeAddr are listen addresses; port 0 picks a free one.
 	HubAddr    string
 	BridgeAddr string
+	// IssuerAddr is the dev OIDC issuer's loopback address (default
+	// DefaultIssuerAddr); its URL is what config/auth.yaml trusts.
+	IssuerAddr string
 	// Version is reported by the embedded Hub.
 	Version string
 	// Getenv reads the environment: STK_LOG_LEVEL and the Bridge's limits
@@ -87,6 +91,13 @@ type Info struct {
 	BridgeURL string `json:"bridgeUrl"`
 	APIKey    string `json:"apiKey"`
 	Curl      string `json:"curl"`
+	// IssuerURL is the dev OIDC issuer's; EndUserCurl calls the Bridge with
+	// a token it signed for DevUser, when some table lets an authenticated
+	// end user select (else empty).
+	IssuerURL   string `json:"issuerUrl"`
+	EndUserCurl string `json:"endUserCurl,omitempty"`
+	// EndUserPath is the path EndUserCurl selects from.
+	EndUserPath string `json:"-"`
 
 	KeyID   string   `json:"-"`
 	Roles   []string `json:"-"`
@@ -169,6 +180,9 @@ func Run(ctx context.Context, o Options) error {
 	if o.BridgeAddr == "" {
 		o.BridgeAddr = DefaultBridgeAddr
 	}
+	if o.IssuerAddr == "" {
+		o.IssuerAddr = DefaultIssuerAddr
+	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
 	}
@@ -219,6 +233,17 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	hubURL, bridgeURL := baseURL(hl.Addr()), baseURL(bl.Addr())
+	il, err := listen("--issuer-addr", o.IssuerAddr)
+	if err != nil {
+		_, _ = hl.Close(), bl.Close()
+		return err
+	}
+	issuer, err := st.startIssuer(il)
+	if err != nil {
+		_, _, _ = hl.Close(), bl.Close(), il.Close()
+		return err
+	}
+	defer func() { _ = issuer.Close() }()
 
 	targets, err := st.dbTargets(o.Getenv, dbURL)
 	if err != nil {
@@ -239,7 +264,7 @@ func Run(ctx context.Context, o Options) error {
 		_, _ = hl.Close(), bl.Close()
 		return fmt.Errorf("start the Hub: %w", err)
 	}
-	s := &stack{o: o, proj: proj, st: st, log: logger, hubURL: hubURL, bridgeURL: bridgeURL, fatal: make(chan struct{})}
+	s := &stack{o: o, proj: proj, st: st, log: logger, hubURL: hubURL, bridgeURL: bridgeURL, issuer: issuer, fatal: make(chan struct{})}
 	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHub()
 	hubDone := s.serve(hubCtx, "Hub", hub.Serve, hl)
@@ -303,6 +328,7 @@ type stack struct {
 	log       *slog.Logger
 	hubURL    string
 	bridgeURL string
+	issuer    *devissuer.Issuer
 	client    *hubclient.Client
 
 	mu      sync.Mutex

@@ -76,6 +76,9 @@ func start(t *testing.T, o Options) *running {
 	if o.BridgeAddr == "" {
 		o.BridgeAddr = "127.0.0.1:0"
 	}
+	if o.IssuerAddr == "" {
+		o.IssuerAddr = "127.0.0.1:0"
+	}
 	if o.newBridge == nil {
 		o.newBridge = newFakeBridge
 	}
@@ -211,7 +214,10 @@ func TestDevWithoutProjectSeedsAndReleases(t *testing.T) {
 // revokes the first run's dev key.
 func TestDevRestartReuses(t *testing.T) {
 	dir := t.TempDir()
-	r1 := start(t, Options{Dir: dir})
+	// The issuer keeps its address, as with the default one: its URL is in
+	// the release's auth config.
+	issuerAddr := freeAddr(t)
+	r1 := start(t, Options{Dir: dir, IssuerAddr: issuerAddr})
 	key1 := readFile(t, filepath.Join(dir, StateDirName, masterKeyName))
 	tok1 := readFile(t, filepath.Join(dir, StateDirName, bridgeTokenName))
 	first := r1.info
@@ -226,7 +232,7 @@ func TestDevRestartReuses(t *testing.T) {
 	}
 	db.Close()
 
-	r2 := start(t, Options{Dir: dir})
+	r2 := start(t, Options{Dir: dir, IssuerAddr: issuerAddr})
 	if r2.info.Seeded {
 		t.Error("second run seeded again")
 	}
@@ -344,7 +350,7 @@ func TestDevBadPermissions(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err := Run(ctx, Options{Dir: dir, HubAddr: "127.0.0.1:0", BridgeAddr: "127.0.0.1:0", newBridge: newFakeBridge,
+	err := Run(ctx, Options{Dir: dir, HubAddr: "127.0.0.1:0", BridgeAddr: "127.0.0.1:0", IssuerAddr: "127.0.0.1:0", newBridge: newFakeBridge,
 		Getenv: func(string) string { return "" }})
 	var ae *ApplyError
 	if !errors.As(err, &ae) || ae.File != permFile {
@@ -384,7 +390,7 @@ func TestDevPortInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	err = Run(context.Background(), Options{Dir: t.TempDir(), HubAddr: l.Addr().String(), BridgeAddr: "127.0.0.1:0", newBridge: newFakeBridge})
+	err = Run(context.Background(), Options{Dir: t.TempDir(), HubAddr: l.Addr().String(), BridgeAddr: "127.0.0.1:0", IssuerAddr: "127.0.0.1:0", newBridge: newFakeBridge})
 	if err == nil || !strings.Contains(err.Error(), "--hub-addr") {
 		t.Errorf("Run: %v", err)
 	}

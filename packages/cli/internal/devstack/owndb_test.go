@@ -38,7 +38,7 @@ func TestDevOwnDatabaseEmpty(t *testing.T) {
 	dbURL := testpg.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err := Run(ctx, Options{Dir: t.TempDir(), DatabaseURL: dbURL, HubAddr: "127.0.0.1:0", BridgeAddr: "127.0.0.1:0",
+	err := Run(ctx, Options{Dir: t.TempDir(), DatabaseURL: dbURL, HubAddr: "127.0.0.1:0", BridgeAddr: "127.0.0.1:0", IssuerAddr: "127.0.0.1:0",
 		newBridge: newFakeBridge, Getenv: func(string) string { return "" }})
 	var ne *NoTablesError
 	if !errors.As(err, &ne) || ne.Database == "" {

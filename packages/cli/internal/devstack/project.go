@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/goccy/go-yaml"
-
 	"github.com/santokit/santokit/examples"
 	"github.com/santokit/santokit/packages/core/permissions"
 )
@@ -137,7 +135,7 @@ func (p *project) inSchemaFile(err error) error {
 }
 
 // unapplied lists the parts of the project that stk dev does not apply yet
-// (the Hub has no logic or auth API so far), for a notice.
+// (the Hub has no logic API so far), for a notice.
 func (p *project) unapplied() []string {
 	if !p.isProject() {
 		return nil
@@ -154,15 +152,40 @@ func (p *project) unapplied() []string {
 	if hasSQL {
 		out = append(out, LogicsDir+"/")
 	}
-	if b, err := os.ReadFile(filepath.Join(p.dir, filepath.FromSlash(AuthPath))); err == nil {
-		var doc struct {
-			Issuers []any `yaml:"issuers"`
-		}
-		if yaml.Unmarshal(b, &doc) != nil || len(doc.Issuers) > 0 {
-			out = append(out, AuthPath)
-		}
-	}
 	return out
+}
+
+// authFile names the auth config as the user sees it.
+func (p *project) authFile() string {
+	switch {
+	case p.isProject():
+		return filepath.Join(p.display, filepath.FromSlash(AuthPath))
+	case p.ownDB:
+		return "built-in " + AuthPath + " (trusts the dev issuer)"
+	default:
+		return "examples/todo/" + AuthPath + " (built in)"
+	}
+}
+
+// auth reads the auth config to apply (SPEC §7.3): the project's
+// config/auth.yaml (nil when there is none), or outside a project stk
+// init's (--db) or the todo example's, both trusting the dev issuer.
+func (p *project) auth() ([]byte, error) {
+	switch {
+	case p.isProject():
+	case p.ownDB:
+		return initAuth, nil
+	default:
+		return fs.ReadFile(examples.Todo(), AuthPath)
+	}
+	b, err := os.ReadFile(filepath.Join(p.dir, filepath.FromSlash(AuthPath)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p.authFile(), unwrapPath(err))
+	}
+	return b, nil
 }
 
 // defaultRoles are the API key's roles when the permissions name none.

@@ -33,12 +33,19 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 	if err != nil {
 		return Info{}, nil, err
 	}
+	auth, err := s.proj.auth()
+	if err != nil {
+		return Info{}, nil, err
+	}
+	if auth == nil {
+		s.o.Notice(AuthPath + " is missing: the Bridge refuses end-user tokens (stk init writes one that trusts the dev issuer)")
+	}
 	db := "SQLite " + s.st.path(dataDBName)
 	if s.o.DatabaseURL != "" {
 		db = conn.Engine + " " + conn.URL // redacted by the Hub
 	}
 	roles := keyRoles(src)
-	res := s.apply(ctx, src)
+	res := s.apply(ctx, s.proj.permissionsFile(), src, auth)
 	if res.Err != nil {
 		if ctx.Err() != nil || !s.o.Watch || !s.proj.isProject() {
 			return Info{}, nil, &ApplyError{File: res.File, Err: res.Err}
@@ -63,17 +70,29 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 	if err != nil {
 		return Info{}, nil, err
 	}
-	path, body := exampleCall(res.tables, src, roles)
+	path, body := exampleCall(pickTable(res.tables, src, roles), 5)
 	info := Info{
 		HubURL: s.hubURL, BridgeURL: s.bridgeURL, APIKey: key.Key,
-		Curl:  curl(s.bridgeURL, key.Key, body),
-		KeyID: key.KeyID, Roles: slices.Clone(key.Roles), Project: Project, Env: Env,
+		Curl:      curl(s.bridgeURL, apiKeyHeader(key.Key), body),
+		IssuerURL: s.issuer.URL(),
+		KeyID:     key.KeyID, Roles: slices.Clone(key.Roles), Project: Project, Env: Env,
 		StateDir: s.st.dir, LogFile: s.st.path(logFileName), Database: db, Seeded: seeded,
 		Release: res.Release, Watching: s.o.Watch && s.proj.isProject(),
 		CallPath: path, CallBody: body, Tables: res.tables,
 	}
 	if s.proj.isProject() {
 		info.PermissionsFile = s.proj.permissionsFile()
+	}
+	if auth != nil && res.Err == nil {
+		if t := endUserTable(res.tables, src); t != "" {
+			tok, err := s.issuer.Mint(DevUser, nil, nil, readyTokenTTL)
+			if err != nil {
+				return Info{}, nil, err
+			}
+			path, body := exampleCall(t, 5)
+			info.EndUserPath = path
+			info.EndUserCurl = curl(s.bridgeURL, endUserHeaders(tok), body)
+		}
 	}
 	return info, src, nil
 }
@@ -128,10 +147,14 @@ type applyResult struct {
 	snapshotted bool
 }
 
-// apply snapshots connection main, stages src and releases it (ref dev).
-func (s *stack) apply(ctx context.Context, src []byte) applyResult {
+// apply snapshots connection main, stages the permissions perms and the
+// auth config auth (unless nil: no file, the staged one stays) and
+// releases them (ref dev); file names the change in the result. The auth
+// config's dev issuer URL is resolved to where the issuer runs first
+// (resolveIssuer).
+func (s *stack) apply(ctx context.Context, file string, perms, auth []byte) applyResult {
 	c := s.client
-	res := applyResult{Apply: Apply{File: s.proj.permissionsFile()}}
+	res := applyResult{Apply: Apply{File: file}}
 	snap, _, err := c.Snapshot(ctx, Project, Env, Connection)
 	if err != nil {
 		res.Err = err
@@ -142,9 +165,15 @@ func (s *stack) apply(ctx context.Context, src []byte) applyResult {
 		res.tables = append(res.tables, t.Name)
 	}
 	slices.Sort(res.tables)
-	if res.Permissions, _, err = c.PutPermissions(ctx, Project, Env, src); err != nil {
-		res.Err = err
+	if res.Permissions, _, err = c.PutPermissions(ctx, Project, Env, perms); err != nil {
+		res.File, res.Err = s.proj.permissionsFile(), err
 		return res
+	}
+	if auth != nil {
+		if _, _, err = c.PutAuthConfig(ctx, Project, Env, resolveIssuer(auth, s.issuer.URL())); err != nil {
+			res.File, res.Err = s.proj.authFile(), err
+			return res
+		}
 	}
 	if res.Release, _, err = c.CreateRelease(ctx, Project, Env, hubapi.CreateRelease{Ref: ReleaseRef}); err != nil {
 		res.Err = err
@@ -176,18 +205,19 @@ func (s *stack) rotateKey(ctx context.Context, roles []string) (hubapi.CreatedAP
 	return key, nil
 }
 
-// exampleCall is the request of the printed curl: a select of five rows
-// from a table the key may read, todos when there is one.
-func exampleCall(tables []string, src []byte, roles []string) (path, body string) {
-	table := pickTable(tables, src, roles)
+// exampleCall is the request of a printed curl: a select of limit rows
+// from table.
+func exampleCall(table string, limit int) (path, body string) {
 	path = "db/" + Connection + "/" + table + "/select"
 	b, _ := json.Marshal(struct {
 		Path   string         `json:"path"`
 		Params map[string]int `json:"params"`
-	}{path, map[string]int{"limit": 5}})
+	}{path, map[string]int{"limit": limit}})
 	return path, string(b)
 }
 
+// pickTable is the table of the API-key curl: one the key may read, todos
+// when there is one.
 func pickTable(tables []string, src []byte, roles []string) string {
 	if len(tables) == 0 {
 		return "TABLE"
@@ -211,12 +241,50 @@ func pickTable(tables []string, src []byte, roles []string) string {
 	return sorted[0]
 }
 
+// endUserTable is the table of the end-user curl: the first, by name, that
+// an end user with no role but authenticated may select, preferring a
+// table with an owner column (whose rows differ per user, SPEC §5.3); ""
+// when there is none.
+func endUserTable(tables []string, src []byte) string {
+	doc, problems := permissions.Parse(src)
+	if doc == nil || len(problems) > 0 {
+		return ""
+	}
+	found := ""
+	for _, t := range slices.Sorted(slices.Values(tables)) {
+		rules, _ := doc.Rules(Connection, t, permissions.OpSelect)
+		if !slices.ContainsFunc(rules, func(r permissions.Rule) bool {
+			return slices.Contains(r.Roles, "authenticated") || slices.Contains(r.Roles, "public")
+		}) {
+			continue
+		}
+		if tb, ok := doc.Table(Connection, t); ok && tb.Owner != "" {
+			return t
+		}
+		if found == "" {
+			found = t
+		}
+	}
+	return found
+}
+
+// apiKeyHeader and endUserHeaders are the credential headers of a curl
+// (SPEC §4.1): a JWT also needs the project and env it is for.
+func apiKeyHeader(key string) []string { return []string{"X-Santokit-Api-Key: " + key} }
+
+func endUserHeaders(token string) []string {
+	return []string{"Authorization: Bearer " + token, "X-Santokit-Project: " + Project, "X-Santokit-Env: " + Env}
+}
+
 // curl renders a ready curl command line (POSIX shell quoting).
-func curl(bridgeURL, apiKey, body string) string {
-	return "curl -s " + bridgeURL + "/call" +
-		" -H " + shellQuote("X-Santokit-Api-Key: "+apiKey) +
-		" -H 'Content-Type: application/json'" +
-		" -d " + shellQuote(body)
+func curl(bridgeURL string, headers []string, body string) string {
+	var b strings.Builder
+	b.WriteString("curl -s " + bridgeURL + "/call")
+	for _, h := range headers {
+		b.WriteString(" -H " + shellQuote(h))
+	}
+	b.WriteString(" -H 'Content-Type: application/json' -d " + shellQuote(body))
+	return b.String()
 }
 
 func shellQuote(s string) string {

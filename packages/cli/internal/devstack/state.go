@@ -277,8 +277,8 @@ func unwrapPath(err error) error {
 // §12): STK_ALLOW_LOCAL_SOCKETS and STK_DB_ALLOWED_HOSTS as the environment
 // says, SQLite files inside .santokit/ (or, for --db sqlite://…, inside
 // that file's directory: the user named it), and never the stack's own
-// files there: the Hub's store, the master key, the bridge token, the log
-// (docs/decisions/0011).
+// files there: the Hub's store, the master key, the bridge token, the log,
+// the dev issuer's keys (docs/decisions/0011).
 func (s *state) dbTargets(getenv func(string) string, dbURL string) (dbtarget.Config, error) {
 	c, err := dbtarget.ConfigFromEnv(func(k string) string {
 		if k == "STK_SQLITE_DIR" {
@@ -293,7 +293,7 @@ func (s *state) dbTargets(getenv func(string) string, dbURL string) (dbtarget.Co
 	if path, ok := strings.CutPrefix(dbURL, "sqlite://"); ok && filepath.Dir(path) != s.dir {
 		c.SQLiteDir = filepath.Dir(path)
 	}
-	for _, name := range []string{hubStoreName, masterKeyName, bridgeTokenName, logFileName} {
+	for _, name := range []string{hubStoreName, masterKeyName, bridgeTokenName, logFileName, issuerKeysName, issuerURLName} {
 		c.Protected = append(c.Protected, s.path(name))
 	}
 	return c, nil

@@ -76,7 +76,8 @@ func changed(a, b snapshotFiles) []string {
 // watch polls the project's files and reacts to each change (SPEC §14):
 // schema.sql rebuilds the data database, then the permissions are
 // snapshotted, applied and released again, as after a change of
-// config/permissions.yaml; other files are reported. A burst of saves
+// config/permissions.yaml; a change of config/auth.yaml is applied and
+// released; other files are reported. A burst of saves
 // (an editor writing a file in steps, a git checkout) is taken as one
 // change: a change is acted on once two polls in a row see the same
 // content. Problems never stop the stack: the last good release (and, for
@@ -114,7 +115,7 @@ func (s *stack) watch(ctx context.Context, applied []byte, keyRoles0 []string) {
 
 // react handles one settled change of the files diff in cur.
 func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, keyRoles0 []string) {
-	var schemaChanged, permsChanged, logicsChanged bool
+	var schemaChanged, permsChanged, authChanged, logicsChanged bool
 	for _, f := range diff {
 		switch {
 		case f == SchemaPath:
@@ -122,9 +123,9 @@ func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, key
 		case f == PermissionsPath:
 			permsChanged = true
 		case f == AuthPath:
-			s.o.Notice(AuthPath + " changed: it is not applied yet (this version of the Hub has no API for it)")
+			authChanged = true
 		case strings.HasPrefix(f, "config/"):
-			s.o.Notice(f + " changed: stk dev reads only " + PermissionsPath + " (and, later, " + AuthPath + "); ignored")
+			s.o.Notice(f + " changed: stk dev reads only " + PermissionsPath + " and " + AuthPath + "; ignored")
 		case strings.HasPrefix(f, LogicsDir+"/"):
 			logicsChanged = true
 		}
@@ -147,7 +148,15 @@ func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, key
 			s.log.Info("rebuilt", "database", rebuilt, "from", SchemaPath)
 		}
 	}
-	if !permsChanged && rebuilt == "" {
+	// Every apply stages both files as they are now, so that a change
+	// whose apply failed is not lost once another file is fixed (staging an
+	// unchanged file reuses its version).
+	auth := cur[AuthPath]
+	if authChanged && auth == nil {
+		s.o.Notice(AuthPath + " is gone: the auth config applied last stays in force")
+		authChanged = false
+	}
+	if !permsChanged && !authChanged && rebuilt == "" {
 		return
 	}
 	src, ok := cur[PermissionsPath]
@@ -159,7 +168,11 @@ func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, key
 		s.o.Applied(Apply{File: s.proj.permissionsFile(), Rebuilt: rebuilt, Err: unwrapPath(err)})
 		return
 	}
-	res := s.apply(ctx, src)
+	file := s.proj.permissionsFile()
+	if authChanged && !permsChanged && rebuilt == "" {
+		file = s.proj.authFile()
+	}
+	res := s.apply(ctx, file, src, auth)
 	if ctx.Err() != nil {
 		return
 	}
