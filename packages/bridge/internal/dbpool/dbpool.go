@@ -67,7 +67,8 @@ type Pool struct {
 	PG     *pgxpool.Pool
 	// Reads runs PG's single read statements in pipelines (pgpipe).
 	Reads *pgpipe.Batcher
-	// Read serves reads; Write is one connection whose transactions begin
+	// Read serves reads (its connections are query_only); Write is one
+	// connection whose transactions begin
 	// IMMEDIATE, so writers queue instead of failing with SQLITE_BUSY.
 	Read, Write *sql.DB
 
@@ -307,17 +308,20 @@ func (p *Pools) openSQLite(rawURL string) (read, write *sql.DB, err error) {
 		return nil, nil, err
 	}
 	busy := strconv.FormatInt(max(p.cfg.StatementTimeout.Milliseconds(), 1), 10)
-	dsn := func(txlock string) string {
+	dsn := func(txlock string, pragmas ...string) string {
 		q := url.Values{
 			"mode":    {"rw"},
-			"_pragma": {"busy_timeout(" + busy + ")", "foreign_keys(1)"},
+			"_pragma": append([]string{"busy_timeout(" + busy + ")", "foreign_keys(1)"}, pragmas...),
 			"_txlock": {txlock},
 		}
 		// A "file:" URI, so that SQLite applies mode=rw; url.URL escapes
 		// '?', '#' and '%' in the path.
 		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}).String()
 	}
-	read, err = sql.Open("sqlite", dsn("deferred"))
+	// The read pool serves only reads (the executor sends writes to
+	// write), so its connections are query_only: a readonly logic that
+	// tries to write is refused by SQLite itself (SPEC §6).
+	read, err = sql.Open("sqlite", dsn("deferred", "query_only(1)"))
 	if err != nil {
 		return nil, nil, ErrInvalidURL
 	}
