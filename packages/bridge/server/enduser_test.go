@@ -32,7 +32,7 @@ func authProxy(t *testing.T, hubURL string, auth map[string]*authconfig.Document
 // bundleProxy stands in front of a real Hub and lets edit change the
 // released bundles it serves (those with a release): tests give the Bridge
 // release contents that the Hub may not stage yet.
-func bundleProxy(t *testing.T, hubURL string, edit func(*bundle.Bundle)) string {
+func bundleProxy(t testing.TB, hubURL string, edit func(*bundle.Bundle)) string {
 	t.Helper()
 	target, err := url.Parse(hubURL)
 	if err != nil {

@@ -279,6 +279,13 @@ func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, *pgpipe.Batcher, err
 	cc.RuntimeParams["IntervalStyle"] = "iso_8601"
 	cc.RuntimeParams["bytea_output"] = "hex"
 	cc.RuntimeParams["extra_float_digits"] = "1"
+	// Read-only unless a transaction says otherwise: the executor begins
+	// its write transactions READ WRITE, and everything else — the read
+	// pipelines (pgpipe), whose implicit transactions cannot be begun
+	// READ ONLY without a statement of their own, and so a readonly
+	// logic's statement (SPEC §6, decision 0024) — is refused any write by
+	// the server (25006).
+	cc.RuntimeParams["default_transaction_read_only"] = "on"
 	cfg.ConnConfig = cc
 	cfg.MaxConns = int32(p.cfg.MaxConns)
 	cfg.MinConns = 0

@@ -162,10 +162,10 @@ func (r *run) overRows(n int) error {
 // ---- PostgreSQL ----
 
 func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
-	if !r.p.Write && r.p.CountSQL == "" && !r.p.Readonly {
+	if !r.p.Write && r.p.CountSQL == "" {
 		// One read statement: it may share a pipeline with others'.
-		// (A readonly logic is arbitrary SQL: it needs the read-only
-		// transaction below to be refused a write.)
+		// The connections' transactions are read-only by default
+		// (dbpool), which is what refuses a write in a readonly logic.
 		return pool.Reads.Query(ctx, r.p.SQL, r.p.Args, r.readSingle)
 	}
 	conn, err := pool.PG.Acquire(ctx)
@@ -173,7 +173,8 @@ func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
 		return err
 	}
 	defer conn.Release()
-	opts := pgx.TxOptions{}
+	// Connections are read-only by default (dbpool): writes say so.
+	opts := pgx.TxOptions{AccessMode: pgx.ReadWrite}
 	if !r.p.Write {
 		// One snapshot for the rows and their count.
 		opts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
