@@ -68,8 +68,8 @@ type Pool struct {
 	// Reads runs PG's single read statements in pipelines (pgpipe).
 	Reads *pgpipe.Batcher
 	// Read serves reads (its connections are query_only); Write is one
-	// connection whose transactions begin
-	// IMMEDIATE, so writers queue instead of failing with SQLITE_BUSY.
+	// connection whose transactions begin IMMEDIATE, so writers queue
+	// instead of failing with SQLITE_BUSY.
 	Read, Write *sql.DB
 
 	version int
@@ -279,12 +279,12 @@ func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, *pgpipe.Batcher, err
 	cc.RuntimeParams["IntervalStyle"] = "iso_8601"
 	cc.RuntimeParams["bytea_output"] = "hex"
 	cc.RuntimeParams["extra_float_digits"] = "1"
-	// Read-only unless a transaction says otherwise: the executor begins
-	// its write transactions READ WRITE, and everything else — the read
-	// pipelines (pgpipe), whose implicit transactions cannot be begun
-	// READ ONLY without a statement of their own, and so a readonly
-	// logic's statement (SPEC §6, decision 0024) — is refused any write by
-	// the server (25006).
+	// Transactions are read-only unless begun READ WRITE, as the
+	// executor's writes are. So the server refuses (25006) a write in
+	// anything else, notably a readonly logic's statement in a read
+	// pipeline (pgpipe), whose implicit transaction could otherwise only
+	// be made read-only by one more statement per pipeline (SPEC §6,
+	// decision 0024).
 	cc.RuntimeParams["default_transaction_read_only"] = "on"
 	cfg.ConnConfig = cc
 	cfg.MaxConns = int32(p.cfg.MaxConns)

@@ -4,6 +4,8 @@
 // packages/bridge/internal/pgpipe), or with its count in the same
 // read-only snapshot; writes run in a transaction,
 // update/delete roll back when they touch more rows than the cap (SPEC §4.6).
+// A logic (SPEC §6) runs as a read when readonly, as a write otherwise,
+// and fails past the row cap (STK_MAX_LIMIT) rather than truncating.
 // Rows are encoded straight from the driver's values into the response
 // buffer by the plan's normalized column types, the same on PostgreSQL and
 // SQLite. Errors are mapped to §3 errors without forwarding driver text.
