@@ -67,13 +67,15 @@ func logicFixture(pg bool) []logic.Logic {
 	if pg {
 		sleep = "SELECT count(*) AS n FROM pg_sleep(" + ph(1) + ")"
 	}
-	return []logic.Logic{
+	mine := logic.Logic{Name: "items/mine", Auth: logic.AuthAuthenticated, Readonly: true,
+		SQL:     "SELECT " + cast(1, "text") + " AS sub, " + cast(2, "text[]") + " AS roles, " + cast(3, "text") + " AS tenant",
+		Binds:   bind(":sub", ":roles", ":claim.tenant"),
+		Columns: cols("sub", schema.Text, "roles", schema.ArrayOf(schema.Text), "tenant", schema.Text)}
+	whoami := mine
+	whoami.Name, whoami.Auth = "whoami", logic.AuthPublic
+	return []logic.Logic{mine, whoami,
 		{Name: "items/get", Auth: logic.AuthPublic, Readonly: true, SQL: items + " WHERE id = " + ph(1),
 			Params: []logic.Param{param("id", "integer", true)}, Binds: bind("id"), Columns: rows},
-		{Name: "items/mine", Auth: logic.AuthAuthenticated, Readonly: true,
-			SQL:     "SELECT " + cast(1, "text") + " AS sub, " + cast(2, "text[]") + " AS roles, " + cast(3, "text") + " AS tenant",
-			Binds:   bind(":sub", ":roles", ":claim.tenant"),
-			Columns: cols("sub", schema.Text, "roles", schema.ArrayOf(schema.Text), "tenant", schema.Text)},
 		{Name: "items/rename", Auth: logic.AuthRoles, Roles: []string{"admin"},
 			SQL:    "UPDATE items SET name = " + ph(1) + " WHERE id = " + ph(2),
 			Params: []logic.Param{param("name", "string", true), param("id", "integer", true)}, Binds: bind("name", "id")},
@@ -233,6 +235,15 @@ func testLogicCalls(t *testing.T, dbURL string, pg bool) {
 		r = call(bearer("demo", "dev", mint("alice", []string{"editor", "admin"})), "items/mine", nil)
 		if string(r.body) != `{"data":[{"sub":"alice","roles":["editor","admin","authenticated"],"tenant":"acme"}],"meta":{}}` {
 			t.Fatalf("auth binds: %d %s", r.status, r.body)
+		}
+		// An API key: sub and claims NULL, its roles; anonymous: no roles.
+		r = call(key(reader.Key), "whoami", nil)
+		if string(r.body) != `{"data":[{"sub":null,"roles":["reader"],"tenant":null}],"meta":{}}` {
+			t.Fatalf("API key auth binds: %d %s", r.status, r.body)
+		}
+		r = call(anon("demo", "dev"), "whoami", nil)
+		if string(r.body) != `{"data":[{"sub":null,"roles":[],"tenant":null}],"meta":{}}` {
+			t.Fatalf("anonymous auth binds: %d %s", r.status, r.body)
 		}
 		r = call(key(reader.Key), "items/some", nil)
 		if rows := data(t, r); len(rows) != 2 {
