@@ -26,6 +26,13 @@ import (
 // the bundles it serves, per env: the Bridge sees what a release carrying
 // auth.yaml looks like, whatever the Hub can stage yet.
 func authProxy(t *testing.T, hubURL string, auth map[string]*authconfig.Document) string {
+	return bundleProxy(t, hubURL, func(b *bundle.Bundle) { b.Release.Auth = auth[b.Env] })
+}
+
+// bundleProxy stands in front of a real Hub and lets edit change the
+// released bundles it serves (those with a release): tests give the Bridge
+// release contents that the Hub may not stage yet.
+func bundleProxy(t testing.TB, hubURL string, edit func(*bundle.Bundle)) string {
 	t.Helper()
 	target, err := url.Parse(hubURL)
 	if err != nil {
@@ -48,7 +55,7 @@ func authProxy(t *testing.T, hubURL string, auth map[string]*authconfig.Document
 				return err
 			}
 			if b.Release != nil {
-				b.Release.Auth = auth[b.Env]
+				edit(&b)
 			}
 			body, err = json.Marshal(&b)
 			if err != nil {

@@ -104,6 +104,19 @@ type Plan struct {
 	Check        bool
 	CheckMessage string
 
+	// Logic is the name of the logic a logics/… plan runs (SPEC §6);
+	// empty for Auto CRUD. Its Op is empty, Columns are the result
+	// columns the Hub described (empty: the statement returns no rows,
+	// and the response is data [] with meta.affected, SPEC §4.5).
+	Logic string
+	// Readonly logic runs in a read-only transaction: a statement that
+	// writes fails (403, decision 0024). Write is set for the others.
+	Readonly bool
+	// MaxRows caps the rows a logic may return (STK_MAX_LIMIT): more is
+	// 400 and the transaction is rolled back, never truncation (SPEC
+	// §4.6). 0: no cap (Auto CRUD selects are capped by their limit).
+	MaxRows int
+
 	// argBuf backs Args for the common short statements, so that a plan
 	// and its args are one allocation.
 	argBuf [6]any

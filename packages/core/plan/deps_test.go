@@ -25,6 +25,7 @@ var allowedImports = []string{
 	"github.com/santokit/santokit/packages/core/bundle",
 	"github.com/santokit/santokit/packages/core/filter",
 	"github.com/santokit/santokit/packages/core/jsonscan",
+	"github.com/santokit/santokit/packages/core/logic",
 	"github.com/santokit/santokit/packages/core/names",
 	"github.com/santokit/santokit/packages/core/permissions",
 	"github.com/santokit/santokit/packages/core/predicate",

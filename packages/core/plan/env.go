@@ -30,6 +30,8 @@ type Env struct {
 	lim        Limits
 	keys       map[string]*keyEntry
 	conns      map[string]*connEnv
+	// logics are the release's logics by name (SPEC §6; logic.go).
+	logics map[string]*logicEnv
 }
 
 type keyEntry struct {
@@ -165,6 +167,7 @@ func Compile(b *bundle.Bundle, lim Limits) (*Env, error) {
 		}
 		e.conns[c.Name] = ce
 	}
+	e.compileLogics(b)
 	return e, nil
 }
 

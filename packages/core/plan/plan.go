@@ -22,7 +22,7 @@ const msgNeedCredential = "this call needs a credential: send an API key (X-Sant
 // _default) is public — an unknown connection or table is "not public", so it
 // learns nothing. A caller with a credential gets 404 for an unknown
 // connection or table and 403 when no rule matches; the first matching rule
-// in file order decides. logics/… are not built yet: 404 (401 anonymous).
+// in file order decides. logics/… are planned by logicPlan (logic.go).
 // A Superuser (dev mode) skips authorization: every op and column is allowed.
 //
 // Step 6: params are checked against the snapshot (400: shape, unknown
@@ -36,10 +36,7 @@ func (e *Env) Plan(c Caller, t Target, params []byte) (*Plan, error) {
 		return nil, apierr.New(apierr.NotFound, "env %s/%s has no current release", e.project, e.env)
 	}
 	if t.Logic != "" {
-		if c.Anonymous && !c.Superuser {
-			return nil, apierr.New(apierr.Unauthorized, msgNeedCredential)
-		}
-		return nil, apierr.New(apierr.NotFound, "logic %q not found", clip(t.Logic))
+		return e.logicPlan(&c, t.Logic, params)
 	}
 	op := opIndex(t.Op)
 	if op < 0 {

@@ -673,7 +673,12 @@ func marshalJSON(v any) ([]byte, error) {
 }
 
 // bind turns a canonical value into the bound argument for the engine.
-func (c *colEnv) bind(eng engine, v any) any {
+func (c *colEnv) bind(eng engine, v any) any { return bindValue(eng, v) }
+
+// bindValue turns a canonical value into the bound argument for the engine:
+// arrays as a PostgreSQL array literal or JSON text, json as its text,
+// booleans as 1/0 on SQLite.
+func bindValue(eng engine, v any) any {
 	switch v := v.(type) {
 	case nil:
 		return nil

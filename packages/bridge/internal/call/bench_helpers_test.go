@@ -7,6 +7,7 @@ import (
 	"github.com/santokit/santokit/packages/core/apikey"
 	"github.com/santokit/santokit/packages/core/authconfig"
 	"github.com/santokit/santokit/packages/core/bundle"
+	"github.com/santokit/santokit/packages/core/logic"
 	"github.com/santokit/santokit/packages/core/permissions"
 	"github.com/santokit/santokit/packages/core/plan"
 	"github.com/santokit/santokit/packages/core/schema"
@@ -26,16 +27,16 @@ func benchItems(cols ...schema.Column) *schema.Snapshot {
 		Name: "items", PrimaryKey: []string{"id"}, Columns: append([]schema.Column{colID}, cols...)}}}
 }
 
-// benchEnv compiles a bundle of snap, doc and auth with one active API key
-// of role reader, and returns the env and that key.
-func benchEnv(tb testing.TB, snap *schema.Snapshot, doc *permissions.Document, auth *authconfig.Document) (*plan.Env, string) {
+// benchEnv compiles a bundle of snap, doc, auth and logics with one active
+// API key of role reader, and returns the env and that key.
+func benchEnv(tb testing.TB, snap *schema.Snapshot, doc *permissions.Document, auth *authconfig.Document, logics ...logic.Logic) (*plan.Env, string) {
 	tb.Helper()
 	keyID, secret, key, err := apikey.Generate()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	env, err := plan.Compile(&bundle.Bundle{Project: "p", Env: "e", Revision: 1,
-		Release:     &bundle.Release{ID: "rel_1", Snapshots: map[string]schema.Snapshot{"main": *snap}, Permissions: *doc, Auth: auth},
+		Release:     &bundle.Release{ID: "rel_1", Snapshots: map[string]schema.Snapshot{"main": *snap}, Permissions: *doc, Auth: auth, Logics: logics},
 		Connections: []bundle.Connection{{Name: "main", Engine: schema.EnginePostgres, URL: "postgres://x@127.0.0.1/db"}},
 		APIKeys:     []bundle.APIKey{{KeyID: keyID, Roles: []string{"reader"}, Hash: apikey.Hash(secret), Status: bundle.KeyActive}},
 	}, plan.DefaultLimits())

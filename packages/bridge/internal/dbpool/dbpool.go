@@ -67,8 +67,9 @@ type Pool struct {
 	PG     *pgxpool.Pool
 	// Reads runs PG's single read statements in pipelines (pgpipe).
 	Reads *pgpipe.Batcher
-	// Read serves reads; Write is one connection whose transactions begin
-	// IMMEDIATE, so writers queue instead of failing with SQLITE_BUSY.
+	// Read serves reads (its connections are query_only); Write is one
+	// connection whose transactions begin IMMEDIATE, so writers queue
+	// instead of failing with SQLITE_BUSY.
 	Read, Write *sql.DB
 
 	version int
@@ -278,6 +279,13 @@ func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, *pgpipe.Batcher, err
 	cc.RuntimeParams["IntervalStyle"] = "iso_8601"
 	cc.RuntimeParams["bytea_output"] = "hex"
 	cc.RuntimeParams["extra_float_digits"] = "1"
+	// Transactions are read-only unless begun READ WRITE, as the
+	// executor's writes are. So the server refuses (25006) a write in
+	// anything else, notably a readonly logic's statement in a read
+	// pipeline (pgpipe), whose implicit transaction could otherwise only
+	// be made read-only by one more statement per pipeline (SPEC §6,
+	// decision 0024).
+	cc.RuntimeParams["default_transaction_read_only"] = "on"
 	cfg.ConnConfig = cc
 	cfg.MaxConns = int32(p.cfg.MaxConns)
 	cfg.MinConns = 0
@@ -307,17 +315,20 @@ func (p *Pools) openSQLite(rawURL string) (read, write *sql.DB, err error) {
 		return nil, nil, err
 	}
 	busy := strconv.FormatInt(max(p.cfg.StatementTimeout.Milliseconds(), 1), 10)
-	dsn := func(txlock string) string {
+	dsn := func(txlock string, pragmas ...string) string {
 		q := url.Values{
 			"mode":    {"rw"},
-			"_pragma": {"busy_timeout(" + busy + ")", "foreign_keys(1)"},
+			"_pragma": append([]string{"busy_timeout(" + busy + ")", "foreign_keys(1)"}, pragmas...),
 			"_txlock": {txlock},
 		}
 		// A "file:" URI, so that SQLite applies mode=rw; url.URL escapes
 		// '?', '#' and '%' in the path.
 		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}).String()
 	}
-	read, err = sql.Open("sqlite", dsn("deferred"))
+	// The read pool serves only reads (the executor sends writes to
+	// write), so its connections are query_only: a readonly logic that
+	// tries to write is refused by SQLite itself (SPEC §6).
+	read, err = sql.Open("sqlite", dsn("deferred", "query_only(1)"))
 	if err != nil {
 		return nil, nil, ErrInvalidURL
 	}

@@ -79,6 +79,18 @@ func mapError(reqCtx context.Context, err error, timeout time.Duration) *apierr.
 	return unavailable(err)
 }
 
+// writeRefused reports whether err is a write refused by a read-only
+// transaction (PostgreSQL 25006) or a query_only connection (SQLite
+// SQLITE_READONLY): for a readonly logic, its statement tried to write.
+func writeRefused(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "25006"
+	}
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_READONLY
+}
+
 func timedOut(cause error, timeout time.Duration) *apierr.Error {
 	return apierr.Wrap(apierr.Timeout, cause, "the statement ran past its time limit of %s", timeout)
 }

@@ -4,6 +4,8 @@
 // packages/bridge/internal/pgpipe), or with its count in the same
 // read-only snapshot; writes run in a transaction,
 // update/delete roll back when they touch more rows than the cap (SPEC §4.6).
+// A logic (SPEC §6) runs as a read when readonly, as a write otherwise,
+// and fails past the row cap (STK_MAX_LIMIT) rather than truncating.
 // Rows are encoded straight from the driver's values into the response
 // buffer by the plan's normalized column types, the same on PostgreSQL and
 // SQLite. Errors are mapped to §3 errors without forwarding driver text.
@@ -79,6 +81,11 @@ func (x *Executor) Run(ctx context.Context, pool *dbpool.Pool, p *plan.Plan, dst
 		err = fmt.Errorf("engine %q", pool.Engine)
 	}
 	if err != nil {
+		if p.Readonly && writeRefused(err) {
+			// Decision 0024: the release's statement, not the database,
+			// is at fault; the message names the logic, never the SQL.
+			return dst, r.res, apierr.Wrap(apierr.Forbidden, err, "logic %s is readonly: its statement may not write", p.Logic)
+		}
 		return dst, r.res, mapError(ctx, err, x.StatementTimeout)
 	}
 	return r.out, r.res, nil
@@ -134,10 +141,24 @@ func (r *run) endData(total, affected bool) {
 	r.out = append(r.out, `}}`...)
 }
 
-// wantsAffected: writes report meta.affected, and so do statements that
-// return no rows (custom SQL, SPEC §4.5).
+// wantsAffected: Auto CRUD writes report meta.affected; a logic reports
+// it when its statement returns no rows (SPEC §4.5).
 func (r *run) wantsAffected(resultCols int) bool {
+	if r.p.Logic != "" {
+		return resultCols == 0
+	}
 	return r.p.Write || resultCols == 0 && r.p.Op != plan.Select
+}
+
+// overRows reports whether n rows are more than a logic may return; the
+// caller then fails the run, which rolls its transaction back (SPEC §4.6:
+// never truncation).
+func (r *run) overRows(n int) error {
+	if r.p.MaxRows <= 0 || n <= r.p.MaxRows {
+		return nil
+	}
+	return apierr.New(apierr.BadRequest, "logic %s returned more than %d rows (the limit per call, STK_MAX_LIMIT); narrow it with its params or a LIMIT", r.p.Logic, r.p.MaxRows).
+		WithDetail("maxRows", r.p.MaxRows)
 }
 
 // ---- PostgreSQL ----
@@ -145,6 +166,8 @@ func (r *run) wantsAffected(resultCols int) bool {
 func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
 	if !r.p.Write && r.p.CountSQL == "" {
 		// One read statement: it may share a pipeline with others'.
+		// The connections' transactions are read-only by default
+		// (dbpool), which is what refuses a write in a readonly logic.
 		return pool.Reads.Query(ctx, r.p.SQL, r.p.Args, r.readSingle)
 	}
 	conn, err := pool.PG.Acquire(ctx)
@@ -152,7 +175,8 @@ func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
 		return err
 	}
 	defer conn.Release()
-	opts := pgx.TxOptions{}
+	// Connections are read-only by default (dbpool): writes say so.
+	opts := pgx.TxOptions{AccessMode: pgx.ReadWrite}
 	if !r.p.Write {
 		// One snapshot for the rows and their count.
 		opts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
@@ -274,6 +298,9 @@ func (r *run) encodePG(res pgResult) (int, error) {
 		n++
 		if r.capped() && n > r.x.MaxAffected {
 			return 0, r.overCap()
+		}
+		if err := r.overRows(n); err != nil {
+			return 0, err
 		}
 		raw := res.Values()
 		if r.p.Check {
@@ -447,6 +474,9 @@ func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) error {
 		n++
 		if r.capped() && n > r.x.MaxAffected {
 			return r.overCap()
+		}
+		if err := r.overRows(n); err != nil {
+			return err
 		}
 		if err := rows.Scan(ptrs...); err != nil {
 			return err

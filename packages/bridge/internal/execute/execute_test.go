@@ -68,7 +68,11 @@ func (d *db) exec(sqlText string) {
 	}
 	defer release()
 	if d.engine == dbpool.Postgres {
-		_, err = pool.PG.Exec(context.Background(), sqlText)
+		// The pool's transactions are read-only unless begun READ WRITE.
+		err = pgx.BeginTxFunc(context.Background(), pool.PG, pgx.TxOptions{AccessMode: pgx.ReadWrite}, func(tx pgx.Tx) error {
+			_, err := tx.Exec(context.Background(), sqlText)
+			return err
+		})
 	} else {
 		_, err = pool.Write.Exec(sqlText)
 	}
