@@ -43,6 +43,10 @@ type Logic struct {
 type RunLogic struct {
 	Name   string                     `json:"name"`
 	Params map[string]json.RawMessage `json:"params,omitempty"`
+	// Text holds params given as text (stk logic run --param k=v), each
+	// converted by its declared type: a string param takes the text as
+	// is, others read it as their JSON value (5, true, ["a"]).
+	Text map[string]string `json:"text,omitempty"`
 }
 
 // LogicResult answers a logic run like POST /call (SPEC §4.5): rows in
@@ -50,7 +54,7 @@ type RunLogic struct {
 // statement that returns rows, Meta.Affected otherwise.
 type LogicResult struct {
 	Data json.RawMessage `json:"data,omitempty"`
-	Meta *LogicMeta       `json:"meta,omitempty"`
+	Meta *LogicMeta      `json:"meta,omitempty"`
 }
 
 // LogicMeta is the meta of a logic run without rows.

@@ -39,8 +39,8 @@ type offsetProblem struct {
 }
 
 // scan walks text lexically for engine, finding the binds and statement
-// boundary. Only code is scanned for binds: string literals ('…' with ''
-// escapes; E'…' with backslash escapes on PostgreSQL), quoted identifiers
+// boundary. Only code is scanned for binds: string literals ('…', a
+// doubled quote escaping one; E'…' with backslash escapes on PostgreSQL), quoted identifiers
 // ("…"; also `…` and […] on SQLite), line and block comments (nested on
 // PostgreSQL) and dollar-quoted bodies ($tag$…$tag$, PostgreSQL) are
 // skipped whole, and `::` is a cast. It never panics and never looks back
@@ -290,7 +290,9 @@ func isIdentStart(c byte) bool {
 
 func isIdentPart(c byte) bool { return isIdentStart(c) || (c >= '0' && c <= '9') }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
 
 // clipText bounds user text quoted in a message.
 func clipText(s string) string {

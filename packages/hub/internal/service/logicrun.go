@@ -68,7 +68,11 @@ func (s *Service) RunLogic(ctx context.Context, p auth.Principal, project, env s
 	if !ok {
 		return hubapi.LogicResult{}, apierr.New(apierr.NotFound, "connection %s of logic %s does not exist in %s", l.Connection, l.Name, sc.target())
 	}
-	args, err := runArgs(l, in.Params, conn.Engine)
+	given, err := withText(l, in.Params, in.Text)
+	if err != nil {
+		return hubapi.LogicResult{}, err
+	}
+	args, err := runArgs(l, given, conn.Engine)
 	if err != nil {
 		return hubapi.LogicResult{}, err
 	}
@@ -92,6 +96,41 @@ func (s *Service) RunLogic(ctx context.Context, p auth.Principal, project, env s
 		return hubapi.LogicResult{Data: res.Data}, nil
 	}
 	return hubapi.LogicResult{Meta: &hubapi.LogicMeta{Affected: res.Affected}}, nil
+}
+
+// withText merges params given as text into the JSON ones: text for a
+// param of a string-like type (string, uuid, date, timestamptz) is that
+// string; for any other it must be the JSON of the value.
+func withText(l *logic.Logic, params map[string]json.RawMessage, text map[string]string) (map[string]json.RawMessage, error) {
+	if len(text) == 0 {
+		return params, nil
+	}
+	out := make(map[string]json.RawMessage, len(params)+len(text))
+	for k, v := range params {
+		out[k] = v
+	}
+	types := map[string]string{}
+	for _, p := range l.Params {
+		types[p.Name] = p.Type
+	}
+	for k, v := range text {
+		if _, dup := out[k]; dup {
+			return nil, paramErr(k, "param %s is given twice", clip(k))
+		}
+		switch types[k] {
+		case logic.TypeString, logic.TypeUUID, logic.TypeDate, logic.TypeTimestamptz:
+			b, _ := json.Marshal(v)
+			out[k] = b
+		case "":
+			out[k] = json.RawMessage("null") // unknown: refused by runArgs
+		default:
+			if !json.Valid([]byte(v)) {
+				return nil, paramErr(k, "param %s (%s) must be written as its JSON value", k, types[k])
+			}
+			out[k] = json.RawMessage(v)
+		}
+	}
+	return out, nil
 }
 
 // runArgs checks the given params against the logic's declared ones

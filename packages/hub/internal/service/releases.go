@@ -71,7 +71,7 @@ func (s *Service) CreateRelease(ctx context.Context, p auth.Principal, project, 
 	}
 	rel := store.Release{ID: ids.New(ids.Release), EnvID: sc.env.ID, Ref: in.Ref,
 		Hash: releaseHash(perms.Hash, snapRows, authCfg.Hash, logicSet.Hash), PermissionsID: perms.ID, AuthID: authCfg.ID,
-		LogicID: logicSet.ID,
+		LogicID:   logicSet.ID,
 		Snapshots: snapIDs, CreatedAt: s.now(), CreatedBy: p.Name}
 	return s.switchTo(ctx, p, sc, rel, auth.ReleaseCreate)
 }
