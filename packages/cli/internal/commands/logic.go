@@ -3,7 +3,6 @@ package commands
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/santokit/santokit/packages/cli/internal/devstack"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/logic"
@@ -161,7 +161,8 @@ SCHEMA_VALIDATION_FAILED).`,
 			}
 			logics, problems := logic.Parse(files, func(string) string { return engine })
 			if len(problems) > 0 {
-				return inLogicDir(apierr.Validation(apierr.Summary("logic files", problems), problems), dir)
+				e := apierr.Validation(apierr.Summary("logic files", problems), problems)
+				return inLogicDir(&cliError{exit: ExitError, code: e.Code, message: e.Message, details: e.Details}, dir)
 			}
 			out := validateLogicOut{OK: true, Logics: []string{}}
 			for _, l := range logics {
@@ -309,25 +310,7 @@ func readLogicDir(dir string) (map[string]string, error) {
 	if err != nil || !fi.IsDir() {
 		return nil, usageErrorf("--dir %s is not a directory", dir)
 	}
-	files := map[string]string{}
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !strings.HasSuffix(d.Name(), ".sql") {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files[filepath.ToSlash(rel)] = string(b)
-		return nil
-	})
+	files, err := devstack.ReadLogics(os.DirFS(dir))
 	if err != nil {
 		return nil, runtimeErrorf(apierr.BadRequest, "reading %s: %v", dir, err)
 	}
