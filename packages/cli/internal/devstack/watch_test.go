@@ -130,16 +130,6 @@ func countRows(t *testing.T, path, table string) int {
 	return n
 }
 
-func drain(c chan string) {
-	for {
-		select {
-		case <-c:
-		default:
-			return
-		}
-	}
-}
-
 // SQLite's messages carry no position: errorLine finds the line.
 func TestSchemaErrorLine(t *testing.T) {
 	for _, c := range []struct {
