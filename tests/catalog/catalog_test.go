@@ -222,6 +222,7 @@ var bodyless = map[string]bool{
 // required are the body routes whose body has required fields: an empty
 // object is 400.
 var required = map[string]bool{
+	"PUT /v1/projects/{p}/envs/{e}/logics": true, "POST /v1/projects/{p}/envs/{e}/logics/run": true,
 	"POST /v1/auth/login": true, "POST /v1/auth/refresh": true, "POST /v1/tokens": true, "POST /v1/users": true,
 	"POST /v1/orgs": true, "POST /v1/orgs/{org}/members": true, "PUT /v1/orgs/{org}/members/{email}": true,
 	"POST /v1/projects": true, "POST /v1/projects/{p}/envs": true, "POST /v1/projects/{p}/members": true,

@@ -319,7 +319,8 @@ func TestNewcomerDevWatchProject(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "app", "logics", "mine.sql"), []byte("SELECT 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.waitOutput(t, regexp.MustCompile(`(?m)^note: logics/ changed: custom SQL logic is not served yet`))
+	d.waitOutput(t, regexp.MustCompile(`(?m)^app/logics/mine\.sql:1:1: a logic file starts with front matter`))
+	d.waitOutput(t, regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d not applied app/logics: .+ \(code SCHEMA_VALIDATION_FAILED, request req_\w+\); the last good release stays served$`))
 }
 
 // Item 9: the files stk init writes speak to a user who has only them.

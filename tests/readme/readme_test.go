@@ -131,7 +131,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	for _, want := range []string{"demo", "dev", "prod", ":***@", "todos", "reused", "promoted", "revoked",
 		"logged in", "dev@example.com", "deployer", "active key: v2", "seals no secret now",
 		// release show, member list's implicit admin, the deletes.
-		"todos  id, title, done", "org owner (implicit)", "deleted connection main", "deleted env scratch",
+		"todos  id, title, done", "logics/_admin/counts", "staged logic set", "org owner (implicit)", "deleted connection main", "deleted env scratch",
 		"(code CONFLICT", "refused: the envs of demo serve releases", "deleted project demo", "project.delete",
 		// permissions apply and release diff: v2 moves delete from writer to admin.
 		"a release of it would change access from the current release", "todos  delete  writer  lost",

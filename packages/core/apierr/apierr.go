@@ -71,10 +71,12 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
-// Missing is one entry of details.missing[] (SPEC §3, drift).
+// Missing is one entry of details.missing[] (SPEC §3, drift): a table or
+// column, or a logic whose statement no longer prepares (SPEC §9).
 type Missing struct {
 	Connection string `json:"connection"`
-	Table      string `json:"table"`
+	Table      string `json:"table,omitempty"`
+	Logic      string `json:"logic,omitempty"`
 	Column     string `json:"column,omitempty"`
 	Reason     string `json:"reason"`
 }

@@ -51,6 +51,9 @@ type Release struct {
 	// AuthID is the env's auth config version frozen in the release (SPEC
 	// §7.3); empty when the release trusts no end-user issuer.
 	AuthID string `json:"authId,omitempty"`
+	// LogicID is the logic set frozen in the release (SPEC §6); empty when
+	// the env had none.
+	LogicID string `json:"logicId,omitempty"`
 	// Snapshots maps connection name → snapshot id.
 	Snapshots map[string]string `json:"snapshots"`
 	// PromotedFrom is the release this one was promoted from, if any.

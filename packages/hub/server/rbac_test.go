@@ -136,6 +136,13 @@ func TestRBACRouteByRole(t *testing.T) {
 		{"GET /v1/projects/{p}/envs/{e}/permissions", env + "/permissions", projViewer, nil},
 		{"PUT /v1/projects/{p}/envs/{e}/auth", env + "/auth", projDeploy, nil},
 		{"GET /v1/projects/{p}/envs/{e}/auth", env + "/auth", projViewer, nil},
+		{"PUT /v1/projects/{p}/envs/{e}/logics", env + "/logics", projDeploy, func(string) any {
+			return hubapi.ApplyLogics{Files: map[string]string{}}
+		}},
+		{"GET /v1/projects/{p}/envs/{e}/logics", env + "/logics", projViewer, nil},
+		{"POST /v1/projects/{p}/envs/{e}/logics/run", env + "/logics/run", projDeploy, func(string) any {
+			return hubapi.RunLogic{Name: "nope"}
+		}},
 		{"POST /v1/projects/{p}/envs/{e}/releases", env + "/releases", projDeploy, func(string) any { return hubapi.CreateRelease{Ref: "r1"} }},
 		{"GET /v1/projects/{p}/envs/{e}/releases", env + "/releases", projViewer, nil},
 		{"GET /v1/projects/{p}/envs/{e}/releases/current", env + "/releases/current", projViewer, nil},
@@ -173,6 +180,8 @@ func TestRBACRouteByRole(t *testing.T) {
 		// The first allowed role deletes; the next find nothing.
 		"DELETE /v1/projects/{p}/envs/{e}/connections/{name}": {200, 404},
 		"DELETE /v1/projects/{p}/envs/{e}":                    {200, 404},
+		// The current release has no logic of that name.
+		"POST /v1/projects/{p}/envs/{e}/logics/run": {404},
 	}
 	// Routes whose body is a YAML document rather than JSON.
 	yamlBodies := map[string]string{

@@ -59,19 +59,17 @@ and, when some table lets an authenticated end user select, a second curl
 with an end-user token for alice (valid 24h), and serves until interrupted
 (Ctrl+C or SIGTERM), when the servers shut down gracefully.
 
---watch reacts to every save in the project: config/permissions.yaml and
-config/auth.yaml are applied and released again; schema.sql rebuilds data.db
-(the previous one is kept as data.db.bak), then the new tables are
-snapshotted and released; logics/ is reported (not served yet). Saves in quick
+--watch reacts to every save in the project: config/permissions.yaml,
+config/auth.yaml and logics/ (custom SQL logic) are applied and released
+again; schema.sql rebuilds data.db (the previous one is kept as data.db.bak),
+then the new tables are snapshotted and released. Saves in quick
 succession are taken as one change. One line per change; problems print as
 file:line:column: path: message, and the last good release (and database)
 stays served. Port 0 in --hub-addr or --bridge-addr picks a free port; the
 real address is printed; an address in use is reported (code CONFLICT, exit
 1) naming the flag to change. With --json, one JSON object
 {hubUrl, bridgeUrl, apiKey, curl, issuerUrl, endUserCurl?} is printed on
-stdout once ready, and everything else goes to stderr.
-
-logics/ is not applied yet: the Hub has no API for it so far.`,
+stdout once ready, and everything else goes to stderr.`,
 		Example: `  stk dev
   stk init myapp && stk dev myapp --watch
   printf '%s' "$DATABASE_URL" | stk dev --db-stdin
@@ -195,7 +193,11 @@ func (a *app) devApplied(ap devstack.Apply) {
 	}
 	ce := inFile(devError(ap.Err), ap.File).(*cliError)
 	for _, p := range detailList[apierr.Problem](ce.details, "problems") {
-		fmt.Fprintln(w, formatProblem(ce.file, p))
+		file := ce.file
+		if p.File != "" {
+			file = p.File // a logic file under logics/
+		}
+		fmt.Fprintln(w, formatProblem(file, p))
 	}
 	line := fmt.Sprintf("%s not applied %s: %s (code %s", stamp, ap.File, ce.message, ce.code)
 	if ce.requestID != "" {
@@ -270,7 +272,7 @@ func (a *app) initCmd() *cobra.Command {
 
   config/permissions.yaml  who may do what, with commented examples
   config/auth.yaml         end-user JWT issuers (none yet)
-  logics/.gitkeep          custom SQL logic goes here
+  logics/README.md         custom SQL logic goes here (how, with examples)
   schema.sql               what 'stk dev' loads into a new local database
   .gitignore               ignores .santokit/, stk dev's local state
 

@@ -243,6 +243,9 @@ func formatMissing(m apierr.Missing) string {
 	if m.Column != "" {
 		what += "." + m.Column
 	}
+	if m.Logic != "" {
+		what += " logics/" + m.Logic
+	}
 	return "drift: " + what + ": " + orDash(m.Reason)
 }
 

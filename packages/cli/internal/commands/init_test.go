@@ -10,7 +10,7 @@ import (
 	"github.com/santokit/santokit/packages/core/permissions"
 )
 
-var initFiles = []string{"config/permissions.yaml", "config/auth.yaml", "logics/.gitkeep", "schema.sql", ".gitignore"}
+var initFiles = []string{"config/permissions.yaml", "config/auth.yaml", "logics/README.md", "schema.sql", ".gitignore"}
 
 func TestInitWritesLayout(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "myapp")

@@ -166,6 +166,7 @@ Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_E
 		a.schemaCmd(),
 		a.permissionsCmd(),
 		a.authConfigCmd(),
+		a.logicCmd(),
 		a.releaseCmd(),
 		a.apikeyCmd(),
 		a.auditCmd(),

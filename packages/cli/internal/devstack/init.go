@@ -22,6 +22,11 @@ var (
 	initAuth []byte
 	//go:embed layout/schema.sql
 	initSchema []byte
+	// The logic directory starts empty but for how to fill it: a logic
+	// naming the template's tables would not prepare on a database of the
+	// user's (--db), as permissions rules on tables would not validate.
+	//go:embed layout/logics-readme.md
+	initLogicsReadme []byte
 )
 
 // gitignoreLine keeps stk dev's local state out of git.
@@ -47,7 +52,7 @@ func (e *ExistsError) Error() string {
 }
 
 // Init writes the `stk init` layout into dir (created if missing):
-// config/permissions.yaml, config/auth.yaml, logics/.gitkeep, schema.sql
+// config/permissions.yaml, config/auth.yaml, logics/README.md, schema.sql
 // (the schema stk dev loads into a new local database) and .gitignore with
 // .santokit/. An existing file with other content is an *ExistsError and
 // nothing is written, unless force; an existing .gitignore is never
@@ -65,7 +70,7 @@ func Init(dir string, force bool) ([]InitFile, error) {
 	}{
 		{PermissionsPath, initPermissions},
 		{AuthPath, initAuth},
-		{LogicsDir + "/.gitkeep", nil},
+		{LogicsDir + "/README.md", initLogicsReadme},
 		{SchemaPath, initSchema},
 	}
 	type plan struct {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/santokit/santokit/examples"
 	"github.com/santokit/santokit/packages/core/permissions"
@@ -134,25 +133,38 @@ func (p *project) inSchemaFile(err error) error {
 	return err
 }
 
-// unapplied lists the parts of the project that stk dev does not apply yet
-// (the Hub has no logic API so far), for a notice.
-func (p *project) unapplied() []string {
+// logicsFile names logics/ as the user sees it.
+func (p *project) logicsFile() string {
 	if !p.isProject() {
-		return nil
+		return "examples/todo/" + LogicsDir
 	}
-	var out []string
-	hasSQL := false
-	_ = filepath.WalkDir(filepath.Join(p.dir, LogicsDir), func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".sql") {
-			hasSQL = true
-			return fs.SkipAll
+	return filepath.Join(p.display, LogicsDir)
+}
+
+// logics reads the logic files to apply (SPEC §6): the project's logics/
+// (none when it has no such directory), or outside a project the todo
+// example's; nil with --db outside a project (its tables are the user's).
+func (p *project) logics() (map[string]string, error) {
+	switch {
+	case p.isProject():
+	case p.ownDB:
+		return nil, nil
+	default:
+		sub, err := fs.Sub(examples.Todo(), LogicsDir)
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if hasSQL {
-		out = append(out, LogicsDir+"/")
+		return ReadLogics(sub)
 	}
-	return out
+	dir := filepath.Join(p.dir, LogicsDir)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return map[string]string{}, nil
+	}
+	files, err := ReadLogics(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p.logicsFile(), unwrapPath(err))
+	}
+	return files, nil
 }
 
 // authFile names the auth config as the user sees it.

@@ -26,9 +26,6 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 	if err != nil {
 		return Info{}, nil, err
 	}
-	for _, what := range s.proj.unapplied() {
-		s.o.Notice(what + " is not applied yet: this version of the Hub has no API for it")
-	}
 	src, err := s.proj.permissions()
 	if err != nil {
 		return Info{}, nil, err
@@ -45,7 +42,11 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 		db = conn.Engine + " " + conn.URL // redacted by the Hub
 	}
 	roles := keyRoles(src)
-	res := s.apply(ctx, s.proj.permissionsFile(), src, auth)
+	logics, err := s.proj.logics()
+	if err != nil {
+		return Info{}, nil, err
+	}
+	res := s.apply(ctx, s.proj.permissionsFile(), src, auth, logics)
 	if res.Err != nil {
 		if ctx.Err() != nil || !s.o.Watch || !s.proj.isProject() {
 			return Info{}, nil, &ApplyError{File: res.File, Err: res.Err}
@@ -152,7 +153,7 @@ type applyResult struct {
 // releases them (ref dev); file names the change in the result. The auth
 // config's dev issuer URL is resolved to where the issuer runs first
 // (resolveIssuer).
-func (s *stack) apply(ctx context.Context, file string, perms, auth []byte) applyResult {
+func (s *stack) apply(ctx context.Context, file string, perms, auth []byte, logics map[string]string) applyResult {
 	c := s.client
 	res := applyResult{Apply: Apply{File: file}}
 	snap, _, err := c.Snapshot(ctx, Project, Env, Connection)
@@ -172,6 +173,12 @@ func (s *stack) apply(ctx context.Context, file string, perms, auth []byte) appl
 	if auth != nil {
 		if _, _, err = c.PutAuthConfig(ctx, Project, Env, resolveIssuer(auth, s.issuer.URL())); err != nil {
 			res.File, res.Err = s.proj.authFile(), err
+			return res
+		}
+	}
+	if logics != nil {
+		if _, err = c.PutLogics(ctx, Project, Env, logics); err != nil {
+			res.File, res.Err = s.proj.logicsFile(), inLogicsDir(err, s.proj.logicsFile())
 			return res
 		}
 	}

@@ -76,8 +76,8 @@ func changed(a, b snapshotFiles) []string {
 // watch polls the project's files and reacts to each change (SPEC §14):
 // schema.sql rebuilds the data database, then the permissions are
 // snapshotted, applied and released again, as after a change of
-// config/permissions.yaml; a change of config/auth.yaml is applied and
-// released; other files are reported. A burst of saves
+// config/permissions.yaml; a change of config/auth.yaml or of logics/ is
+// applied and released; other files are reported. A burst of saves
 // (an editor writing a file in steps, a git checkout) is taken as one
 // change: a change is acted on once two polls in a row see the same
 // content. Problems never stop the stack: the last good release (and, for
@@ -130,11 +130,6 @@ func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, key
 			logicsChanged = true
 		}
 	}
-	if logicsChanged {
-		// The hook for custom SQL logic: once the Hub has a logic API,
-		// logics/ is applied here with the permissions (docs/decisions/0014).
-		s.o.Notice(LogicsDir + "/ changed: custom SQL logic is not served yet (this version of the Hub has no API for it); the files are watched and will apply once it is")
-	}
 	rebuilt := ""
 	if schemaChanged {
 		if s.o.DatabaseURL != "" {
@@ -156,7 +151,7 @@ func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, key
 		s.o.Notice(AuthPath + " is gone: the auth config applied last stays in force")
 		authChanged = false
 	}
-	if !permsChanged && !authChanged && rebuilt == "" {
+	if !permsChanged && !authChanged && !logicsChanged && rebuilt == "" {
 		return
 	}
 	src, ok := cur[PermissionsPath]
@@ -169,10 +164,14 @@ func (s *stack) react(ctx context.Context, diff []string, cur snapshotFiles, key
 		return
 	}
 	file := s.proj.permissionsFile()
-	if authChanged && !permsChanged && rebuilt == "" {
+	switch {
+	case permsChanged || rebuilt != "":
+	case authChanged:
 		file = s.proj.authFile()
+	case logicsChanged:
+		file = s.proj.logicsFile()
 	}
-	res := s.apply(ctx, file, src, auth)
+	res := s.apply(ctx, file, src, auth, logicsOf(cur))
 	if ctx.Err() != nil {
 		return
 	}

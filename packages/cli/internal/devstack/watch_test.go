@@ -7,16 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
+	"github.com/santokit/santokit/packages/cli/internal/hubclient"
 	"github.com/santokit/santokit/packages/core/hubapi"
 )
 
 // --watch reacts to schema.sql: the data database is rebuilt (the previous
 // one kept as data.db.bak) and released with the new table; a schema.sql
-// that fails leaves the database as it was; logics/ is reported (#11 item 8).
+// that fails leaves the database as it was; logics/ is applied (#11 item 8,
+// #13 item 6).
 func TestDevWatchSchemaAndLogics(t *testing.T) {
 	dir := initProject(t)
 	r := start(t, Options{Dir: dir, Watch: true})
@@ -55,18 +55,31 @@ func TestDevWatchSchemaAndLogics(t *testing.T) {
 		t.Errorf("a failed rebuild changed data.db: %d notes", n)
 	}
 
-	// logics/ is watched and reported as not served yet.
-	drain(r.notices)
-	if err := os.WriteFile(filepath.Join(dir, LogicsDir, "mine.sql"), []byte("SELECT 1"), 0o644); err != nil {
+	// logics/ is applied and released on save (#13 item 6); a problem
+	// names the file under logics/ and its line, and the release stays.
+	list := "---\nauth: {roles: [reader]}\nreadonly: true\n---\nSELECT id, title FROM todos ORDER BY id\n"
+	if err := os.WriteFile(filepath.Join(dir, LogicsDir, "todo-list.sql"), []byte(list), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case n := <-r.notices:
-		if !strings.Contains(n, "logics/") || !strings.Contains(n, "not served yet") {
-			t.Errorf("notice %q", n)
-		}
-	case <-time.After(10 * time.Second):
-		t.Error("no notice for logics/")
+	a = nextApply(t, r)
+	if a.Err != nil || a.File != filepath.Join(dir, LogicsDir) {
+		t.Fatalf("after a new logic: %+v", a)
+	}
+	rel, err = hub(t, r).GetRelease(context.Background(), Project, Env, a.Release.ID)
+	if err != nil || rel.LogicID == "" {
+		t.Fatalf("release of a logic: %+v, %v", rel, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, LogicsDir, "mine.sql"), []byte("SELECT 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a = nextApply(t, r)
+	var he *hubclient.Error
+	if !errors.As(a.Err, &he) {
+		t.Fatalf("a logic without front matter: %+v", a)
+	}
+	problems, _ := he.Details["problems"].([]any)
+	if p, _ := problems[0].(map[string]any); len(problems) != 1 || p["file"] != filepath.Join(dir, LogicsDir, "mine.sql") || p["line"] != float64(1) {
+		t.Errorf("problems %v", problems)
 	}
 }
 
@@ -115,16 +128,6 @@ func countRows(t *testing.T, path, table string) int {
 		t.Fatalf("%s: %v", filepath.Base(path), err)
 	}
 	return n
-}
-
-func drain(c chan string) {
-	for {
-		select {
-		case <-c:
-		default:
-			return
-		}
-	}
 }
 
 // SQLite's messages carry no position: errorLine finds the line.

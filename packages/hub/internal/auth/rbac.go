@@ -49,10 +49,14 @@ var projectNeeds = map[Action]string{
 	ProjectRead: ProjectViewer, EnvRead: ProjectViewer, ConnectionRead: ProjectViewer,
 	SchemaRead: ProjectViewer, PermissionsRead: ProjectViewer, ReleaseRead: ProjectViewer,
 	APIKeyRead: ProjectViewer, AuditRead: ProjectViewer, MemberRead: ProjectViewer, AuthConfigRead: ProjectViewer,
+	LogicRead: ProjectViewer,
 
 	SchemaSnapshot: ProjectDeployer, PermissionsApply: ProjectDeployer, ReleaseCreate: ProjectDeployer,
 	ReleasePromote: ProjectDeployer, ReleaseRollback: ProjectDeployer, ConnectionTest: ProjectDeployer,
-	AuthConfigApply: ProjectDeployer,
+	AuthConfigApply: ProjectDeployer, LogicApply: ProjectDeployer,
+	// Running a logic (private ones included) is an operator's maintenance
+	// act that ships with a release: deployers may (SPEC §6).
+	LogicRun: ProjectDeployer,
 
 	EnvCreate: ProjectAdmin, ConnectionSet: ProjectAdmin, ConnectionRotate: ProjectAdmin,
 	APIKeyCreate: ProjectAdmin, APIKeyRevoke: ProjectAdmin, MemberManage: ProjectAdmin,

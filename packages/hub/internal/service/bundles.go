@@ -100,8 +100,12 @@ func (s *Service) buildBundle(ctx context.Context, project string, e store.Env) 
 		if err != nil {
 			return nil, err
 		}
+		logics, _, err := s.releaseLogics(ctx, rel)
+		if err != nil {
+			return nil, err
+		}
 		br := &bundle.Release{ID: rel.ID, Ref: rel.Ref, Hash: rel.Hash, CreatedAt: rel.CreatedAt,
-			Snapshots: make(map[string]schema.Snapshot, len(snaps)), Permissions: *doc, Auth: authDoc}
+			Snapshots: make(map[string]schema.Snapshot, len(snaps)), Permissions: *doc, Auth: authDoc, Logics: logics}
 		for conn, snap := range snaps {
 			br.Snapshots[conn] = *snap
 		}

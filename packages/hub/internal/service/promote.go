@@ -21,8 +21,9 @@ import (
 // (SPEC §9: a source release with one and none staged in `to` → 409).
 // Unless forced, `to`'s databases are introspected first: an exposed table
 // or column that is missing there or has another normalized type, or a
-// connection `to` lacks, refuses the promotion with 409 SCHEMA_DRIFT
-// listing each.
+// connection `to` lacks, or a logic statement that does not prepare on
+// `to`'s connection, refuses the promotion with 409 SCHEMA_DRIFT listing
+// each.
 func (s *Service) Promote(ctx context.Context, p auth.Principal, project string, in hubapi.Promote) (hubapi.Release, error) {
 	if err := names.Resource("from", in.From); err != nil {
 		return hubapi.Release{}, err
@@ -60,7 +61,7 @@ func (s *Service) Promote(ctx context.Context, p auth.Principal, project string,
 		return hubapi.Release{}, err
 	}
 	next := store.Release{ID: ids.New(ids.Release), EnvID: dst.env.ID, Ref: rel.Ref, Hash: hash,
-		PermissionsID: rel.PermissionsID, AuthID: authCfg.ID, Snapshots: rel.Snapshots, PromotedFrom: rel.ID,
+		PermissionsID: rel.PermissionsID, AuthID: authCfg.ID, LogicID: rel.LogicID, Snapshots: rel.Snapshots, PromotedFrom: rel.ID,
 		CreatedAt: s.now(), CreatedBy: p.Name}
 	// Promoting what the target already serves changes nothing: no drift
 	// check can make that worse.
@@ -76,6 +77,15 @@ func (s *Service) Promote(ctx context.Context, p auth.Principal, project string,
 		if err != nil {
 			return hubapi.Release{}, err
 		}
+		logics, _, err := s.releaseLogics(ctx, rel)
+		if err != nil {
+			return hubapi.Release{}, err
+		}
+		logicMissing, err := s.logicDrift(ctx, dst, logics)
+		if err != nil {
+			return hubapi.Release{}, err
+		}
+		missing = append(missing, logicMissing...)
 		if len(missing) > 0 {
 			return hubapi.Release{}, apierr.New(apierr.SchemaDrift,
 				"the databases of %s do not match release %s (details.missing lists each difference): fix them or promote with --force", dst.target(), rel.ID).
@@ -85,8 +95,8 @@ func (s *Service) Promote(ctx context.Context, p auth.Principal, project string,
 	return s.switchTo(ctx, p, dst, next, auth.ReleasePromote)
 }
 
-// promotedHash is the content hash of rel's permissions and snapshots with
-// the target's auth config in place of rel's own.
+// promotedHash is the content hash of rel's permissions, snapshots and
+// logic set with the target's auth config in place of rel's own.
 func (s *Service) promotedHash(ctx context.Context, rel store.Release, authHash string) (string, error) {
 	perms, err := s.store.GetPermissionSet(ctx, rel.PermissionsID)
 	if err != nil {
@@ -100,7 +110,11 @@ func (s *Service) promotedHash(ctx context.Context, rel store.Release, authHash 
 		}
 		snaps = append(snaps, row)
 	}
-	return releaseHash(perms.Hash, snaps, authHash), nil
+	_, logicHash, err := s.releaseLogics(ctx, rel)
+	if err != nil {
+		return "", err
+	}
+	return releaseHash(perms.Hash, snaps, authHash, logicHash), nil
 }
 
 // promotedRelease picks the release of the source env to promote.

@@ -22,8 +22,8 @@ import (
 // maxRefLen bounds --ref (a git sha or tag).
 const maxRefLen = 200
 
-// CreateRelease freezes the env's staged snapshots, permissions and auth
-// config (if any) into an immutable release and makes it current (SPEC §9).
+// CreateRelease freezes the env's staged snapshots, permissions, auth
+// config and logic set (if any) into an immutable release and makes it current (SPEC §9).
 // The staged permissions are re-validated against the snapshots being
 // frozen. A release with the same content hash and ref as the current one
 // is returned, Reused, and nothing changes.
@@ -61,12 +61,17 @@ func (s *Service) CreateRelease(ctx context.Context, p auth.Principal, project, 
 	if err != nil {
 		return hubapi.Release{}, err
 	}
+	logicSet, err := s.stagedLogicSet(ctx, sc.env.ID)
+	if err != nil {
+		return hubapi.Release{}, err
+	}
 	snapIDs := make(map[string]string, len(snapRows))
 	for _, r := range snapRows {
 		snapIDs[r.Connection] = r.ID
 	}
 	rel := store.Release{ID: ids.New(ids.Release), EnvID: sc.env.ID, Ref: in.Ref,
-		Hash: releaseHash(perms.Hash, snapRows, authCfg.Hash), PermissionsID: perms.ID, AuthID: authCfg.ID,
+		Hash: releaseHash(perms.Hash, snapRows, authCfg.Hash, logicSet.Hash), PermissionsID: perms.ID, AuthID: authCfg.ID,
+		LogicID:   logicSet.ID,
 		Snapshots: snapIDs, CreatedAt: s.now(), CreatedBy: p.Name}
 	return s.switchTo(ctx, p, sc, rel, auth.ReleaseCreate)
 }
@@ -104,10 +109,10 @@ func (s *Service) reuse(ctx context.Context, sc scope, rel store.Release) (hubap
 }
 
 // releaseHash is the content hash of a release: its permissions, the schema
-// of every connection and its auth config (authHash "" for none, which
-// leaves the hash of a release without one as it always was), independent
-// of ids and times.
-func releaseHash(permissionsHash string, snaps []store.Snapshot, authHash string) string {
+// of every connection, its auth config and its logic set (authHash or
+// logicHash "" for none, which leaves the hash of a release without one as
+// it always was), independent of ids and times.
+func releaseHash(permissionsHash string, snaps []store.Snapshot, authHash, logicHash string) string {
 	conns := make([]string, 0, len(snaps))
 	byConn := map[string]string{}
 	for _, s := range snaps {
@@ -122,6 +127,9 @@ func releaseHash(permissionsHash string, snaps []store.Snapshot, authHash string
 	}
 	if authHash != "" {
 		fmt.Fprintf(h, "auth %s\n", authHash)
+	}
+	if logicHash != "" {
+		fmt.Fprintf(h, "logic %s\n", logicHash)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
@@ -285,6 +293,6 @@ func releaseOut(sc scope, r store.Release, current bool) hubapi.Release {
 		snaps = map[string]string{}
 	}
 	return hubapi.Release{ID: r.ID, Ref: r.Ref, Project: sc.prj.Name, Env: sc.env.Name, Current: current,
-		Hash: r.Hash, PermissionsID: r.PermissionsID, AuthID: r.AuthID, Snapshots: snaps, PromotedFrom: r.PromotedFrom,
+		Hash: r.Hash, PermissionsID: r.PermissionsID, AuthID: r.AuthID, LogicID: r.LogicID, Snapshots: snaps, PromotedFrom: r.PromotedFrom,
 		CreatedAt: r.CreatedAt, CreatedBy: r.CreatedBy}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/santokit/santokit/packages/core/schema"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/introspect"
+	"github.com/santokit/santokit/packages/hub/internal/logicexec"
 	"github.com/santokit/santokit/packages/hub/internal/notify"
 	"github.com/santokit/santokit/packages/hub/internal/secrets"
 	"github.com/santokit/santokit/packages/hub/internal/store"
@@ -26,6 +27,10 @@ import (
 type Databases interface {
 	Tables(ctx context.Context, engine, url string) ([]schema.Table, error)
 	Probe(ctx context.Context, engine, url string) (serverVersion string, err error)
+	// Describe prepares logic statements without running them (SPEC §6).
+	Describe(ctx context.Context, engine, url string, sqls []string) ([]introspect.Statement, error)
+	// Run runs one logic statement (stk logic run).
+	Run(ctx context.Context, st logicexec.Statement) (logicexec.Result, error)
 }
 
 // introspector opens only what the connection policy allows.
@@ -33,6 +38,14 @@ type introspector struct{ targets *dbtarget.Policy }
 
 func (i introspector) Tables(ctx context.Context, engine, url string) ([]schema.Table, error) {
 	return introspect.Tables(ctx, i.targets, engine, url)
+}
+
+func (i introspector) Describe(ctx context.Context, engine, url string, sqls []string) ([]introspect.Statement, error) {
+	return introspect.Describe(ctx, i.targets, engine, url, sqls)
+}
+
+func (i introspector) Run(ctx context.Context, st logicexec.Statement) (logicexec.Result, error) {
+	return logicexec.Run(ctx, i.targets, st)
 }
 
 func (i introspector) Probe(ctx context.Context, engine, url string) (string, error) {

@@ -15,7 +15,8 @@ type PermissionSet struct {
 }
 
 // Release is an immutable release: references to immutable snapshot rows
-// (possibly of another env, after a promotion), a permission set, and the
+// (possibly of another env, after a promotion), a permission set, a logic
+// set (or none), and the
 // auth config of its own env (or none).
 type Release struct {
 	ID            string
@@ -25,6 +26,9 @@ type Release struct {
 	PermissionsID string
 	// AuthID is the env's auth config version frozen in; "" when none.
 	AuthID string
+	// LogicID is the logic set frozen in (of any env, after a promotion);
+	// "" when none.
+	LogicID string
 	// Snapshots maps connection name → snapshot id.
 	Snapshots    map[string]string
 	PromotedFrom string

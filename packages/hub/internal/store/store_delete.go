@@ -23,7 +23,7 @@ import (
 //     history; releases that froze them are immutable.
 //   - an env: its API keys and connections are removed; the env row stays
 //     as a tombstone (deleted_at set, name := id, no current release) with
-//     its releases, permission sets, auth configs and snapshots, because
+//     its releases, permission sets, auth configs, logic sets and snapshots, because
 //     releases of other envs promoted from it refer to those rows (and its
 //     own releases to its auth configs).
 //   - a project: every row of it and of its envs, its memberships and the
@@ -178,6 +178,7 @@ func (s *Store) DeleteProject(ctx context.Context, projectID string, force bool)
 			`DELETE FROM releases` + ofEnvs,
 			`DELETE FROM permission_sets` + ofEnvs,
 			`DELETE FROM auth_configs` + ofEnvs,
+			`DELETE FROM logic_sets` + ofEnvs,
 			`DELETE FROM snapshots` + ofEnvs,
 			`DELETE FROM envs WHERE project_id = ?`,
 			`DELETE FROM project_members WHERE project_id = ?`,

@@ -141,8 +141,8 @@ func (s *Store) GetSnapshotByID(ctx context.Context, id string) (Snapshot, error
 // CreateRelease stores the immutable release r, makes it the env's current
 // release and bumps the env's revision, in one transaction; it returns the
 // new revision. r.Snapshots and r.PermissionsID may name rows of any env but
-// must exist, as must r.AuthID unless empty. An unknown env, permission set,
-// auth config, snapshot or PromotedFrom release → ErrNotFound; a taken id →
+// must exist, as must r.AuthID and r.LogicID unless empty. An unknown env,
+// permission set, auth config, logic set, snapshot or PromotedFrom release → ErrNotFound; a taken id →
 // ErrConflict.
 func (s *Store) CreateRelease(ctx context.Context, r Release) (int64, error) {
 	snapshots := r.Snapshots
@@ -170,9 +170,9 @@ func (s *Store) CreateRelease(ctx context.Context, r Release) (int64, error) {
 			}
 		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO releases
-    (id, env_id, ref, hash, permissions_id, auth_id, snapshots, promoted_from, created_at, created_by)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.ID, r.EnvID, r.Ref, r.Hash, r.PermissionsID, nullIfEmpty(r.AuthID), string(snapJSON), nullIfEmpty(r.PromotedFrom),
+    (id, env_id, ref, hash, permissions_id, auth_id, logic_id, snapshots, promoted_from, created_at, created_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.EnvID, r.Ref, r.Hash, r.PermissionsID, nullIfEmpty(r.AuthID), nullIfEmpty(r.LogicID), string(snapJSON), nullIfEmpty(r.PromotedFrom),
 			micros(r.CreatedAt), r.CreatedBy); err != nil {
 			return err
 		}
@@ -213,12 +213,12 @@ func (s *Store) SetCurrentRelease(ctx context.Context, envID, releaseID string) 
 	return rev, nil
 }
 
-const releaseCols = `id, env_id, ref, hash, permissions_id, COALESCE(auth_id, ''), snapshots, COALESCE(promoted_from, ''),
+const releaseCols = `id, env_id, ref, hash, permissions_id, COALESCE(auth_id, ''), COALESCE(logic_id, ''), snapshots, COALESCE(promoted_from, ''),
     created_at, created_by FROM releases`
 
 func scanRelease(sc interface{ Scan(...any) error }) (Release, error) {
 	var r Release
-	err := sc.Scan(&r.ID, &r.EnvID, &r.Ref, &r.Hash, &r.PermissionsID, &r.AuthID, jsonCol{&r.Snapshots},
+	err := sc.Scan(&r.ID, &r.EnvID, &r.Ref, &r.Hash, &r.PermissionsID, &r.AuthID, &r.LogicID, jsonCol{&r.Snapshots},
 		&r.PromotedFrom, timeCol{&r.CreatedAt}, &r.CreatedBy)
 	return r, err
 }
