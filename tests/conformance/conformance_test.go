@@ -275,6 +275,7 @@ func setup(t *testing.T, engine string) *stack {
 		h.do("PUT", envPath+"/permissions", "application/yaml", string(yaml), nil, 200, 201)
 		if env == "dev" {
 			h.do("PUT", envPath+"/auth", "application/yaml", s.issuers.authConfig(t), nil, 200, 201)
+			h.do("PUT", envPath+"/logics", "", hubapi.ApplyLogics{Files: logicFiles(t, engine)}, nil, 200, 201)
 		}
 		h.do("POST", envPath+"/releases", "", hubapi.CreateRelease{Ref: "conformance"}, nil, 200, 201)
 	}

@@ -22,6 +22,12 @@
 // sends it: the Bridge verifies its signature once and then serves it from
 // its token cache (decision 0018), so the ratio measures what an end user
 // costs per call once signed in.
+//
+// The logic point (issue #13) runs a read-only logic (SPEC §6) selecting
+// the same row by primary key with the same API key, at one concurrency
+// (-logic-c, 32 by default), right after the Auto CRUD point of that
+// concurrency, and prints both throughputs and their ratio (target: within
+// 10%).
 package main
 
 import (
@@ -70,6 +76,7 @@ func main() {
 	bareAddr := flag.String("serve-bare", "", "internal: serve the bare handler on this address (with -bare-db) until killed")
 	bareDB := flag.String("bare-db", "", "internal: the database of -serve-bare")
 	endUserC := flag.Int("enduser-c", 32, "concurrency of the end-user (JWT) point, measured beside the API-key point of the same concurrency (0: none)")
+	logicC := flag.Int("logic-c", 32, "concurrency of the logic point (a readonly logic selecting by primary key), measured beside the Auto CRUD point of the same concurrency (0: none)")
 	hold := flag.Bool("hold", false, "set up, print the Bridge's URL, the API key and a wrk script, then wait for ^C instead of measuring (for profiling by hand)")
 	flag.Parse()
 	if *bareAddr != "" {
@@ -79,7 +86,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*duration, *concs, *pool, *endUserC, *hold); err != nil {
+	if err := run(*duration, *concs, *pool, *endUserC, *logicC, *hold); err != nil {
 		fmt.Fprintln(os.Stderr, "callbench:", err)
 		testpg.Stop()
 		os.Exit(1)
@@ -87,7 +94,7 @@ func main() {
 	testpg.Stop()
 }
 
-func run(d time.Duration, concList string, poolSize, endUserC int, hold bool) error {
+func run(d time.Duration, concList string, poolSize, endUserC, logicC int, hold bool) error {
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "callbench-")
 	if err != nil {
@@ -203,7 +210,7 @@ func run(d time.Duration, concList string, poolSize, endUserC int, hold bool) er
 		return err
 	}
 	if hold {
-		lua, err := wrkScript(work, "call.lua", keyCred)
+		lua, err := wrkScript(work, "call.lua", selectByPK, keyCred)
 		if err != nil {
 			return err
 		}
@@ -217,13 +224,17 @@ func run(d time.Duration, concList string, poolSize, endUserC int, hold bool) er
 		"conc", "bridge rps", "p50 ms", "p99 ms", "srv p99", "≤5 ms", "pgbench tps", "ratio", "bare rps", "ratio", "bare p99", "empty p99")
 	// measure loads url at concurrency c with wrk, or with the Go generator
 	// when wrk is not installed.
-	measure := func(url string, cred credential, c int) (result, error) {
+	measureShape := func(url string, cred credential, sh shape, c int) (result, error) {
 		if wrkBin != "" {
-			return loadWrk(wrkBin, work, url, cred, c, d)
+			return loadWrk(wrkBin, work, url, cred, sh, c, d)
 		}
-		return loadCall(url, cred, c, d)
+		return loadCall(url, cred, sh, c, d)
 	}
-	var keyAt, userAt result // the API-key and end-user points at endUserC
+	measure := func(url string, cred credential, c int) (result, error) {
+		return measureShape(url, cred, selectByPK, c)
+	}
+	var keyAt, userAt result   // the API-key and end-user points at endUserC
+	var crudAt, logicAt result // the Auto CRUD and logic points at logicC
 	for _, f := range strings.Split(concList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || c < 1 {
@@ -247,6 +258,12 @@ func run(d time.Duration, concList string, poolSize, endUserC int, hold bool) er
 			// the same way.
 			keyAt = res
 			if userAt, err = measure(callURL, userCred, c); err != nil {
+				return err
+			}
+		}
+		if c == logicC {
+			crudAt = res
+			if logicAt, err = measureShape(callURL, keyCred, logicByPK, c); err != nil {
 				return err
 			}
 		}
@@ -274,11 +291,25 @@ func run(d time.Duration, concList string, poolSize, endUserC int, hold bool) er
 			return err
 		}
 	}
+	if logicC > 0 && logicAt.rps == 0 {
+		if crudAt, err = measure(callURL, keyCred, logicC); err != nil {
+			return err
+		}
+		if logicAt, err = measureShape(callURL, keyCred, logicByPK, logicC); err != nil {
+			return err
+		}
+	}
 	if endUserC > 0 {
 		fmt.Printf("\n%-6s %10s %7s %7s %13s %6s\n", "conc", "user rps", "p50 ms", "p99 ms", "API-key rps", "ratio")
 		fmt.Printf("%-6d %10.0f %7.2f %7.2f %13.0f %6.2f\n", endUserC, userAt.rps, ms(userAt.p50), ms(userAt.p99), keyAt.rps, userAt.rps/keyAt.rps)
 		fmt.Println("(an end user's JWT, verified once and then served from the token cache, beside the\n" +
 			"API-key point of the same concurrency; target ratio ≥ 0.85, issue #12)")
+	}
+	if logicC > 0 {
+		fmt.Printf("\n%-6s %10s %7s %7s %13s %6s\n", "conc", "logic rps", "p50 ms", "p99 ms", "Auto CRUD rps", "ratio")
+		fmt.Printf("%-6d %10.0f %7.2f %7.2f %13.0f %6.2f\n", logicC, logicAt.rps, ms(logicAt.p50), ms(logicAt.p99), crudAt.rps, logicAt.rps/crudAt.rps)
+		fmt.Println("(logics/items/by-id, a readonly logic selecting the same row by primary key, beside the\n" +
+			"Auto CRUD select of the same concurrency; target ratio ≥ 0.90, issue #13)")
 	}
 	rss, err := peakRSS(bridge.Process.Pid)
 	if err != nil {
@@ -495,6 +526,7 @@ func bootstrap(hubURL, dbURL, issuerURL string) (string, error) {
 		{"POST", "/v1/projects/bench/envs/prod/connections/main/snapshots", nil, ""},
 		{"PUT", "/v1/projects/bench/envs/prod/permissions", "version: 1\ntables:\n  items:\n    select: [reader]\n", "application/yaml"},
 		{"PUT", "/v1/projects/bench/envs/prod/auth", "version: 1\nissuers:\n  - name: bench\n    issuer: " + issuerURL + "\n", "application/yaml"},
+		{"PUT", "/v1/projects/bench/envs/prod/logics", hubapi.ApplyLogics{Files: map[string]string{"items/by-id.sql": benchLogic}}, ""},
 		{"POST", "/v1/projects/bench/envs/prod/releases", hubapi.CreateRelease{Ref: "bench"}, ""},
 	}
 	for _, s := range steps {
@@ -551,9 +583,29 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func callBody(id int) []byte {
-	return []byte(`{"path":"db/main/items/select","params":{"where":{"id":` + strconv.Itoa(id) + `}}}`)
-}
+// benchLogic is the logic point's statement: the row and columns the Auto
+// CRUD select-by-PK answers, as a readonly logic (SPEC §6).
+const benchLogic = `---
+auth: {roles: [reader]}
+readonly: true
+params:
+  id: {type: integer, required: true}
+---
+SELECT id, name, qty, price, active FROM items WHERE id = :id
+`
+
+// shape is a /call body with the row id between prefix and suffix (no
+// single quote: the wrk script holds them in Lua strings).
+type shape struct{ name, prefix, suffix string }
+
+var (
+	selectByPK = shape{"call", `{"path":"db/main/items/select","params":{"where":{"id":`, `}}}`}
+	logicByPK  = shape{"logic", `{"path":"logics/items/by-id","params":{"id":`, `}}`}
+)
+
+func (sh shape) body(id int) []byte { return []byte(sh.prefix + strconv.Itoa(id) + sh.suffix) }
+
+func callBody(id int) []byte { return selectByPK.body(id) }
 
 // credential is the headers a caller sends: an API key, or a Bearer token
 // with the hint headers.
@@ -593,7 +645,7 @@ type result struct {
 
 // loadCall runs c workers for d, each with keep-alive connections, calling
 // a select-by-PK on random ids; every response must be 200.
-func loadCall(callURL string, cred credential, c int, d time.Duration) (result, error) {
+func loadCall(callURL string, cred credential, sh shape, c int, d time.Duration) (result, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	defer tr.CloseIdleConnections()
@@ -611,7 +663,7 @@ func loadCall(callURL string, cred credential, c int, d time.Duration) (result, 
 			r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 			var mine []time.Duration
 			for time.Now().Before(stop) {
-				req, _ := http.NewRequest("POST", callURL, bytes.NewReader(callBody(1+r.IntN(rows))))
+				req, _ := http.NewRequest("POST", callURL, bytes.NewReader(sh.body(1+r.IntN(rows))))
 				cred.set(req.Header)
 				req.Header.Set("Content-Type", "application/json")
 				t0 := time.Now()
@@ -653,14 +705,14 @@ var (
 	wrkBadRe = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
 )
 
-// loadWrk runs wrk with a script that sends the same select-by-PK bodies
+// loadWrk runs wrk with a script that sends the same bodies of sh
 // as loadCall; any non-2xx answer fails the run.
-func loadWrk(bin, work, callURL string, cred credential, c int, d time.Duration) (result, error) {
-	name := "call.lua"
+func loadWrk(bin, work, callURL string, cred credential, sh shape, c int, d time.Duration) (result, error) {
+	name := sh.name + ".lua"
 	if cred["Authorization"] != "" {
-		name = "call-user.lua"
+		name = sh.name + "-user.lua"
 	}
-	script, err := wrkScript(work, name, cred)
+	script, err := wrkScript(work, name, sh, cred)
 	if err != nil {
 		return result{}, err
 	}
@@ -691,9 +743,9 @@ func loadWrk(bin, work, callURL string, cred credential, c int, d time.Duration)
 	return res, nil
 }
 
-// wrkScript writes the wrk script name that sends random select-by-PK
+// wrkScript writes the wrk script name that sends random-id sh
 // bodies with the credential's headers, and returns its path.
-func wrkScript(work, name string, cred credential) (string, error) {
+func wrkScript(work, name string, sh shape, cred credential) (string, error) {
 	script := filepath.Join(work, name)
 	var headers strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(cred)) {
@@ -703,7 +755,7 @@ func wrkScript(work, name string, cred credential) (string, error) {
 wrk.headers["Content-Type"] = "application/json"
 ` + headers.String() + `request = function()
   local id = math.random(1, ` + strconv.Itoa(rows) + `)
-  return wrk.format(nil, nil, nil, '{"path":"db/main/items/select","params":{"where":{"id":' .. id .. '}}}')
+  return wrk.format(nil, nil, nil, '` + sh.prefix + `' .. id .. '` + sh.suffix + `')
 end
 `
 	if err := os.WriteFile(script, []byte(lua), 0o600); err != nil {

@@ -12,7 +12,7 @@ import (
 func TestWrkScriptHeaders(t *testing.T) {
 	dir := t.TempDir()
 	cred := credential{"Authorization": "Bearer aaa.bbb.ccc", "X-Santokit-Project": "bench", "X-Santokit-Env": "prod"}
-	path, err := wrkScript(dir, "call-user.lua", cred)
+	path, err := wrkScript(dir, "call-user.lua", selectByPK, cred)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,5 +33,25 @@ func TestWrkScriptHeaders(t *testing.T) {
 	}
 	if strings.Contains(lua, "X-Santokit-Api-Key") {
 		t.Errorf("an end user's script sends an API key:\n%s", lua)
+	}
+}
+
+// TestWrkScriptLogic: the logic point's script calls the logic with the id
+// as its param, so the logic point does not measure the Auto CRUD select.
+func TestWrkScriptLogic(t *testing.T) {
+	path, err := wrkScript(t.TempDir(), "logic.lua", logicByPK, credential{"X-Santokit-Api-Key": "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `'{"path":"logics/items/by-id","params":{"id":' .. id .. '}}'`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("script lacks %s:\n%s", want, b)
+	}
+	if got := string(logicByPK.body(7)); got != `{"path":"logics/items/by-id","params":{"id":7}}` {
+		t.Errorf("body %s", got)
 	}
 }

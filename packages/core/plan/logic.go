@@ -293,11 +293,8 @@ func (e *Env) logicPlan(c *Caller, name string, params []byte) (*Plan, error) {
 			return nil, apierr.New(apierr.Forbidden, "%s may not call logic %q", who(c), clip(name))
 		}
 	}
-	if le.broken != "" {
-		return nil, apierr.New(apierr.Internal, "logic %q of this release cannot run: %s; apply and release the logic again", clip(name), le.broken)
-	}
-	if le.eng == 0 {
-		return nil, apierr.New(apierr.ServiceUnavailable, "database unavailable: connection %s of logic %q is not configured in env %s/%s", clip(le.l.Connection), clip(name), e.project, e.env)
+	if err := le.runnable(" in env " + e.project + "/" + e.env); err != nil {
+		return nil, err
 	}
 	p := &Plan{Connection: le.l.Connection, Logic: le.l.Name, SQL: le.l.SQL, Columns: le.columns,
 		Readonly: le.l.Readonly, Write: !le.l.Readonly, MaxRows: e.lim.MaxLimit}
@@ -306,6 +303,56 @@ func (e *Env) logicPlan(c *Caller, name string, params []byte) (*Plan, error) {
 	} else {
 		p.Engine = schema.EngineSQLite
 	}
+	dst := p.argBuf[:0]
+	if len(le.l.Binds) > len(p.argBuf) {
+		dst = make([]any, 0, len(le.l.Binds))
+	}
+	args, err := le.args(c, params, dst)
+	if err != nil {
+		return nil, err
+	}
+	p.Args = args
+	return p, nil
+}
+
+// LogicArgs checks params (a JSON object; empty or null: none) against l's
+// declared params and returns the args of l.SQL on engineName
+// (schema.EnginePostgres or schema.EngineSQLite) in the order of l.Binds,
+// the auth binds taken from c. It is step 6 of a /call on a logic, without
+// the access check of step 5: the Hub's `stk logic run` uses it, so that
+// an operator's run and a /call accept and refuse the same values and bind
+// them alike (decision 0025).
+func LogicArgs(l *logic.Logic, engineName string, params []byte, c *Caller) ([]any, error) {
+	var eng engine
+	switch engineName {
+	case schema.EnginePostgres:
+		eng = enginePostgres
+	case schema.EngineSQLite:
+		eng = engineSQLite
+	}
+	le := compileLogic(l, eng)
+	if err := le.runnable(""); err != nil {
+		return nil, err
+	}
+	return le.args(c, params, make([]any, 0, len(l.Binds)))
+}
+
+// runnable reports a release defect (500) or a connection the bundle
+// lacks (503, where naming the env): neither is the caller's fault.
+func (le *logicEnv) runnable(where string) error {
+	if le.broken != "" {
+		return apierr.New(apierr.Internal, "logic %q of this release cannot run: %s; apply and release the logic again", clip(le.l.Name), le.broken)
+	}
+	if le.eng == 0 {
+		return apierr.New(apierr.ServiceUnavailable, "database unavailable: connection %s of logic %q is not configured%s", clip(le.l.Connection), clip(le.l.Name), where)
+	}
+	return nil
+}
+
+// args checks params against the declared ones (400 naming the param:
+// unknown, missing required, wrong type), applies defaults, and appends the
+// statement's args, in the order of Logic.Binds, to dst.
+func (le *logicEnv) args(c *Caller, params []byte, dst []any) ([]any, error) {
 	vals := make([]any, len(le.params))
 	seen := make([]bool, len(le.params))
 	if err := le.readParams(params, vals, seen); err != nil {
@@ -320,13 +367,8 @@ func (e *Env) logicPlan(c *Caller, name string, params []byte) (*Plan, error) {
 		case lp.def != nil:
 			vals[i] = lp.def
 		case lp.required:
-			return nil, badParam(pathKey("params", lp.name), "param %q of logic %q is required (%s)", lp.name, clip(name), lp.typ)
+			return nil, badParam(pathKey("params", lp.name), "param %q of logic %q is required (%s)", lp.name, clip(le.l.Name), lp.typ)
 		}
-	}
-	if len(le.l.Binds) <= len(p.argBuf) {
-		p.Args = p.argBuf[:0]
-	} else {
-		p.Args = make([]any, 0, len(le.l.Binds))
 	}
 	for _, b := range le.l.Binds {
 		var v any
@@ -346,9 +388,9 @@ func (e *Env) logicPlan(c *Caller, name string, params []byte) (*Plan, error) {
 		case logic.BindClaim:
 			v = claimArg(le.eng, c.Claims[b.Name])
 		}
-		p.Args = append(p.Args, v)
+		dst = append(dst, v)
 	}
-	return p, nil
+	return dst, nil
 }
 
 // readParams reads the params object into vals (bound values; a JSON null

@@ -171,14 +171,14 @@ func TestLogicReleaseDriftRun(t *testing.T) {
 		if string(res.Data) != `[{"id":2,"email":"b@example.com"}]` {
 			t.Fatalf("rows: %s", res.Data)
 		}
-		// Param errors name the param.
+		// Param errors name the param: the planner's checks, as for /call.
 		for _, c := range []struct {
 			params map[string]json.RawMessage
 			want   string
 		}{
-			{nil, "param email is required"},
-			{map[string]json.RawMessage{"email": json.RawMessage(`5`)}, "param email (string) must be a string"},
-			{map[string]json.RawMessage{"email": json.RawMessage(`"a"`), "x": json.RawMessage(`1`)}, "param x is not declared"},
+			{nil, `param \"email\" of logic \"_admin/deactivate\" is required`},
+			{map[string]json.RawMessage{"email": json.RawMessage(`5`)}, `param \"email\" (string): expected a string`},
+			{map[string]json.RawMessage{"email": json.RawMessage(`"a"`), "x": json.RawMessage(`1`)}, `unknown param \"x\"`},
 		} {
 			r := h.do("POST", run, hubapi.RunLogic{Name: "_admin/deactivate", Params: c.params})
 			h.expect(r, 400, apierr.BadRequest, nil)

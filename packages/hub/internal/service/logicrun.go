@@ -1,19 +1,16 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strconv"
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/logic"
-	"github.com/santokit/santokit/packages/core/schema"
+	"github.com/santokit/santokit/packages/core/plan"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/logicexec"
 )
@@ -28,7 +25,7 @@ const (
 // RunLogic runs a logic of the env's current release — private ones
 // included: this is the one way to run them (SPEC §6) — on the env's
 // connection, as an operator (deployer+). The statement gets its params
-// bound by type; :auth.sub and :auth.claims.* bind NULL and :auth.roles an
+// checked and bound by the planner, as /call binds them; :auth.sub and :auth.claims.* bind NULL and :auth.roles an
 // empty array, since an operator is not an end user. The audit event names
 // the logic, never the values.
 func (s *Service) RunLogic(ctx context.Context, p auth.Principal, project, env string, in hubapi.RunLogic) (hubapi.LogicResult, error) {
@@ -72,7 +69,15 @@ func (s *Service) RunLogic(ctx context.Context, p auth.Principal, project, env s
 	if err != nil {
 		return hubapi.LogicResult{}, err
 	}
-	args, err := runArgs(l, given, conn.Engine)
+	params, err := json.Marshal(given)
+	if err != nil {
+		return hubapi.LogicResult{}, apierr.New(apierr.BadRequest, "params are not valid JSON")
+	}
+	// The planner's own checking and binding (what /call does after its
+	// access check): unknown, missing required and mistyped params are 400
+	// naming the param. An operator is not an end user: :auth.sub and
+	// claims bind NULL, :auth.roles an empty array.
+	args, err := plan.LogicArgs(l, conn.Engine, params, &plan.Caller{})
 	if err != nil {
 		return hubapi.LogicResult{}, err
 	}
@@ -122,7 +127,7 @@ func withText(l *logic.Logic, params map[string]json.RawMessage, text map[string
 			b, _ := json.Marshal(v)
 			out[k] = b
 		case "":
-			out[k] = json.RawMessage("null") // unknown: refused by runArgs
+			out[k] = json.RawMessage("null") // unknown: refused by plan.LogicArgs
 		default:
 			if !json.Valid([]byte(v)) {
 				return nil, paramErr(k, "param %s (%s) must be written as its JSON value", k, types[k])
@@ -131,143 +136,6 @@ func withText(l *logic.Logic, params map[string]json.RawMessage, text map[string
 		}
 	}
 	return out, nil
-}
-
-// runArgs checks the given params against the logic's declared ones
-// (unknown → 400, missing required → 400, wrong type → 400, each naming the
-// param; absent ones take their default or NULL) and returns the values of
-// the positional parameters, typed for engine.
-func runArgs(l *logic.Logic, given map[string]json.RawMessage, engine string) ([]any, error) {
-	declared := map[string]logic.Param{}
-	for _, p := range l.Params {
-		declared[p.Name] = p
-	}
-	unknown := make([]string, 0)
-	for k := range given {
-		if _, ok := declared[k]; !ok {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return nil, paramErr(unknown[0], "param %s is not declared by logic %s", clip(unknown[0]), l.Name)
-	}
-	values := map[string]any{}
-	for _, p := range l.Params {
-		raw, ok := given[p.Name]
-		if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-			if p.Required {
-				return nil, paramErr(p.Name, "param %s is required", p.Name)
-			}
-			if p.Default == "" {
-				values[p.Name] = nil
-				continue
-			}
-			raw = json.RawMessage(p.Default)
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, paramErr(p.Name, "param %s is not valid JSON", p.Name)
-		}
-		if why := logic.CheckValue(v, p.Type); why != "" {
-			return nil, paramErr(p.Name, "param %s (%s) %s", p.Name, p.Type, why)
-		}
-		arg, err := driverValue(v, p.Type, engine)
-		if err != nil {
-			return nil, paramErr(p.Name, "param %s (%s): %v", p.Name, p.Type, err)
-		}
-		values[p.Name] = arg
-	}
-	args := make([]any, len(l.Binds))
-	for i, b := range l.Binds {
-		switch b.Kind {
-		case logic.BindParam:
-			args[i] = values[b.Name]
-		case logic.BindRoles:
-			if engine == schema.EngineSQLite {
-				args[i] = "[]"
-			} else {
-				args[i] = []string{}
-			}
-		default: // sub, claims: an operator has none
-			args[i] = nil
-		}
-	}
-	return args, nil
-}
-
-// driverValue turns a checked JSON value into what the engine's driver
-// binds: PostgreSQL gets typed Go values (text for numbers, so numeric
-// keeps its digits), SQLite gets its storage classes and JSON text for
-// arrays and json (read with json_each / ->>).
-func driverValue(v any, typ, engine string) (any, error) {
-	sqlite := engine == schema.EngineSQLite
-	if elem, ok := logic.ElemType(typ); ok {
-		if sqlite {
-			b, err := json.Marshal(v)
-			return string(b), err
-		}
-		items := v.([]any)
-		switch elem {
-		case logic.TypeInteger:
-			out := make([]int64, len(items))
-			for i, e := range items {
-				n, err := strconv.ParseInt(string(e.(json.Number)), 10, 64)
-				if err != nil {
-					return nil, fmt.Errorf("item %d is out of range", i)
-				}
-				out[i] = n
-			}
-			return out, nil
-		case logic.TypeBoolean:
-			out := make([]bool, len(items))
-			for i, e := range items {
-				out[i] = e.(bool)
-			}
-			return out, nil
-		default:
-			out := make([]string, len(items))
-			for i, e := range items {
-				out[i] = fmt.Sprint(e)
-			}
-			return out, nil
-		}
-	}
-	switch typ {
-	case logic.TypeInteger:
-		n, err := strconv.ParseInt(string(v.(json.Number)), 10, 64)
-		if err != nil {
-			return nil, errors.New("out of range")
-		}
-		return n, nil
-	case logic.TypeNumber:
-		if sqlite {
-			return strconv.ParseFloat(string(v.(json.Number)), 64)
-		}
-		return string(v.(json.Number)), nil
-	case logic.TypeBoolean:
-		if sqlite {
-			if v.(bool) {
-				return int64(1), nil
-			}
-			return int64(0), nil
-		}
-		return v, nil
-	case logic.TypeJSON:
-		b, err := json.Marshal(v)
-		if sqlite {
-			return string(b), err
-		}
-		return json.RawMessage(b), err
-	case logic.TypeTimestamptz:
-		if sqlite {
-			return v, nil
-		}
-		return time.Parse(time.RFC3339Nano, v.(string))
-	}
-	return v, nil
 }
 
 func paramErr(name, format string, args ...any) error {
