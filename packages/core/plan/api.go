@@ -48,7 +48,7 @@ type Caller struct {
 	// the owner shorthand (SPEC §5.3) compares the owner column with.
 	Subject string
 	// Claims are a verified end user's other claims as JSON-decoded values
-	// (string, float64, bool, nil, []any, map[string]any):
+	// (string, json.Number — or float64 —, bool, nil, []any, map[string]any):
 	// request.auth.claims.<name> (SPEC §5.2). Nil for API keys.
 	Claims map[string]any
 	// Superuser is the Bridge's STK_DISABLE_AUTH dev mode (SPEC §4.2): no

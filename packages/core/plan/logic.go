@@ -450,6 +450,18 @@ func claimArg(eng engine, v any) any {
 			return v
 		}
 		return strconv.FormatFloat(v, 'g', -1, 64)
+	case json.Number:
+		// The Bridge decodes claims with their numbers' text, so a 64-bit
+		// id stays exact.
+		if eng == engineSQLite {
+			if n, err := v.Int64(); err == nil {
+				return n
+			}
+			if f, err := v.Float64(); err == nil {
+				return f
+			}
+		}
+		return string(v)
 	case bool:
 		return logicArg(eng, v)
 	}

@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -231,6 +232,16 @@ func TestLogicParamTypes(t *testing.T) {
 	p, _ = env.Plan(user, plan.Target{Logic: "lite/typed"}, nil)
 	if got := p.Args[10:]; !reflect.DeepEqual(got, []any{"u-1", `["writer"]`, "acme", int64(3)}) {
 		t.Errorf("sqlite end user auth binds %#v", got)
+	}
+	// A numeric claim as the Bridge decodes it (json.Number) binds exactly.
+	user.Claims = map[string]any{"tenant": "acme", "level": json.Number("9007199254740993")}
+	p, _ = env.Plan(user, plan.Target{Logic: "typed"}, nil)
+	if got := p.Args[13]; got != "9007199254740993" {
+		t.Errorf("postgres json.Number claim binds %#v", got)
+	}
+	p, _ = env.Plan(user, plan.Target{Logic: "lite/typed"}, nil)
+	if got := p.Args[13]; got != int64(9007199254740993) {
+		t.Errorf("sqlite json.Number claim binds %#v", got)
 	}
 	// A caller without roles binds an empty array, not NULL.
 	p, _ = env.Plan(plan.Caller{EndUser: true, Subject: "s", Roles: []string{"writer"}}, plan.Target{Logic: "typed"}, nil)

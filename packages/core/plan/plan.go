@@ -165,8 +165,13 @@ func (p *planner) ownerValue() error {
 		var in any = p.c.Subject
 		if col.kind == kInteger || col.kind == kBigint || col.kind == kNumeric || col.kind == kFloat {
 			in = json.Number(p.c.Subject)
+			// Only the canonical spelling owns a number: "07", "+7", "7.0"
+			// and "7e0" are other subjects at the issuer, not user 7.
+			if n, err := strconv.ParseInt(p.c.Subject, 10, 64); err != nil || strconv.FormatInt(n, 10) != p.c.Subject {
+				in = nil
+			}
 		}
-		if !col.array {
+		if !col.array && in != nil {
 			v, prob = scalarValue(col.kind, p.eng, in)
 		}
 	}

@@ -48,8 +48,10 @@ type Identity struct {
 	Subject string
 	// Roles are the roles claim's values, plus "authenticated".
 	Roles []string
-	// Claims are the token's other claims, JSON-decoded (string, float64,
-	// bool, nil, []any, map[string]any): everything but sub and the roles claim.
+	// Claims are the token's other claims, JSON-decoded (string,
+	// json.Number, bool, nil, []any, map[string]any): everything but sub and
+	// the roles claim. Numbers keep their text: a 64-bit id decoded as a
+	// float64 would become another id.
 	Claims map[string]any
 }
 
@@ -114,7 +116,7 @@ func New(cfg Config) *Verifier {
 	}
 	v := &Verifier{cfg: cfg, issuer: map[issuerKey]*keySet{}, tokens: map[[sha256.Size]byte]cachedToken{}}
 	v.parser = jwt.NewParser(jwt.WithValidMethods(algorithms), jwt.WithLeeway(Skew),
-		jwt.WithTimeFunc(cfg.Now), jwt.WithExpirationRequired())
+		jwt.WithTimeFunc(cfg.Now), jwt.WithExpirationRequired(), jwt.WithJSONNumber())
 	return v
 }
 

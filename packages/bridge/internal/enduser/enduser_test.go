@@ -92,7 +92,7 @@ func TestVerifyAcceptsEveryAllowedAlgorithm(t *testing.T) {
 		if id.IssuerName != "dev" || id.Subject != "alice" || strings.Join(id.Roles, ",") != "editor,reader,authenticated" {
 			t.Fatalf("%s: identity %+v", alg, id)
 		}
-		if id.Claims["org"] != "acme" || id.Claims["n"] != float64(3) || id.Claims["sub"] != nil || id.Claims["roles"] != nil || id.Claims["iss"] != iss.URL() {
+		if id.Claims["org"] != "acme" || id.Claims["n"] != json.Number("3") || id.Claims["sub"] != nil || id.Claims["roles"] != nil || id.Claims["iss"] != iss.URL() {
 			t.Fatalf("%s: claims %v", alg, id.Claims)
 		}
 	}
@@ -470,5 +470,37 @@ func TestConcurrentVerification(t *testing.T) {
 	wg.Wait()
 	if n := iss.JWKSFetches(); n != 1 {
 		t.Fatalf("JWKS fetched %d times, want 1", n)
+	}
+}
+
+// A numeric claim keeps its exact value: decoded as a float64, a 64-bit id
+// such as 9007199254740993 became 9007199254740992, so a condition
+// resource.org == request.auth.claims.org matched another org's rows.
+func TestNumericClaimsKeepTheirExactValue(t *testing.T) {
+	clk := newClock()
+	iss := issuer(t, clk, devissuer.Options{})
+	v := verifier(clk)
+	doc := docFor(authconfig.Issuer{Name: "dev", Issuer: iss.URL()})
+	tok := mint(t, iss, "u-1", nil, map[string]any{
+		"org": json.Number("9007199254740993"), "ids": []any{json.Number("9007199254740995")}, "level": 1.5})
+	id, err := v.Verify(context.Background(), doc, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(id.Claims["org"]); got != "9007199254740993" {
+		t.Errorf("org claim %s, want 9007199254740993", got)
+	}
+	if got := fmt.Sprint(id.Claims["ids"]); got != "[9007199254740995]" {
+		t.Errorf("ids claim %s, want [9007199254740995]", got)
+	}
+	if got := fmt.Sprint(id.Claims["level"]); got != "1.5" {
+		t.Errorf("level claim %s, want 1.5", got)
+	}
+	// exp and nbf still read as times.
+	if _, err := v.Verify(context.Background(), doc, mint(t, iss, "u-2", nil, nil, devissuer.WithExpiry(clk.Now().Add(-2*time.Minute)))); err == nil {
+		t.Error("an expired token verified")
+	}
+	if _, err := v.Verify(context.Background(), doc, mint(t, iss, "u-3", nil, nil, devissuer.WithNotBefore(clk.Now().Add(2*time.Minute)))); err == nil {
+		t.Error("a token not valid yet verified")
 	}
 }
