@@ -169,8 +169,11 @@ func (x *condCtx) operandValue(n *cnode) (any, bool) {
 		}
 		return out, true
 	case predicate.Claim:
+		// A claim present as null counts as absent (SPEC §5.2): as a
+		// value it would turn `resource.org == request.auth.claims.org`
+		// into `org IS NULL` and show every row without an org.
 		v, ok := c.Claims[n.name]
-		if !ok || c.Anonymous {
+		if !ok || v == nil || c.Anonymous {
 			return nil, false
 		}
 		return claimValue(v)

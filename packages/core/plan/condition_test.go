@@ -104,6 +104,7 @@ var (
 		Claims: map[string]any{"org": "acme", "level": float64(3), "groups": []any{"a", "b"}, "admin": true}}
 	anonymous = plan.Caller{Anonymous: true}
 	bob       = plan.Caller{EndUser: true, Subject: "bob", Roles: []string{"viewer"}, Claims: map[string]any{}}
+	carol     = plan.Caller{EndUser: true, Subject: "carol", Roles: []string{"viewer"}, Claims: map[string]any{"org": nil}}
 )
 
 // whereOf is what follows WHERE in a select, without ORDER BY and paging.
@@ -134,6 +135,9 @@ func TestConditionSQL(t *testing.T) {
 		{`resource.published || resource.owner_id == request.auth.sub`, apiEditor, `FALSE`, "", nil},
 		{`!(request.auth.claims.missing == "x") || resource.published`, alice, `FALSE`, "", nil},
 		{`resource.org == request.auth.claims.org`, bob, `FALSE`, "", nil},
+		// A claim present as null is absent too, not "org IS NULL".
+		{`resource.org == request.auth.claims.org`, carol, `FALSE`, "", nil},
+		{`!(resource.org != request.auth.claims.org) || resource.published`, carol, `FALSE`, "", nil},
 		// An anonymous caller (matched through public) has no request.auth at all.
 		{`resource.published`, anonymous, `"published" = $1`, "", []any{true}},
 		{`resource.owner_id == request.auth.sub || resource.published`, anonymous, `FALSE`, "", nil},
