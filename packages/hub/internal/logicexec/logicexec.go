@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/dbtarget"
@@ -240,6 +241,14 @@ func sqliteErr(ctx context.Context, err error) error {
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
+		// Extended codes first: NOT NULL and CHECK are the values' fault
+		// (400), as pgErr maps 23502 and 23514; other constraints conflict.
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+			return apierr.New(apierr.BadRequest, "the statement leaves a column NULL, which it may not be")
+		case sqlite3.SQLITE_CONSTRAINT_CHECK:
+			return apierr.New(apierr.BadRequest, "the statement violates a check constraint")
+		}
 		switch se.Code() & 0xff {
 		case 19: // SQLITE_CONSTRAINT
 			return apierr.New(apierr.Conflict, "the statement violates a constraint")

@@ -101,6 +101,19 @@ func TestRun(t *testing.T) {
 			if errors.As(err, &ce) {
 				t.Fatalf("a statement error reported as unreachable: %v", err)
 			}
+			// NOT NULL and CHECK are the caller's values, 400 on both
+			// engines (as pgErr and the Bridge map them), not a conflict.
+			_, err = run("INSERT INTO t (id, name) VALUES (10, "+e.p(1)+")", false, 10, nil)
+			if ae := apierr.As(err); ae == nil || ae.Code != apierr.BadRequest {
+				t.Fatalf("not-null violation: %v", err)
+			}
+			if _, err := run("CREATE TABLE c (v integer CONSTRAINT positive CHECK (v > 0))", false, 10); err != nil {
+				t.Fatal(err)
+			}
+			_, err = run("INSERT INTO c (v) VALUES ("+e.p(1)+")", false, 10, int64(-1))
+			if ae := apierr.As(err); ae == nil || ae.Code != apierr.BadRequest {
+				t.Fatalf("check violation: %v", err)
+			}
 		})
 	}
 }
