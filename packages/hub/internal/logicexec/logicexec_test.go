@@ -127,3 +127,18 @@ func TestRunTimeout(t *testing.T) {
 		t.Fatalf("slow statement: %v", err)
 	}
 }
+
+// TestRunPostgresTextTypes: a time, interval or date column and an
+// infinite date, timestamp or float read as the server's text (as SQLite
+// stores them), never as pgx's Go structs, a midnight timestamp, a number
+// or "+Inf".
+func TestRunPostgresTextTypes(t *testing.T) {
+	e := engines(t)[1]
+	res, err := Run(context.Background(), e.targets, Statement{Engine: e.engine, URL: e.url, Readonly: true, Timeout: 5 * time.Second, MaxRows: 1,
+		SQL: "SELECT '12:34:56'::time AS t, '1 day'::interval AS i, '2024-01-02'::date AS d, 'infinity'::date AS di, " +
+			"'-infinity'::timestamptz AS ti, 'Infinity'::float8 AS f, 'NaN'::float4 AS n, 1.5::float8 AS x"})
+	want := `[{"t":"12:34:56","i":"1 day","d":"2024-01-02","di":"infinity","ti":"-infinity","f":"Infinity","n":"NaN","x":1.5}]`
+	if err != nil || string(res.Data) != want {
+		t.Fatalf("got %s %v %v\nwant %s", res.Data, err, errors.Unwrap(err), want)
+	}
+}
