@@ -228,11 +228,6 @@ func runSQLite(ctx context.Context, targets *dbtarget.Policy, st Statement) (Res
 			rows.Close()
 			return Result{}, sqliteErr(qctx, err)
 		}
-		for i, v := range vals {
-			if b, ok := v.([]byte); ok {
-				vals[i] = string(b)
-			}
-		}
 		if err := w.add(vals); err != nil {
 			rows.Close()
 			return Result{}, err

@@ -142,3 +142,18 @@ func TestRunPostgresTextTypes(t *testing.T) {
 		t.Fatalf("got %s %v %v\nwant %s", res.Data, err, errors.Unwrap(err), want)
 	}
 }
+
+// TestRunBlob: binary data reads as base64 on both engines (a PostgreSQL
+// bytea already did), never as its bytes taken for text.
+func TestRunBlob(t *testing.T) {
+	for _, e := range engines(t) {
+		q := "SELECT x'01ff' AS b, 'é' AS s"
+		if e.engine == schema.EnginePostgres {
+			q = "SELECT '\\x01ff'::bytea AS b, 'é' AS s"
+		}
+		res, err := Run(context.Background(), e.targets, Statement{Engine: e.engine, URL: e.url, SQL: q, Readonly: true, Timeout: 5 * time.Second, MaxRows: 1})
+		if want := `[{"b":"Af8=","s":"é"}]`; err != nil || string(res.Data) != want {
+			t.Fatalf("%s: got %s %v, want %s", e.engine, res.Data, err, want)
+		}
+	}
+}
