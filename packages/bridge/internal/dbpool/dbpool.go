@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -310,7 +311,9 @@ func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, *pgpipe.Batcher, err
 // otherwise open a file the connection policy never checked — another
 // database outside STK_SQLITE_DIR, read on the pooled connection by later
 // calls, or a new file anywhere (query_only does not stop ATTACH; VACUUM
-// INTO attaches its target too).
+// INTO attaches its target too). It also refuses setting the pragmas the
+// pools pin (pinnedPragmas): a readonly logic's PRAGMA query_only=0 would
+// leave its pooled connection writable for the calls after it.
 var sqliteDriver = func() *sqlite.Driver {
 	d := &sqlite.Driver{}
 	d.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
@@ -318,8 +321,11 @@ var sqliteDriver = func() *sqlite.Driver {
 		if !ok {
 			return errors.New("the sqlite driver has no authorizer")
 		}
-		return r.RegisterAuthorizer(func(action sqlite.AuthorizerActionCode, _, _, _, _ string) sqlite.AuthorizerReturnCode {
-			if action == sqlite.AuthAttach || action == sqlite.AuthDetach {
+		return r.RegisterAuthorizer(func(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ string) sqlite.AuthorizerReturnCode {
+			switch {
+			case action == sqlite.AuthAttach || action == sqlite.AuthDetach:
+				return sqlite.AuthorizerDeny
+			case action == sqlite.AuthPragma && arg2 != "" && pinnedPragmas[strings.ToLower(arg1)]:
 				return sqlite.AuthorizerDeny
 			}
 			return sqlite.AuthorizerOK
@@ -327,6 +333,9 @@ var sqliteDriver = func() *sqlite.Driver {
 	})
 	return d
 }()
+
+// pinnedPragmas are the settings openSQLite's DSN gives every connection.
+var pinnedPragmas = map[string]bool{"query_only": true, "foreign_keys": true, "busy_timeout": true}
 
 type sqliteConnector struct{ dsn string }
 

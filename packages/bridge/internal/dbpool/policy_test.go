@@ -177,3 +177,47 @@ func TestSQLiteNoAttach(t *testing.T) {
 		t.Fatalf("a plain write: %v", err)
 	}
 }
+
+// TestSQLitePinnedPragmas: a statement cannot change the settings the
+// Bridge opens its SQLite connections with — a readonly logic that ran
+// PRAGMA query_only=0 made its pooled connection writable for every later
+// readonly logic (SPEC §6) — while reading a pragma still works.
+func TestSQLitePinnedPragmas(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "data.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE t (x integer)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	p := New(Config{MaxConns: 1, StatementTimeout: time.Second, Targets: dbtarget.MustNew(dbtarget.Config{SQLiteDir: dir})})
+	defer p.Close()
+	pool, release, err := p.Acquire("p", "e", bundle.Connection{Name: "main", Engine: SQLite, URL: "sqlite://" + path, Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	for _, q := range []string{"PRAGMA query_only = 0", "PRAGMA query_only(false)", "PRAGMA main.query_only=OFF", "PRAGMA foreign_keys = 0", "PRAGMA busy_timeout = 0"} {
+		if rows, err := pool.Read.Query(q); err == nil {
+			rows.Close()
+		}
+	}
+	if _, err := pool.Read.Exec("INSERT INTO t VALUES (1)"); err == nil {
+		t.Fatal("a pragma made the read pool writable")
+	}
+	var fk, busy int
+	if err := pool.Read.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("foreign_keys %d, %v", fk, err)
+	}
+	if err := pool.Read.QueryRow("PRAGMA busy_timeout").Scan(&busy); err != nil || busy != 1000 {
+		t.Fatalf("busy_timeout %d, %v", busy, err)
+	}
+	rows, err := pool.Read.Query("PRAGMA table_info(t)")
+	if err != nil {
+		t.Fatalf("reading a pragma: %v", err)
+	}
+	rows.Close()
+}
