@@ -133,3 +133,91 @@ func TestDialGuard(t *testing.T) {
 		t.Fatalf("connect: %v; want the allowed-hosts refusal", err)
 	}
 }
+
+// TestSQLiteNoAttach: a statement (a logic's, SPEC §6) cannot ATTACH a file
+// the policy did not check — reading a database outside STK_SQLITE_DIR on
+// a pooled connection, or creating one anywhere — nor VACUUM INTO one, on
+// the read (query_only) and the write pool alike.
+func TestSQLiteNoAttach(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "data.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE t (x integer)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	p := New(Config{MaxConns: 1, StatementTimeout: time.Second, Targets: dbtarget.MustNew(dbtarget.Config{SQLiteDir: dir})})
+	defer p.Close()
+	pool, release, err := p.Acquire("p", "e", bundle.Connection{Name: "main", Engine: SQLite, URL: "sqlite://" + path, Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	for name, db := range map[string]*sql.DB{"read": pool.Read, "write": pool.Write} {
+		created := filepath.Join(outside, name+".db")
+		for _, q := range []string{"ATTACH 'file:" + created + "?mode=rwc' AS o", "ATTACH '" + created + "' AS o", "VACUUM INTO '" + created + "'"} {
+			rows, err := db.Query(q)
+			if err == nil {
+				rows.Close()
+				t.Errorf("%s: %s ran", name, q)
+			}
+			if _, err := os.Stat(created); !os.IsNotExist(err) {
+				t.Fatalf("%s: %s created a file outside STK_SQLITE_DIR (%v)", name, q, err)
+			}
+		}
+	}
+	var n int
+	if err := pool.Read.QueryRow("SELECT count(*) FROM t").Scan(&n); err != nil {
+		t.Fatalf("a plain read: %v", err)
+	}
+	if _, err := pool.Write.Exec("INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatalf("a plain write: %v", err)
+	}
+}
+
+// TestSQLitePinnedPragmas: a statement cannot change the settings the
+// Bridge opens its SQLite connections with — a readonly logic that ran
+// PRAGMA query_only=0 made its pooled connection writable for every later
+// readonly logic (SPEC §6) — while reading a pragma still works.
+func TestSQLitePinnedPragmas(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "data.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE t (x integer)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	p := New(Config{MaxConns: 1, StatementTimeout: time.Second, Targets: dbtarget.MustNew(dbtarget.Config{SQLiteDir: dir})})
+	defer p.Close()
+	pool, release, err := p.Acquire("p", "e", bundle.Connection{Name: "main", Engine: SQLite, URL: "sqlite://" + path, Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	for _, q := range []string{"PRAGMA query_only = 0", "PRAGMA query_only(false)", "PRAGMA main.query_only=OFF", "PRAGMA foreign_keys = 0", "PRAGMA busy_timeout = 0"} {
+		if rows, err := pool.Read.Query(q); err == nil {
+			rows.Close()
+		}
+	}
+	if _, err := pool.Read.Exec("INSERT INTO t VALUES (1)"); err == nil {
+		t.Fatal("a pragma made the read pool writable")
+	}
+	var fk, busy int
+	if err := pool.Read.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("foreign_keys %d, %v", fk, err)
+	}
+	if err := pool.Read.QueryRow("PRAGMA busy_timeout").Scan(&busy); err != nil || busy != 1000 {
+		t.Fatalf("busy_timeout %d, %v", busy, err)
+	}
+	rows, err := pool.Read.Query("PRAGMA table_info(t)")
+	if err != nil {
+		t.Fatalf("reading a pragma: %v", err)
+	}
+	rows.Close()
+}

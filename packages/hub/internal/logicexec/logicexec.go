@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -20,7 +21,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/dbtarget"
@@ -73,6 +76,10 @@ func runPG(ctx context.Context, targets *dbtarget.Policy, st Statement) (Result,
 		return Result{}, &ConnError{err}
 	}
 	cfg.RuntimeParams["application_name"] = "santokit-hub"
+	// The text forms of textOIDs: ISO dates as the Bridge's (dbpool);
+	// intervals in the style pgx parses (it refuses iso_8601).
+	cfg.RuntimeParams["DateStyle"] = "ISO, MDY"
+	cfg.RuntimeParams["IntervalStyle"] = "postgres"
 	// Describe first, so that values are encoded for the types the server
 	// expects (a string for a numeric or date param), without caching.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
@@ -99,7 +106,7 @@ func runPG(ctx context.Context, targets *dbtarget.Policy, st Statement) (Result,
 		strconv.FormatInt(max(st.Timeout.Milliseconds(), 1), 10)); err != nil {
 		return Result{}, &ConnError{err}
 	}
-	rows, err := tx.Query(ctx, st.SQL, st.Args...)
+	rows, err := tx.Query(ctx, st.SQL, append([]any{textOIDs}, st.Args...)...)
 	if err != nil {
 		return Result{}, pgErr(err)
 	}
@@ -114,6 +121,12 @@ func runPG(ctx context.Context, targets *dbtarget.Policy, st Statement) (Result,
 		if err != nil {
 			rows.Close()
 			return Result{}, pgErr(err)
+		}
+		raw := rows.RawValues()
+		for i, f := range fields {
+			if _, text := textOIDs[f.DataTypeOID]; text && i < len(raw) && raw[i] != nil {
+				vals[i] = string(raw[i])
+			}
 		}
 		if err := w.add(vals); err != nil {
 			rows.Close()
@@ -131,6 +144,16 @@ func runPG(ctx context.Context, targets *dbtarget.Policy, st Statement) (Result,
 		return Result{Affected: rows.CommandTag().RowsAffected()}, nil
 	}
 	return Result{Data: w.done(), HasRows: true}, nil
+}
+
+// textOIDs are the types read as the server's text: pgx decodes them
+// into Go values that JSON renders wrongly (a date as a midnight
+// timestamp, time and interval as structs).
+var textOIDs = pgx.QueryResultFormatsByOID{
+	1082: pgx.TextFormatCode, // date
+	1083: pgx.TextFormatCode, // time
+	1266: pgx.TextFormatCode, // timetz
+	1186: pgx.TextFormatCode, // interval
 }
 
 // pgErr maps a statement's error (SPEC §3): constraint violations name the
@@ -205,11 +228,6 @@ func runSQLite(ctx context.Context, targets *dbtarget.Policy, st Statement) (Res
 			rows.Close()
 			return Result{}, sqliteErr(qctx, err)
 		}
-		for i, v := range vals {
-			if b, ok := v.([]byte); ok {
-				vals[i] = string(b)
-			}
-		}
 		if err := w.add(vals); err != nil {
 			rows.Close()
 			return Result{}, err
@@ -240,6 +258,14 @@ func sqliteErr(ctx context.Context, err error) error {
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
+		// Extended codes first: NOT NULL and CHECK are the values' fault
+		// (400), as pgErr maps 23502 and 23514; other constraints conflict.
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+			return apierr.New(apierr.BadRequest, "the statement leaves a column NULL, which it may not be")
+		case sqlite3.SQLITE_CONSTRAINT_CHECK:
+			return apierr.New(apierr.BadRequest, "the statement violates a check constraint")
+		}
 		switch se.Code() & 0xff {
 		case 19: // SQLITE_CONSTRAINT
 			return apierr.New(apierr.Conflict, "the statement violates a constraint")
@@ -284,8 +310,15 @@ func (w *rowWriter) add(vals []any) error {
 		}
 		w.buf.Write(w.keys[i])
 		w.buf.WriteByte(':')
-		if u, ok := v.([16]byte); ok { // pgx's uuid
-			v = fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+		switch x := v.(type) {
+		case [16]byte: // pgx's uuid
+			v = fmt.Sprintf("%x-%x-%x-%x-%x", x[0:4], x[4:6], x[6:8], x[8:10], x[10:16])
+		case pgtype.InfinityModifier: // an infinite timestamp
+			v = x.String()
+		case float32:
+			v = floatJSON(float64(x))
+		case float64:
+			v = floatJSON(x)
 		}
 		js, err := json.Marshal(v)
 		if err != nil {
@@ -295,6 +328,20 @@ func (w *rowWriter) add(vals []any) error {
 	}
 	w.buf.WriteByte('}')
 	return nil
+}
+
+// floatJSON is f, or the names PostgreSQL and the Bridge give NaN and the
+// infinities, which JSON lacks.
+func floatJSON(f float64) any {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return f
 }
 
 func (w *rowWriter) done() json.RawMessage {

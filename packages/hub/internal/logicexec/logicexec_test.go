@@ -101,6 +101,19 @@ func TestRun(t *testing.T) {
 			if errors.As(err, &ce) {
 				t.Fatalf("a statement error reported as unreachable: %v", err)
 			}
+			// NOT NULL and CHECK are the caller's values, 400 on both
+			// engines (as pgErr and the Bridge map them), not a conflict.
+			_, err = run("INSERT INTO t (id, name) VALUES (10, "+e.p(1)+")", false, 10, nil)
+			if ae := apierr.As(err); ae == nil || ae.Code != apierr.BadRequest {
+				t.Fatalf("not-null violation: %v", err)
+			}
+			if _, err := run("CREATE TABLE c (v integer CONSTRAINT positive CHECK (v > 0))", false, 10); err != nil {
+				t.Fatal(err)
+			}
+			_, err = run("INSERT INTO c (v) VALUES ("+e.p(1)+")", false, 10, int64(-1))
+			if ae := apierr.As(err); ae == nil || ae.Code != apierr.BadRequest {
+				t.Fatalf("check violation: %v", err)
+			}
 		})
 	}
 }
@@ -112,5 +125,35 @@ func TestRunTimeout(t *testing.T) {
 		SQL: "SELECT pg_sleep(5)", Timeout: 100 * time.Millisecond, MaxRows: 1})
 	if ae := apierr.As(err); ae == nil || ae.Code != apierr.Timeout {
 		t.Fatalf("slow statement: %v", err)
+	}
+}
+
+// TestRunPostgresTextTypes: a time, interval or date column and an
+// infinite date, timestamp or float read as the server's text (as SQLite
+// stores them), never as pgx's Go structs, a midnight timestamp, a number
+// or "+Inf".
+func TestRunPostgresTextTypes(t *testing.T) {
+	e := engines(t)[1]
+	res, err := Run(context.Background(), e.targets, Statement{Engine: e.engine, URL: e.url, Readonly: true, Timeout: 5 * time.Second, MaxRows: 1,
+		SQL: "SELECT '12:34:56'::time AS t, '1 day'::interval AS i, '2024-01-02'::date AS d, 'infinity'::date AS di, " +
+			"'-infinity'::timestamptz AS ti, 'Infinity'::float8 AS f, 'NaN'::float4 AS n, 1.5::float8 AS x"})
+	want := `[{"t":"12:34:56","i":"1 day","d":"2024-01-02","di":"infinity","ti":"-infinity","f":"Infinity","n":"NaN","x":1.5}]`
+	if err != nil || string(res.Data) != want {
+		t.Fatalf("got %s %v %v\nwant %s", res.Data, err, errors.Unwrap(err), want)
+	}
+}
+
+// TestRunBlob: binary data reads as base64 on both engines (a PostgreSQL
+// bytea already did), never as its bytes taken for text.
+func TestRunBlob(t *testing.T) {
+	for _, e := range engines(t) {
+		q := "SELECT x'01ff' AS b, 'é' AS s"
+		if e.engine == schema.EnginePostgres {
+			q = "SELECT '\\x01ff'::bytea AS b, 'é' AS s"
+		}
+		res, err := Run(context.Background(), e.targets, Statement{Engine: e.engine, URL: e.url, SQL: q, Readonly: true, Timeout: 5 * time.Second, MaxRows: 1})
+		if want := `[{"b":"Af8=","s":"é"}]`; err != nil || string(res.Data) != want {
+			t.Fatalf("%s: got %s %v, want %s", e.engine, res.Data, err, want)
+		}
 	}
 }
