@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"modernc.org/sqlite"
 
@@ -298,6 +299,14 @@ func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, *pgpipe.Batcher, err
 	// selects); a pipeline carries several reads, so half is plenty.
 	reads := pgpipe.New(pgpipe.Config{Runners: max(1, p.cfg.MaxConns/2), StatementTimeout: p.cfg.StatementTimeout})
 	cfg.BeforeClose = reads.Forget
+	// A statement may turn the session default off (a readonly logic's
+	// `SET default_transaction_read_only = off`), which would leave its
+	// pooled connection writable for the readonly calls after it. The
+	// server reports the setting (PostgreSQL 14+): a connection that comes
+	// back without it is closed, not reused.
+	cfg.AfterRelease = func(c *pgx.Conn) bool {
+		return c.PgConn().ParameterStatus("default_transaction_read_only") != "off"
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, nil, ErrInvalidURL
