@@ -175,3 +175,33 @@ func TestDeleteProjectRBAC(t *testing.T) {
 	// The scoped CI token went with its project.
 	h.expect(h.as(ci.Token).do("GET", "/v1/projects", nil), 401, apierr.Unauthorized, nil)
 }
+
+// TestReleaseAfterConnectionDelete: a deleted connection's snapshots stay
+// as history (decision 0016), but the next release does not freeze one: it
+// would serve a connection the env no longer has, unrefusable by the
+// in-use check (SPEC §9). Nor does a connection created again under the
+// name revive the old connection's snapshot.
+func TestReleaseAfterConnectionDelete(t *testing.T) {
+	forEachStore(t, func(t *testing.T, h *hub) {
+		db := dataDB(t)
+		h.expect(h.do("POST", "/v1/projects", hubapi.CreateProject{Name: "demo"}), 201, "", nil)
+		h.expect(h.do("POST", "/v1/projects/demo/envs", hubapi.CreateEnv{Name: "dev"}), 201, "", nil)
+		const conns = "/v1/projects/demo/envs/dev/connections/"
+		for _, c := range []string{"main", "spare"} {
+			h.expect(h.do("PUT", conns+c, hubapi.PutConnection{URL: db}), 201, "", nil)
+			h.expect(h.do("POST", conns+c+"/snapshots", nil), 201, "", nil)
+		}
+		h.expect(h.apply("dev", permsV1), 201, "", nil)
+		h.expect(h.do("DELETE", conns+"spare?confirm=spare", nil), 200, "", nil)
+		h.release("dev", "r1", 201)
+		if b := h.envBundle("dev"); b.Release == nil || len(b.Release.Snapshots) != 1 || b.Release.Snapshots["main"].Tables == nil {
+			t.Fatalf("release after deleting spare froze %v", b.Release)
+		}
+		// spare again, not snapshotted yet: still not in a release.
+		h.expect(h.do("PUT", conns+"spare", hubapi.PutConnection{URL: db}), 201, "", nil)
+		h.release("dev", "r2", 201)
+		if b := h.envBundle("dev"); len(b.Release.Snapshots) != 1 {
+			t.Fatalf("a new spare revived the old one's snapshot: %v", b.Release.Snapshots)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -155,5 +156,27 @@ func TestRunBlob(t *testing.T) {
 		if want := `[{"b":"Af8=","s":"é"}]`; err != nil || string(res.Data) != want {
 			t.Fatalf("%s: got %s %v, want %s", e.engine, res.Data, err, want)
 		}
+	}
+}
+
+// TestRunSQLiteNoAttach: a logic's ATTACH or VACUUM INTO, run by the Hub,
+// would open or create a file the connection policy never checked — one
+// outside STK_SQLITE_DIR, or the Hub's own database (SPEC §2, §6): both
+// are refused, and no file appears.
+func TestRunSQLiteNoAttach(t *testing.T) {
+	e := engines(t)[0]
+	outside := t.TempDir()
+	for _, q := range []string{
+		"ATTACH DATABASE '" + filepath.Join(outside, "a.db") + "' AS x",
+		"VACUUM INTO '" + filepath.Join(outside, "v.db") + "'",
+	} {
+		_, err := Run(context.Background(), e.targets, Statement{Engine: e.engine, URL: e.url,
+			SQL: q, Timeout: 5 * time.Second, MaxRows: 10})
+		if ae := apierr.As(err); ae == nil || ae.Status() >= 500 {
+			t.Errorf("%s: %v, want a 4xx refusal", q, err)
+		}
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("files created outside STK_SQLITE_DIR: %v", ents)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/condition"
@@ -38,6 +39,9 @@ func (s *Service) CreateRelease(ctx context.Context, p auth.Principal, project, 
 	snapRows, err := s.store.LatestSnapshots(ctx, sc.env.ID)
 	if err != nil {
 		return hubapi.Release{}, storeErr(err, "snapshots")
+	}
+	if snapRows, err = s.liveSnapshots(ctx, sc.env.ID, snapRows); err != nil {
+		return hubapi.Release{}, err
 	}
 	if len(snapRows) == 0 {
 		return hubapi.Release{}, apierr.New(apierr.BadRequest,
@@ -74,6 +78,28 @@ func (s *Service) CreateRelease(ctx context.Context, p auth.Principal, project, 
 		LogicID:   logicSet.ID,
 		Snapshots: snapIDs, CreatedAt: s.now(), CreatedBy: p.Name}
 	return s.switchTo(ctx, p, sc, rel, auth.ReleaseCreate)
+}
+
+// liveSnapshots keeps the snapshots of connections the env has now, taken
+// since the connection was created: a deleted connection's snapshots stay
+// as history (decision 0016) but must not be frozen into a release, nor
+// revived by a new connection of the same name (SPEC §9).
+func (s *Service) liveSnapshots(ctx context.Context, envID string, rows []store.Snapshot) ([]store.Snapshot, error) {
+	conns, err := s.store.ListConnections(ctx, envID)
+	if err != nil {
+		return nil, storeErr(err, "connections")
+	}
+	created := make(map[string]time.Time, len(conns))
+	for _, c := range conns {
+		created[c.Name] = c.CreatedAt
+	}
+	out := rows[:0:0]
+	for _, r := range rows {
+		if at, ok := created[r.Connection]; ok && !r.CreatedAt.Before(at) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // switchTo makes rel the env's current release unless the current one has
