@@ -387,6 +387,14 @@ func (s *stack) run(ctx context.Context, dbURL string, seeded bool) error {
 		case <-ctx.Done():
 		}
 	}()
+	// The watch's baseline is what the files held when setup read them:
+	// a save made while setup runs (or right after Ready) is then a
+	// change, not part of the baseline.
+	watching := s.o.Watch && s.proj.permissionsPath != ""
+	var baseline snapshotFiles
+	if watching {
+		baseline = s.proj.scan()
+	}
 	info, src, err := s.setup(ctx, dbURL, seeded)
 	if err != nil {
 		if e := s.failed(); e != nil {
@@ -401,8 +409,11 @@ func (s *stack) run(ctx context.Context, dbURL string, seeded bool) error {
 		return err
 	}
 	s.o.Ready(info)
-	if s.o.Watch && s.proj.permissionsPath != "" {
-		s.watch(ctx, src, info.Roles)
+	if watching {
+		// What setup applied is the permissions baseline, even if the
+		// file changed since.
+		baseline[PermissionsPath] = src
+		s.watch(ctx, baseline, info.Roles)
 	} else {
 		<-ctx.Done()
 	}

@@ -82,13 +82,11 @@ func changed(a, b snapshotFiles) []string {
 // change: a change is acted on once two polls in a row see the same
 // content. Problems never stop the stack: the last good release (and, for
 // schema.sql, the last good database) stays served. It returns when ctx
-// ends. applied is the permissions source that setup applied.
-func (s *stack) watch(ctx context.Context, applied []byte, keyRoles0 []string) {
+// ends. last is what setup served: the files as they were when it read
+// them.
+func (s *stack) watch(ctx context.Context, last snapshotFiles, keyRoles0 []string) {
 	t := time.NewTicker(s.o.PollInterval)
 	defer t.Stop()
-	last := s.proj.scan()
-	// What setup applied is the baseline, even if the file changed since.
-	last[PermissionsPath] = applied
 	seen := last
 	for {
 		select {
