@@ -15,7 +15,6 @@ package dbpool
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,13 +22,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"modernc.org/sqlite"
 
 	"github.com/santokit/santokit/packages/bridge/internal/pgpipe"
 	"github.com/santokit/santokit/packages/core/bundle"
@@ -315,43 +312,9 @@ func (p *Pools) openPostgres(rawURL string) (*pgxpool.Pool, *pgpipe.Batcher, err
 	return pool, reads, nil
 }
 
-// sqliteDriver opens the pools' SQLite connections with an authorizer that
-// refuses ATTACH and DETACH: a statement (a logic's, SPEC §6) could
-// otherwise open a file the connection policy never checked — another
-// database outside STK_SQLITE_DIR, read on the pooled connection by later
-// calls, or a new file anywhere (query_only does not stop ATTACH; VACUUM
-// INTO attaches its target too). It also refuses setting the pragmas the
-// pools pin (pinnedPragmas): a readonly logic's PRAGMA query_only=0 would
-// leave its pooled connection writable for the calls after it.
-var sqliteDriver = func() *sqlite.Driver {
-	d := &sqlite.Driver{}
-	d.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
-		r, ok := c.(sqlite.AuthorizerRegisterer)
-		if !ok {
-			return errors.New("the sqlite driver has no authorizer")
-		}
-		return r.RegisterAuthorizer(func(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ string) sqlite.AuthorizerReturnCode {
-			switch {
-			case action == sqlite.AuthAttach || action == sqlite.AuthDetach:
-				return sqlite.AuthorizerDeny
-			case action == sqlite.AuthPragma && arg2 != "" && pinnedPragmas[strings.ToLower(arg1)]:
-				return sqlite.AuthorizerDeny
-			}
-			return sqlite.AuthorizerOK
-		})
-	})
-	return d
-}()
-
-// pinnedPragmas are the settings openSQLite's DSN gives every connection.
-var pinnedPragmas = map[string]bool{"query_only": true, "foreign_keys": true, "busy_timeout": true}
-
-type sqliteConnector struct{ dsn string }
-
-func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
-	return sqliteDriver.Open(c.dsn)
-}
-func (c sqliteConnector) Driver() driver.Driver { return sqliteDriver }
+// pinnedPragmas are the settings openSQLite's DSN gives every connection,
+// which statements may not change (dbtarget.SQLiteConnector).
+var pinnedPragmas = []string{"query_only", "foreign_keys", "busy_timeout"}
 
 // openSQLite opens sqlite://<path> once the policy allowed it, at the
 // resolved path it checked. The file must exist (mode=rw): a missing file
@@ -377,8 +340,8 @@ func (p *Pools) openSQLite(rawURL string) (read, write *sql.DB, err error) {
 	// The read pool serves only reads (the executor sends writes to
 	// write), so its connections are query_only: a readonly logic that
 	// tries to write is refused by SQLite itself (SPEC §6).
-	read = sql.OpenDB(sqliteConnector{dsn("deferred", "query_only(1)")})
-	write = sql.OpenDB(sqliteConnector{dsn("immediate")})
+	read = sql.OpenDB(dbtarget.SQLiteConnector(dsn("deferred", "query_only(1)"), pinnedPragmas...))
+	write = sql.OpenDB(dbtarget.SQLiteConnector(dsn("immediate"), pinnedPragmas...))
 	read.SetMaxOpenConns(p.cfg.MaxConns)
 	read.SetMaxIdleConns(p.cfg.MaxConns)
 	read.SetConnMaxIdleTime(5 * time.Minute)

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -195,7 +194,7 @@ func runSQLite(ctx context.Context, targets *dbtarget.Policy, st Statement) (Res
 		"mode":    {mode},
 		"_pragma": {"busy_timeout(5000)", "foreign_keys(1)"},
 	}.Encode()}).String()
-	db := sql.OpenDB(sqliteConnector{dsn})
+	db := sql.OpenDB(dbtarget.SQLiteConnector(dsn)) // no ATTACH: SPEC §2, §6
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	// SQLite has no statement_timeout: the context interrupts it.
@@ -249,35 +248,6 @@ func runSQLite(ctx context.Context, targets *dbtarget.Policy, st Statement) (Res
 	}
 	return Result{Data: w.done(), HasRows: true}, nil
 }
-
-// sqliteDriver opens the connections of runSQLite with an authorizer that
-// refuses ATTACH and DETACH: a logic's statement could otherwise open or
-// create a file the connection policy never checked — a database outside
-// STK_SQLITE_DIR or the Hub's own (SPEC §2, §6; VACUUM INTO attaches its
-// target too), as the Bridge's pools refuse it.
-var sqliteDriver = func() *sqlite.Driver {
-	d := &sqlite.Driver{}
-	d.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
-		r, ok := c.(sqlite.AuthorizerRegisterer)
-		if !ok {
-			return errors.New("the sqlite driver has no authorizer")
-		}
-		return r.RegisterAuthorizer(func(action sqlite.AuthorizerActionCode, _, _, _, _ string) sqlite.AuthorizerReturnCode {
-			if action == sqlite.AuthAttach || action == sqlite.AuthDetach {
-				return sqlite.AuthorizerDeny
-			}
-			return sqlite.AuthorizerOK
-		})
-	})
-	return d
-}()
-
-type sqliteConnector struct{ dsn string }
-
-func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
-	return sqliteDriver.Open(c.dsn)
-}
-func (c sqliteConnector) Driver() driver.Driver { return sqliteDriver }
 
 func sqliteErr(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
