@@ -3,8 +3,8 @@ package authconfig
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
+	"github.com/santokit/santokit/packages/core/yamlsrc"
 	"net/netip"
 	"net/url"
 	"sort"
@@ -12,8 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
-	"github.com/goccy/go-yaml/token"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/names"
@@ -46,9 +44,9 @@ func Hash(src []byte) string {
 // list of issuers, and refusing them keeps what is read exactly what is
 // written.
 func Parse(src []byte) (*Document, []apierr.Problem) {
-	f, err := parseYAML(src)
-	if err != nil {
-		return nil, []apierr.Problem{syntaxProblem(err)}
+	f, pr := yamlsrc.Parse(src)
+	if pr != nil {
+		return nil, []apierr.Problem{*pr}
 	}
 	var bodies []ast.Node
 	for _, doc := range f.Docs {
@@ -75,33 +73,6 @@ func Parse(src []byte) (*Document, []apierr.Problem) {
 		return nil, r.problems
 	}
 	return d, nil
-}
-
-// parseYAML runs the YAML parser. It is third-party code fed with user
-// input: a panic in it is reported as a syntax error, not a crash of the Hub.
-func parseYAML(src []byte) (f *ast.File, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, err = nil, errors.New("the YAML parser could not read this input")
-		}
-	}()
-	return parser.ParseBytes(src, 0)
-}
-
-// syntaxProblem turns a YAML parser error into a problem at its token.
-func syntaxProblem(err error) apierr.Problem {
-	var te interface {
-		GetToken() *token.Token
-		GetMessage() string
-	}
-	pr := apierr.Problem{Line: 1, Message: "invalid YAML: " + err.Error()}
-	if errors.As(err, &te) {
-		pr.Message = "invalid YAML: " + te.GetMessage()
-		if tk := te.GetToken(); tk != nil && tk.Position != nil && tk.Position.Line >= 1 {
-			pr.Line, pr.Column = tk.Position.Line, tk.Position.Column
-		}
-	}
-	return pr
 }
 
 // reader walks one YAML document into a Document, collecting problems.

@@ -2,8 +2,8 @@ package logic
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/santokit/santokit/packages/core/yamlsrc"
 	"path"
 	"regexp"
 	"sort"
@@ -12,8 +12,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
-	"github.com/goccy/go-yaml/token"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 )
@@ -215,18 +213,13 @@ func (f *fileReader) frontMatter(l *Logic, front string, frontLine int) int {
 		f.add(frontLine, 0, "auth", "auth is required (public, authenticated, private or {roles: [...]})")
 		return frontLine
 	}
-	file, err := parseYAML(front)
-	if err != nil {
-		var te interface {
-			GetToken() *token.Token
-			GetMessage() string
+	file, pr := yamlsrc.Parse([]byte(front))
+	if pr != nil {
+		line := frontLine
+		if pr.Line >= 1 {
+			line = pr.Line + f.lineOff
 		}
-		if errors.As(err, &te) && te.GetToken() != nil && te.GetToken().Position != nil {
-			p := te.GetToken().Position
-			f.add(p.Line+f.lineOff, p.Column, "", "invalid YAML: %s", te.GetMessage())
-		} else {
-			f.add(frontLine, 0, "", "invalid YAML front matter")
-		}
+		f.add(line, pr.Column, "", "%s", pr.Message)
 		return frontLine
 	}
 	if len(file.Docs) != 1 || file.Docs[0] == nil || file.Docs[0].Body == nil {
@@ -640,15 +633,4 @@ func valueOr(v, key ast.Node) ast.Node {
 		return key
 	}
 	return v
-}
-
-// parseYAML runs the YAML parser on user input; a panic in it is a syntax
-// error, not a crash of the Hub.
-func parseYAML(src string) (f *ast.File, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, err = nil, errors.New("the YAML parser could not read this input")
-		}
-	}()
-	return parser.ParseBytes([]byte(src), 0)
 }

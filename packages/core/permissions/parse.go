@@ -1,15 +1,14 @@
 package permissions
 
 import (
-	"errors"
 	"fmt"
+	"github.com/santokit/santokit/packages/core/yamlsrc"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/santokit/santokit/packages/core/apierr"
@@ -36,12 +35,9 @@ type pos struct{ line, col int }
 // may still Validate it to report everything at once; a document with
 // problems must never be served.
 func Parse(src []byte) (*Document, []apierr.Problem) {
-	if pr, ok := invalidUTF8(src); ok {
-		return nil, []apierr.Problem{pr}
-	}
-	f, err := parseYAML(src)
-	if err != nil {
-		return nil, []apierr.Problem{syntaxProblem(err)}
+	f, pr := yamlsrc.Parse(src)
+	if pr != nil {
+		return nil, []apierr.Problem{*pr}
 	}
 	p := &reader{src: src, anchors: map[string][]*ast.AnchorNode{}, aliases: maxAliases}
 	var bodies []ast.Node
@@ -60,60 +56,6 @@ func Parse(src []byte) (*Document, []apierr.Problem) {
 	d := p.document(bodies[0])
 	sortProblems(p.problems)
 	return d, p.problems
-}
-
-// invalidUTF8 locates the first byte of src that is not UTF-8. The YAML
-// parser (like encoding/json) would read it as U+FFFD, so that the stored
-// document would differ from the file sent; the file is refused instead,
-// as the JSON APIs refuse such bodies (issue #11). Duplicate keys and lone
-// surrogate escapes need no check here: the parser refuses both.
-func invalidUTF8(src []byte) (apierr.Problem, bool) {
-	if utf8.Valid(src) {
-		return apierr.Problem{}, false
-	}
-	line, col := 1, 1
-	for i := 0; i < len(src); {
-		r, size := utf8.DecodeRune(src[i:])
-		if r == utf8.RuneError && size == 1 {
-			return apierr.Problem{Line: line, Column: col,
-				Message: fmt.Sprintf("invalid UTF-8 (byte 0x%02x): the file must be UTF-8 text", src[i])}, true
-		}
-		if r == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-		i += size
-	}
-	return apierr.Problem{}, false
-}
-
-// parseYAML runs the YAML parser. The parser is third-party code fed with
-// user input: a panic in it is reported as a syntax error, not a crash of
-// the Hub.
-func parseYAML(src []byte) (f *ast.File, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, err = nil, errors.New("the YAML parser could not read this input")
-		}
-	}()
-	return parser.ParseBytes(src, 0)
-}
-
-// syntaxProblem turns a YAML parser error into a problem at its token.
-func syntaxProblem(err error) apierr.Problem {
-	var te interface {
-		GetToken() *token.Token
-		GetMessage() string
-	}
-	pr := apierr.Problem{Line: 1, Message: "invalid YAML: " + err.Error()}
-	if errors.As(err, &te) {
-		pr.Message = "invalid YAML: " + te.GetMessage()
-		if tk := te.GetToken(); tk != nil && tk.Position != nil && tk.Position.Line >= 1 {
-			pr.Line, pr.Column = tk.Position.Line, tk.Position.Column
-		}
-	}
-	return pr
 }
 
 // reader walks one YAML document into a Document, collecting problems.
