@@ -33,8 +33,6 @@ func (h *handlers) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	out, err := h.svc.OAuthCallback(r.Context(), r.PathValue("provider"), r.URL.Query())
 	switch {
 	case err != nil:
-		// A browser is on the other end: a page, whatever it accepts.
-		r.Header.Set("Accept", "text/html")
 		h.failPage(w, r, err, false, "")
 	case out.Redirect != "":
 		redirect(w, r, out.Redirect)

@@ -250,6 +250,9 @@ type Callback struct {
 // An unknown, reused, expired or tampered state has no flow, so no
 // redirect: its Result is ResultExpired.
 func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.Values) (Callback, error) {
+	if _, err := s.provider(provider); err != nil {
+		return Callback{}, err
+	}
 	invalid := Callback{Result: hubapi.ResultExpired}
 	state := query.Get("state")
 	if state == "" || len(state) > 512 {
