@@ -501,3 +501,32 @@ func TestDeviceLoginEnds(t *testing.T) {
 		t.Errorf("%d polls in 1.5s at a 1s interval", h.pollSeen)
 	}
 }
+
+// Ctrl-C while waiting for the browser: exit 1, the loopback listener
+// closed, nothing stored.
+func TestOAuthBrowserCanceled(t *testing.T) {
+	h := newOAuthHub(t, "corp")
+	env, path := cfgEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var redirect string
+	var out, errOut strings.Builder
+	a := newApp(strings.NewReader(""), &out, &errOut, func(k string) string { return env[k] })
+	a.openURL = func(u string) error {
+		start, _ := url.Parse(u)
+		redirect = start.Query().Get("redirect_uri")
+		cancel()
+		return nil
+	}
+	code := a.execute(ctx, []string{"login", "--hub", h.srv.URL})
+	if code != ExitError || !strings.Contains(errOut.String(), "error: login canceled") {
+		t.Errorf("exit %d stderr %q", code, errOut.String())
+	}
+	if res, err := http.Get(redirect + "?state=x"); err == nil {
+		res.Body.Close()
+		t.Errorf("the loopback listener still answers after the login ended: %s", res.Status)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("credentials stored")
+	}
+}
