@@ -199,6 +199,7 @@ func concrete(pattern string, known bool) string {
 		"{p}": {"demo", "ghost"}, "{e}": {"dev", "ghost"}, "{name}": {"main", "ghost"},
 		"{id}": {"rel_01ARZ3NDEKTSV4RRFFQ69G5FAV", "rel_01ARZ3NDEKTSV4RRFFQ69G5FAV"}, "{keyId}": {"key_01ARZ3NDEKTSV4RRFFQ69G5FAV", "key_01ARZ3NDEKTSV4RRFFQ69G5FAV"},
 		"{org}": {"default", "ghost"}, "{email}": {"ghost@example.com", "ghost@example.com"},
+		"{provider}": {"ghost", "ghost"}, // this Hub has no OAuth provider
 	}
 	if strings.HasPrefix(pattern, "/v1/tokens/") {
 		values["{id}"] = [2]string{"tok_01ARZ3NDEKTSV4RRFFQ69G5FAV", "tok_01ARZ3NDEKTSV4RRFFQ69G5FAV"}
@@ -217,6 +218,9 @@ var bodyless = map[string]bool{
 	"POST /v1/projects/{p}/envs/{e}/connections/{name}/test":      true,
 	"POST /v1/projects/{p}/envs/{e}/connections/{name}/snapshots": true,
 	"POST /v1/users/{email}/disable":                              true,
+	// The device page's form (application/x-www-form-urlencoded, answered
+	// with pages): TestOAuthDeviceFlow covers it.
+	"POST /v1/auth/device": true,
 }
 
 // required are the body routes whose body has required fields: an empty
@@ -229,6 +233,7 @@ var required = map[string]bool{
 	"PUT /v1/projects/{p}/members/{email}": true, "PUT /v1/projects/{p}/envs/{e}/connections/{name}": true,
 	"POST /v1/projects/{p}/envs/{e}/connections/{name}/rotate": true, "POST /v1/projects/{p}/envs/{e}/releases/rollback": true,
 	"POST /v1/projects/{p}/releases/promote": true, "POST /v1/projects/{p}/envs/{e}/apikeys": true,
+	"POST /v1/auth/oauth/token": true, "POST /v1/auth/device/token": true,
 }
 
 func TestHubCatalog(t *testing.T) {
@@ -248,7 +253,8 @@ func TestHubCatalog(t *testing.T) {
 		case path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/version" || strings.HasPrefix(path, "/.well-known/"):
 			continue // public and input-free
 		}
-		public := path == "/v1/auth/login" || path == "/v1/auth/refresh" || path == "/v1/auth/logout"
+		public := path == "/v1/auth/login" || path == "/v1/auth/refresh" || path == "/v1/auth/logout" ||
+			path == "/v1/auth/providers" || strings.HasPrefix(path, "/v1/auth/oauth/") || strings.HasPrefix(path, "/v1/auth/device")
 		if !public {
 			e.want(pattern+" without a credential", do(t, method, url, nil, nil), 401, apierr.Unauthorized)
 			e.want(pattern+" with a forged token", do(t, method, url, nil, map[string]string{"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}), 401, apierr.Unauthorized)

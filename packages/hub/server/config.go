@@ -4,11 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/httpserve"
+	"github.com/santokit/santokit/packages/hub/internal/oauth"
 )
 
 // Config is the Hub's configuration (SPEC §12). MasterKeys is secret and
@@ -34,6 +38,19 @@ type Config struct {
 	// (STK_SQLITE_DIR, STK_ALLOW_LOCAL_SOCKETS, STK_DB_ALLOWED_HOSTS; SPEC
 	// §12). New adds the store and TLS files to its Protected list.
 	DBTargets dbtarget.Config
+	// OAuth are the identity providers operators log in with
+	// (STK_OAUTH_PROVIDERS, STK_OAUTH_<NAME>_*; SPEC §7.1, decision 0026).
+	// Their client secrets are never logged.
+	OAuth []oauth.Config
+	// PublicURL (STK_HUB_PUBLIC_URL) is the Hub's external base URL: the
+	// providers' callback and the device page are under it. Empty: from
+	// Addr, when it is loopback (see PublicBase).
+	PublicURL string
+	// DeviceInterval (STK_OAUTH_DEVICE_INTERVAL) and DeviceTTL
+	// (STK_OAUTH_DEVICE_TTL) are the device flow's poll interval and
+	// code lifetime; zero: the defaults (5s, 10m).
+	DeviceInterval time.Duration
+	DeviceTTL      time.Duration
 	// Limits are the connection bounds (STK_READ_TIMEOUT,
 	// STK_MAX_CONNECTIONS); zero values take httpserve's defaults.
 	httpserve.Limits
@@ -69,6 +86,18 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.LogLevel, err = ParseLevel(getenv("STK_LOG_LEVEL")); err != nil {
 		return c, err
 	}
+	if c.OAuth, err = oauth.ConfigFromEnv(getenv); err != nil {
+		return c, err
+	}
+	if c.PublicURL, err = publicURL(getenv("STK_HUB_PUBLIC_URL")); err != nil {
+		return c, err
+	}
+	if c.DeviceInterval, err = seconds("STK_OAUTH_DEVICE_INTERVAL", getenv("STK_OAUTH_DEVICE_INTERVAL"), time.Second); err != nil {
+		return c, err
+	}
+	if c.DeviceTTL, err = seconds("STK_OAUTH_DEVICE_TTL", getenv("STK_OAUTH_DEVICE_TTL"), time.Second); err != nil {
+		return c, err
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, errors.New("set both STK_TLS_CERT and STK_TLS_KEY, or neither")
 	}
@@ -82,6 +111,54 @@ func (c Config) Check() error {
 			"(for example `echo v1:$(openssl rand -base64 32)`)")
 	}
 	return nil
+}
+
+// PublicBase is the Hub's external base URL: PublicURL, else
+// http(s)://Addr when Addr is a loopback address. With providers
+// configured and neither, the Hub does not start (the error names
+// STK_HUB_PUBLIC_URL): a provider must be told where to send users back.
+func (c Config) PublicBase() (string, error) {
+	if c.PublicURL != "" {
+		return c.PublicURL, nil
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err == nil && oauth.IsLoopbackHost(host) {
+		scheme := "http"
+		if c.TLSCert != "" {
+			scheme = "https"
+		}
+		return scheme + "://" + c.Addr, nil
+	}
+	if len(c.OAuth) == 0 {
+		return "", nil
+	}
+	return "", errors.New("STK_HUB_PUBLIC_URL is required when STK_OAUTH_PROVIDERS is set and STK_HUB_ADDR is not a loopback " +
+		"address: set it to the URL users reach this Hub at (e.g. https://hub.example.com)")
+}
+
+// publicURL checks STK_HUB_PUBLIC_URL: an absolute http(s) URL without
+// user info, query or fragment; a trailing slash is dropped.
+func publicURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("STK_HUB_PUBLIC_URL must be an absolute http:// or https:// URL with no user info, query or fragment (e.g. https://hub.example.com)")
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// seconds reads a Go duration of whole seconds, at least min.
+func seconds(name, s string, min time.Duration) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < min || d%time.Second != 0 {
+		return 0, fmt.Errorf("%s %q: use a duration of whole seconds, at least %s (e.g. 5s, 10m)", name, s, min)
+	}
+	return d, nil
 }
 
 // ParseLevel reads STK_LOG_LEVEL (debug, info, warn, error; default info).

@@ -17,6 +17,7 @@ import (
 	"github.com/santokit/santokit/packages/hub/internal/api"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/metrics"
+	"github.com/santokit/santokit/packages/hub/internal/oauth"
 	"github.com/santokit/santokit/packages/hub/internal/secrets"
 	"github.com/santokit/santokit/packages/hub/internal/service"
 	"github.com/santokit/santokit/packages/hub/internal/store"
@@ -54,6 +55,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		_ = st.Close()
 		return nil, err
 	}
+	public, err := cfg.PublicBase()
+	if err != nil {
+		return nil, err
+	}
 	if cfg.AuthDisabled {
 		log.Warn("operator authentication is DISABLED (STK_DISABLE_AUTH=true): every request acts as an org owner; use this only for local development")
 	}
@@ -71,6 +76,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		authz = auth.AllowAll{}
 	}
 	svc := service.New(st, ring, authz, targets, log)
+	svc.EnableOAuth(oauthSettings(ctx, cfg, public, log))
 	apiCfg := api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens,
 		Metrics: metrics.New(st.PoolStats)}
 	if !cfg.AuthDisabled {
@@ -87,6 +93,29 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		apiCfg.Authenticator = &auth.Authenticator{Store: st, Keys: svc.Keys(), Now: time.Now}
 	}
 	return &Server{cfg: cfg, log: log, store: st, svc: svc, handler: api.New(svc, log, apiCfg)}, nil
+}
+
+// oauthSettings builds the provider clients of cfg. OIDC discovery is
+// tried now with a short timeout; an unreachable issuer is a warning, not
+// a failed start: the first login tries again (and answers 503 while it
+// stays unreachable). The log line names providers and issuers only.
+func oauthSettings(ctx context.Context, cfg Config, public string, log *slog.Logger) service.OAuthSettings {
+	out := service.OAuthSettings{PublicURL: public, DeviceInterval: cfg.DeviceInterval, DeviceTTL: cfg.DeviceTTL}
+	if len(cfg.OAuth) == 0 {
+		return out
+	}
+	client := &http.Client{Timeout: 15 * time.Second}
+	var names []string // "name (type issuer)": never a whole Config
+	for _, c := range cfg.OAuth {
+		names = append(names, strings.TrimSpace(c.Name+" ("+c.Type+" "+c.Issuer)+")")
+		p := oauth.New(c, public+"/v1/auth/oauth/"+c.Name+"/callback", client)
+		if err := p.Discover(ctx); err != nil {
+			log.Warn("oauth provider unreachable at start: logins through it retry discovery", "provider", c.Name, "error", err.Error())
+		}
+		out.Providers = append(out.Providers, p)
+	}
+	log.Info("oauth providers", "providers", names, "publicURL", public, "callback", public+"/v1/auth/oauth/<name>/callback")
+	return out
 }
 
 // dbTargets is the connection policy of cfg: its variables, with the files

@@ -112,14 +112,18 @@ func serve() {
 }
 
 func run(ctx context.Context, cfg server.Config, log *slog.Logger) error {
-	srv, err := server.New(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
+	// Listen first: with STK_HUB_ADDR=127.0.0.1:0 the Hub's own URL (the
+	// OAuth callback's default base) is known only once bound.
 	l, err := httpserve.Listen(cfg.Addr, "STK_HUB_ADDR")
 	if err != nil {
 		return err
 	}
+	cfg.Addr = l.Addr().String()
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		_ = l.Close()
+		return err
+	}
+	defer srv.Close()
 	return srv.Serve(ctx, l)
 }

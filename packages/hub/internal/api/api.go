@@ -55,7 +55,13 @@ func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
 
 // openRoutes are the /v1 paths that answer callers without a credential:
 // they carry their own (login, refresh, logout by refresh token) or none.
-var openRoutes = map[string]bool{"/v1/auth/login": true, "/v1/auth/refresh": true, "/v1/auth/logout": true, "/v1/version": true}
+var openRoutes = map[string]bool{"/v1/auth/login": true, "/v1/auth/refresh": true, "/v1/auth/logout": true, "/v1/version": true,
+	"/v1/auth/providers": true, "/v1/auth/device": true, "/v1/auth/device/code": true, "/v1/auth/device/token": true}
+
+// isOpen reports whether path needs no operator credential: the routes
+// above and the OAuth login's under /v1/auth/oauth/ (start, callback,
+// done, token), which a browser or a CLI not yet logged in calls.
+func isOpen(path string) bool { return openRoutes[path] || strings.HasPrefix(path, "/v1/auth/oauth/") }
 
 // requireOperator answers 401 to an anonymous caller of any other /v1
 // path before its body is read, so that what a request lacks first is a
@@ -63,7 +69,7 @@ var openRoutes = map[string]bool{"/v1/auth/login": true, "/v1/auth/refresh": tru
 // to EnvelopeMux's 400 whoever calls: which route it means is unsure.
 func (h *handlers) requireOperator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := actor(r.Context()); !p.Authenticated() && strings.HasPrefix(r.URL.Path, "/v1/") && !openRoutes[r.URL.Path] &&
+		if p := actor(r.Context()); !p.Authenticated() && strings.HasPrefix(r.URL.Path, "/v1/") && !isOpen(r.URL.Path) &&
 			httpserve.CanonicalPath(r) == nil {
 			fail(w, r, auth.Unauthenticated(p).WithHeader("WWW-Authenticate", `Bearer realm="santokit-hub"`))
 			return
@@ -130,6 +136,15 @@ func register(h *handlers, handle func(string, func(http.ResponseWriter, *http.R
 	handle("POST /v1/auth/refresh", h.refresh)
 	handle("POST /v1/auth/logout", h.logout)
 	handle("GET /v1/auth/whoami", h.whoami)
+	handle("GET /v1/auth/providers", h.providers)
+	handle("GET /v1/auth/oauth/{provider}/start", h.oauthStart)
+	handle("GET /v1/auth/oauth/{provider}/callback", h.oauthCallback)
+	handle("GET /v1/auth/oauth/done", h.oauthDone)
+	handle("POST /v1/auth/oauth/token", h.oauthToken)
+	handle("POST /v1/auth/device/code", h.deviceCode)
+	handle("POST /v1/auth/device/token", h.deviceToken)
+	handle("GET /v1/auth/device", h.devicePage)
+	handle("POST /v1/auth/device", h.deviceVerify)
 	handle("POST /v1/tokens", h.createToken)
 	handle("GET /v1/tokens", h.listTokens)
 	handle("DELETE /v1/tokens/{id}", h.revokeToken)

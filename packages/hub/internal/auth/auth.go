@@ -92,6 +92,10 @@ const (
 	TokenRevoke      Action = "token.revoke"
 	Login            Action = "auth.login"
 	Logout           Action = "auth.logout"
+	// OAuth logins (decision 0026): a login through a provider (success or
+	// refusal with its reason), and an identity linked to a user.
+	OAuthLogin Action = "auth.oauth.login"
+	OAuthLink  Action = "auth.oauth.link"
 )
 
 // Target is what an action applies to; empty fields mean org level.

@@ -124,16 +124,23 @@ func (s *Service) Login(ctx context.Context, in hubapi.Login, clientAddr string)
 		s.logins.Fail(keys...)
 		return hubapi.Tokens{}, errBadLogin
 	}
+	return s.openSession(ctx, u.ID)
+}
+
+// openSession starts a login session for userID and answers its first
+// token pair: the one path of password and OAuth logins, so refresh
+// rotation and reuse detection are the same for both.
+func (s *Service) openSession(ctx context.Context, userID string) (hubapi.Tokens, error) {
 	now := s.now()
 	refresh, hash, err := auth.NewSecret(auth.RefreshPrefix)
 	if err != nil {
 		return hubapi.Tokens{}, apierr.Wrap(apierr.Internal, err, "internal error")
 	}
-	sess := store.Session{ID: ids.New(ids.Session), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	sess := store.Session{ID: ids.New(ids.Session), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
 	if err := s.store.CreateSession(ctx, sess, hash, sess.ExpiresAt); err != nil {
 		return hubapi.Tokens{}, storeErr(err, "session")
 	}
-	return s.tokens(ctx, u.ID, sess.ID, refresh)
+	return s.tokens(ctx, userID, sess.ID, refresh)
 }
 
 func retryAfter(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }

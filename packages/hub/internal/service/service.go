@@ -72,6 +72,8 @@ type Service struct {
 	logins *auth.LoginLimiter
 	// hashSlots bounds concurrent password hashes (see hashing).
 	hashSlots chan struct{}
+	// oauth is the login through identity providers (EnableOAuth).
+	oauth oauthLogin
 }
 
 // New returns a Service. authz decides every call (auth.AllowAll while

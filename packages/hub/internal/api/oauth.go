@@ -1,0 +1,133 @@
+package api
+
+import (
+	"net"
+	"net/http"
+
+	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/hub/internal/service"
+)
+
+// Operator login through identity providers (SPEC §7.1, decision 0026).
+// Every route here is open (no operator credential): the browser and the
+// CLI are not logged in yet.
+
+func (h *handlers) providers(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, hubapi.List[hubapi.Provider]{Items: h.svc.Providers()})
+}
+
+func (h *handlers) oauthStart(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	to, err := h.svc.StartBrowserLogin(r.Context(), r.PathValue("provider"), service.BrowserStart{
+		RedirectURI: q.Get("redirect_uri"), CodeChallenge: q.Get("code_challenge"),
+		CodeChallengeMethod: q.Get("code_challenge_method"), State: q.Get("state")})
+	if err != nil {
+		h.failPage(w, r, err, false, "")
+		return
+	}
+	redirect(w, r, to)
+}
+
+func (h *handlers) oauthCallback(w http.ResponseWriter, r *http.Request) {
+	out, err := h.svc.OAuthCallback(r.Context(), r.PathValue("provider"), r.URL.Query())
+	switch {
+	case err != nil:
+		h.failPage(w, r, err, false, "")
+	case out.Redirect != "":
+		redirect(w, r, out.Redirect)
+	default:
+		resultPage(w, out.Result)
+	}
+}
+
+// resultPage renders the fixed text of a login result.
+func resultPage(w http.ResponseWriter, result string) {
+	switch result {
+	case hubapi.ResultSuccess:
+		writePage(w, http.StatusOK, htmlPage{Title: "You are logged in", Message: service.ResultMessage(result)})
+	case hubapi.ResultExpired:
+		writePage(w, http.StatusBadRequest, htmlPage{Title: "Login link invalid", Error: service.ResultMessage(result)})
+	default:
+		writePage(w, http.StatusForbidden, htmlPage{Title: "Login refused", Error: service.ResultMessage(result)})
+	}
+}
+
+// oauthDone is the page the CLI's loopback sends the browser to once it
+// knows the outcome. Only the result's fixed text is shown; nothing of the
+// URL is echoed.
+func (h *handlers) oauthDone(w http.ResponseWriter, r *http.Request) {
+	result := r.URL.Query().Get("result")
+	if result == hubapi.ResultSuccess {
+		writePage(w, http.StatusOK, htmlPage{Title: "You are logged in", Message: service.ResultMessage(result)})
+		return
+	}
+	writePage(w, http.StatusOK, htmlPage{Title: "Login failed", Error: service.ResultMessage(result)})
+}
+
+func (h *handlers) oauthToken(w http.ResponseWriter, r *http.Request) {
+	var in hubapi.OAuthToken
+	if err := decode(w, r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.OAuthToken(r.Context(), in)
+	h.reply(w, r, http.StatusOK, out, err)
+}
+
+func (h *handlers) deviceCode(w http.ResponseWriter, r *http.Request) {
+	var in hubapi.DeviceCodeRequest
+	if err := decodeOptional(w, r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.DeviceCode(r.Context(), in)
+	h.reply(w, r, http.StatusOK, out, err)
+}
+
+func (h *handlers) deviceToken(w http.ResponseWriter, r *http.Request) {
+	var in hubapi.DeviceToken
+	if err := decode(w, r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.DeviceToken(r.Context(), in)
+	h.reply(w, r, http.StatusOK, out, err)
+}
+
+// devicePage is the form where a user types the code stk login --device
+// printed (prefilled from verificationUriComplete).
+func (h *handlers) devicePage(w http.ResponseWriter, r *http.Request) {
+	writePage(w, http.StatusOK, htmlPage{Title: "Log in to the Santokit Hub", Form: true,
+		Message:  "Enter the code shown in your terminal to log in with your identity provider.",
+		UserCode: clip(r.URL.Query().Get("user_code"), 16)})
+}
+
+// deviceVerify takes the form's code and starts the provider login for
+// it, or shows the form again with what is wrong.
+func (h *handlers) deviceVerify(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	r.Header.Set("Accept", "text/html") // a form post: answer pages
+	if err := r.ParseForm(); err != nil {
+		h.failPage(w, r, apierr.New(apierr.BadRequest, "the form could not be read: enter the code again"), true, "")
+		return
+	}
+	code := r.PostForm.Get("user_code")
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	to, err := h.svc.DeviceVerify(r.Context(), code, addr)
+	if err != nil {
+		h.failPage(w, r, err, true, clip(code, 16))
+		return
+	}
+	redirect(w, r, to)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
