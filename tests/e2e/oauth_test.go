@@ -310,6 +310,10 @@ func (h *oauthHub) noSecretsInLog(t *testing.T, more ...string) {
 	if !strings.Contains(log, `"path":"/v1/auth/`) {
 		t.Errorf("the Hub's log has no request line of /v1/auth: not captured?\n%s", log)
 	}
+	// The Hub's own state and nonce toward the provider key its flow.
+	for _, q := range h.provider.Authorizations() {
+		more = append(more, q.Get("state"), q.Get("nonce"))
+	}
 	for _, s := range append(append(more, h.secret), h.proxy.secrets()...) {
 		if len(s) >= 8 && strings.Contains(log, s) {
 			t.Errorf("the Hub's log holds a secret (%.6s…)", s)
