@@ -334,8 +334,9 @@ func codesOf(visited []string) []string {
 }
 
 // The browser flow through the real binaries: the bootstrap owner logs in
-// through the provider (linked by verified email), and that login stages
-// logic and creates a release.
+// through the provider (linked by its verified email, in another case),
+// and that login sets up a project, stages logic and creates a release;
+// then an operator the owner created and made a deployer does the same.
 func TestOAuthBrowserLoginThenRelease(t *testing.T) {
 	t.Parallel()
 	h := startOAuthHub(t)
@@ -408,6 +409,32 @@ func TestOAuthBrowserLoginThenRelease(t *testing.T) {
 		code, out, errOut := runStk(t, env, s.stdin, s.args...)
 		if code != 0 || !strings.Contains(out, s.want) {
 			t.Fatalf("stk %s: exit %d\nstdout %s\nstderr %s", strings.Join(s.args, " "), code, out, errOut)
+		}
+	}
+
+	// A second operator, created and made a deployer by the owner's OAuth
+	// login, logs in through the provider on another machine (linked by
+	// email) and releases with that login.
+	for _, args := range [][]string{
+		{"user", "create", "--email", "dev@example.com", "--password-stdin"},
+		{"member", "add", "--project", "demo", "--email", "dev@example.com", "--role", "deployer"},
+	} {
+		if code, out, errOut := runStk(t, env, "Dev"+hex.EncodeToString(randomBytes(12)), args...); code != 0 {
+			t.Fatalf("stk %s: exit %d\nstdout %s\nstderr %s", strings.Join(args, " "), code, out, errOut)
+		}
+	}
+	h.provider.SetUser(testoidc.User{Subject: "sub-dev", Email: "dev@example.com", EmailVerified: true})
+	devEnv := stkEnv(t.TempDir(), h.proxy.srv.URL)
+	p, code, _, _ = browserLogin(t, devEnv, &visited)
+	if code != 0 || !strings.Contains(p.stdout.String(), " as dev@example.com ") {
+		t.Fatalf("dev's stk login: exit %d\nstdout %s\nstderr %s", code, p.stdout, p.stderr)
+	}
+	for _, args := range [][]string{
+		{"logic", "apply", "--project", "demo", "--env", "dev", "--dir", filepath.Join(work, "logics")},
+		{"release", "create", "--project", "demo", "--env", "dev", "--ref", "oauth2"},
+	} {
+		if code, out, errOut := runStk(t, devEnv, "", args...); code != 0 {
+			t.Fatalf("dev: stk %s: exit %d\nstdout %s\nstderr %s", strings.Join(args, " "), code, out, errOut)
 		}
 	}
 	h.noSecretsInLog(t, append(codesOf(visited), marker)...)
