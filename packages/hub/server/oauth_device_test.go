@@ -196,3 +196,28 @@ func TestOAuthDeviceSingleProvider(t *testing.T) {
 		t.Fatalf("device code %+v", dc)
 	}
 }
+
+// A device code that expires while its user is at the provider: the page
+// does not claim success, and the poll says expired.
+func TestOAuthDeviceExpiresDuringLogin(t *testing.T) {
+	prov := startProvider(t)
+	h := newOAuthHub(t, "sqlite", withProviders(prov))
+	prov.SetUser(testoidc.User{Subject: "d1", Email: adminEmail, EmailVerified: true})
+	dc := deviceCode(t, h, "corp")
+	res, body := postForm(t, h, dc.UserCode)
+	if res.StatusCode != http.StatusFound {
+		t.Fatalf("form: %d %s", res.StatusCode, body)
+	}
+	cb := follow(t, res.Header.Get("Location"))
+	age(t, h, "device_codes", "expires_at")
+	res, body = get(t, cb.String())
+	if res.StatusCode != 400 || strings.Contains(body, "You are logged in") || !strings.Contains(body, "invalid or has expired") {
+		t.Fatalf("page: %d %s", res.StatusCode, body)
+	}
+	wantPoll(t, h, dc, 401, hubapi.DeviceExpiredToken)
+	// Answers carrying codes and tokens are not cacheable.
+	r := h.as("").do("POST", "/v1/auth/device/code", hubapi.DeviceCodeRequest{Provider: "corp"})
+	if r.status != 200 || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("device code: %d %q", r.status, r.header.Get("Cache-Control"))
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/hub/internal/oauth"
+	"golang.org/x/oauth2"
 )
 
 // Operator login through identity providers (SPEC §7.1, issue 14, decision
@@ -101,16 +101,13 @@ type cli struct {
 	verifier, challenge, state, redirect string
 }
 
+// newCLI draws a login's PKCE verifier and state, as stk login does.
 func newCLI() cli {
-	v := strings.Repeat("v", 20) + strconv.Itoa(int(sha256.Sum256([]byte(randomish()))[0])) + strings.Repeat("x", 30)
+	v := oauth2.GenerateVerifier()
 	sum := sha256.Sum256([]byte(v))
-	return cli{verifier: v, challenge: base64.RawURLEncoding.EncodeToString(sum[:]), state: "cli-" + randomish(),
+	return cli{verifier: v, challenge: base64.RawURLEncoding.EncodeToString(sum[:]), state: "cli-" + oauth2.GenerateVerifier()[:16],
 		redirect: "http://127.0.0.1:47123/callback"}
 }
-
-var seq int
-
-func randomish() string { seq++; return "s" + strconv.Itoa(seq) }
 
 func (c cli) startURL(h *hub, provider string) string {
 	q := url.Values{"redirect_uri": {c.redirect}, "code_challenge": {c.challenge}, "code_challenge_method": {"S256"}, "state": {c.state}}

@@ -66,6 +66,7 @@ func (h *handlers) oauthDone(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) oauthToken(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
 	var in hubapi.OAuthToken
 	if err := decode(w, r, &in); err != nil {
 		h.fail(w, r, err)
@@ -76,6 +77,7 @@ func (h *handlers) oauthToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) deviceCode(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
 	var in hubapi.DeviceCodeRequest
 	if err := decodeOptional(w, r, &in); err != nil {
 		h.fail(w, r, err)
@@ -86,6 +88,7 @@ func (h *handlers) deviceCode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) deviceToken(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
 	var in hubapi.DeviceToken
 	if err := decode(w, r, &in); err != nil {
 		h.fail(w, r, err)
@@ -123,6 +126,13 @@ func (h *handlers) deviceVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, to)
+}
+
+// noStore marks answers that carry codes or tokens as not cacheable
+// (RFC 6749 §5.1, RFC 8628 §3.2).
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
 }
 
 func clip(s string, n int) string {

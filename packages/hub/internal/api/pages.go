@@ -11,7 +11,9 @@ import (
 
 // The Hub's few HTML pages (decision 0026): the result of a browser or
 // device login and the device code form. Small, accessible, no external
-// assets and no script; every text is fixed by the Hub or escaped.
+// assets and no script; every text is fixed by the Hub or escaped. The
+// form posts to the relative "device" (its own URL), so that a Hub served
+// under a path prefix by a proxy still works.
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en">
@@ -33,7 +35,7 @@ code{font-size:.95em}
 <h1>{{.Title}}</h1>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
 {{if .Message}}<p>{{.Message}}</p>{{end}}
-{{if .Form}}<form method="post" action="/v1/auth/device">
+{{if .Form}}<form method="post" action="device">
 <label for="user_code">Code shown in your terminal</label>
 <input id="user_code" name="user_code" value="{{.UserCode}}" autocomplete="off" autocapitalize="characters" spellcheck="false" required maxlength="16" placeholder="XXXX-XXXX" aria-describedby="hint">
 <p id="hint">Eight letters, as <code>stk login --device</code> printed them; the dash is optional.</p>

@@ -280,7 +280,11 @@ func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.
 	}
 	u, result := s.loginAt(ctx, p, query, sec)
 	if f.DeviceHash != "" {
-		return Callback{Result: result}, s.settleDevice(ctx, f.DeviceHash, u, result)
+		settled, err := s.settleDevice(ctx, f.DeviceHash, u, result)
+		if !settled {
+			result = hubapi.ResultExpired
+		}
+		return Callback{Result: result}, err
 	}
 	back, err := url.Parse(f.RedirectURI)
 	if err != nil {
@@ -578,19 +582,20 @@ func (s *Service) DeviceVerify(ctx context.Context, userCode, clientAddr string)
 	return s.beginFlow(ctx, p, store.OAuthFlow{DeviceHash: d.Hash})
 }
 
-// settleDevice records a device login's outcome for its poller.
-func (s *Service) settleDevice(ctx context.Context, deviceHash string, u store.User, result string) error {
+// settleDevice records a device login's outcome for its poller. settled
+// is false when the code expired (or another tab settled it) meanwhile:
+// the CLI then sees expired_token and the page says the link is no longer
+// good, not that the login worked.
+func (s *Service) settleDevice(ctx context.Context, deviceHash string, u store.User, result string) (settled bool, err error) {
 	status, userID := store.DeviceDenied, ""
 	if result == hubapi.ResultSuccess {
 		status, userID, result = store.DeviceApproved, u.ID, ""
 	}
-	err := s.store.SettleDeviceCode(ctx, deviceHash, status, result, userID, s.now())
+	err = s.store.SettleDeviceCode(ctx, deviceHash, status, result, userID, s.now())
 	if errors.Is(err, store.ErrNotFound) {
-		// Expired (or settled by another tab) meanwhile: the CLI sees
-		// expired_token; the page says the link is no longer good.
-		return nil
+		return false, nil
 	}
-	return storeErr(err, "device code")
+	return err == nil, storeErr(err, "device code")
 }
 
 // devicePoll is the §3 envelope of a poll answered without tokens.

@@ -198,3 +198,45 @@ func TestDeviceCodes(t *testing.T) {
 		}
 	})
 }
+
+// Polls racing on one device code: one is answered, the others are told
+// to slow down (they polled too fast as well), on both engines.
+func TestDevicePollRace(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		u := mustUser(t, s, "usr_1", "a@example.com", "")
+		d := DeviceCode{Hash: "d1", UserCodeHash: "u1", Provider: "corp", Interval: 5 * time.Second, CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+		if err := s.CreateDeviceCode(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SettleDeviceCode(ctx, "d1", DeviceApproved, "", u.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+		const n = 4
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.PollDeviceCode(ctx, "d1", t0.Add(time.Second), 5*time.Second)
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		approved := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				approved++
+			case errors.Is(err, ErrSlowDown), errors.Is(err, ErrNotFound):
+			default:
+				t.Fatalf("racing poll: %v", err)
+			}
+		}
+		if approved != 1 {
+			t.Fatalf("%d racing polls got the approval", approved)
+		}
+	})
+}
