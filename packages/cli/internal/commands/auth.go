@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,27 +28,45 @@ const maxSecretBytes = 4 << 10
 func (a *app) loginCmd() *cobra.Command {
 	var email string
 	var fromStdin bool
+	var o oauthLogin
 	c := &cobra.Command{
 		Use:   "login",
 		Short: "Log in to a Hub and store the tokens for this profile",
-		Long: `Log in to a Hub with an email and a password. The access and refresh tokens
-are stored for --profile (default "default") in
-$XDG_CONFIG_HOME/santokit/credentials.json ($HOME/.config/santokit/… when
-XDG_CONFIG_HOME is unset), mode 0600; later commands use them, refreshing the
-access token as needed, and talk to this Hub unless --hub or STK_HUB_URL name
-another.
+		Long: `Log in to a Hub and store the access and refresh tokens for --profile
+(default "default") in $XDG_CONFIG_HOME/santokit/credentials.json
+($HOME/.config/santokit/… when XDG_CONFIG_HOME is unset), mode 0600; later
+commands use them, refreshing the access token as needed, and talk to this Hub
+unless --hub or STK_HUB_URL name another.
 
-Without flags stk prompts for the email and reads the password without echo;
-this needs a terminal. In scripts pass --email and pipe the password with
+When the Hub has OAuth providers (a company identity provider, GitHub), stk
+login without --email logs in through one of them in a browser: it opens the
+system browser on the Hub's login page and waits (up to --timeout) for the
+browser to come back to a listener on 127.0.0.1. --no-browser prints the URL
+instead, to open in any browser of this machine. --provider names the
+provider when the Hub has several. On a machine without a browser, --device
+prints a URL and a code to enter in a browser elsewhere, and waits for that
+login. A refused login (e.g. no operator account has your email) exits 3.
+
+With --email, or on a Hub without providers, stk logs in with an email and a
+password: without flags it prompts for both on the terminal (the password
+without echo); in scripts pass --email and pipe the password with
 --password-stdin. A wrong email or password exits 3.`,
 		Example: `  stk login --hub https://hub.example.com
+  stk login --hub https://hub.example.com --provider corp --no-browser
+  stk login --hub https://hub.example.com --device
   printf '%s' "$STK_PASSWORD" | stk login --email ops@example.com --password-stdin
   stk login --profile prod --hub https://hub.example.com --email ops@example.com`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			tty, isTTY := a.terminal()
+			fl := cmd.Flags()
+			o.set = fl.Changed("provider") || fl.Changed("no-browser") || fl.Changed("device") || fl.Changed("timeout")
+			if (email != "" || fromStdin) && o.set {
+				return usageErrorf("--email and --password-stdin log in with a password, --provider, --no-browser, --device and --timeout through an OAuth provider: give one kind")
+			}
+			if o.timeout <= 0 {
+				return usageErrorf("--timeout must be positive, e.g. 5m")
+			}
 			var password string
-			var err error
 			switch {
 			case email == "" && fromStdin:
 				return usageErrorf("--password-stdin needs --email: standard input carries the password")
@@ -55,21 +74,8 @@ this needs a terminal. In scripts pass --email and pipe the password with
 				if err := checkEmail("--email", email); err != nil {
 					return err
 				}
+				var err error
 				if password, err = readSecret(a.stdin, "--password-stdin"); err != nil {
-					return err
-				}
-			case !isTTY:
-				return usageErrorf("standard input is not a terminal: pass --email E and the password on standard input with --password-stdin")
-			default:
-				if email == "" {
-					if email, err = promptLine(tty, a.stderr, "Email: "); err != nil {
-						return err
-					}
-				}
-				if err := checkEmail("email", email); err != nil {
-					return err
-				}
-				if password, err = promptPassword(tty, a.stderr, "Password: "); err != nil {
 					return err
 				}
 			}
@@ -89,41 +95,83 @@ this needs a terminal. In scripts pass --email and pipe the password with
 				return usageErrorf("--hub: %v", err)
 			}
 			a.auth = authLogin
+			if email == "" && !fromStdin {
+				provider, err := a.chooseProvider(cmd.Context(), c, o)
+				if err != nil {
+					return err
+				}
+				if provider != "" {
+					o.provider = provider
+					return a.oauthLogin(cmd.Context(), c, store, path, o)
+				}
+			}
+			tty, isTTY := a.terminal()
+			switch {
+			case fromStdin:
+			case !isTTY:
+				return usageErrorf("standard input is not a terminal: pass --email E and the password on standard input with --password-stdin")
+			default:
+				if email == "" {
+					if email, err = promptLine(tty, a.stderr, "Email: "); err != nil {
+						return err
+					}
+				}
+				if err := checkEmail("email", email); err != nil {
+					return err
+				}
+				if password, err = promptPassword(tty, a.stderr, "Password: "); err != nil {
+					return err
+				}
+			}
 			toks, err := c.Login(cmd.Context(), hubapi.Login{Email: email, Password: password})
 			if err != nil {
 				return err
 			}
-			if toks.AccessToken == "" {
-				return runtimeErrorf(apierr.Internal, "the Hub at %s answered the login without an access token", c.URL())
-			}
-			e := credentials.Entry{
-				Hub: c.HubKey(), Email: email,
-				AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken,
-				AccessExpiresAt: hubclient.ExpiresAt(time.Now(), toks.ExpiresIn),
-			}
-			if err := store.Put(cmd.Context(), a.profile, e); err != nil {
-				return runtimeErrorf(apierr.Internal, "logged in, but storing the credentials failed: %v", err)
-			}
-			if a.json {
-				return a.writeJSON(loginInfo{Hub: c.URL(), Email: email, Profile: a.profile,
-					AccessExpiresAt: optionalTime(e.AccessExpiresAt), CredentialsFile: path})
-			}
-			fmt.Fprintf(a.stdout, "logged in to %s as %s (profile %s)\ncredentials stored in %s\n", c.URL(), email, a.profile, path)
-			return nil
+			return a.storeLogin(cmd.Context(), c, store, path, email, "", toks)
 		}),
 	}
 	f := c.Flags()
-	f.StringVar(&email, "email", "", "email of the account (prompted for when omitted on a terminal)")
+	f.StringVar(&email, "email", "", "email of the account, for a password login (prompted for when omitted on a terminal)")
 	f.BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input (needs --email)")
+	f.StringVar(&o.provider, "provider", "", "OAuth provider of the Hub to log in with (needed when it has several)")
+	f.BoolVar(&o.noBrowser, "no-browser", false, "print the login URL instead of opening the system browser")
+	f.BoolVar(&o.device, "device", false, "log in with a code entered in a browser on any machine (device flow)")
+	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the login in the browser")
 	_ = c.RegisterFlagCompletionFunc("email", cobra.NoFileCompletions)
+	_ = c.RegisterFlagCompletionFunc("provider", a.completeProviders)
 	return c
+}
+
+// storeLogin stores the tokens of a login (password or OAuth) for the
+// profile and prints the result: the same entry, line and --json document
+// whichever way the user logged in.
+func (a *app) storeLogin(ctx context.Context, c *hubclient.Client, store *credentials.Store, path, email, provider string, toks hubapi.Tokens) error {
+	if toks.AccessToken == "" {
+		return runtimeErrorf(apierr.Internal, "the Hub at %s answered the login without an access token", c.URL())
+	}
+	e := credentials.Entry{
+		Hub: c.HubKey(), Email: email,
+		AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken,
+		AccessExpiresAt: hubclient.ExpiresAt(time.Now(), toks.ExpiresIn),
+	}
+	if err := store.Put(ctx, a.profile, e); err != nil {
+		return runtimeErrorf(apierr.Internal, "logged in, but storing the credentials failed: %v", err)
+	}
+	if a.json {
+		return a.writeJSON(loginInfo{Hub: c.URL(), Email: email, Profile: a.profile, Provider: provider,
+			AccessExpiresAt: optionalTime(e.AccessExpiresAt), CredentialsFile: path})
+	}
+	fmt.Fprintf(a.stdout, "logged in to %s as %s (profile %s)\ncredentials stored in %s\n", c.URL(), email, a.profile, path)
+	return nil
 }
 
 // loginInfo is the --json output of login: never a token.
 type loginInfo struct {
-	Hub             string     `json:"hubUrl"`
-	Email           string     `json:"email"`
-	Profile         string     `json:"profile"`
+	Hub     string `json:"hubUrl"`
+	Email   string `json:"email"`
+	Profile string `json:"profile"`
+	// Provider is the OAuth provider of a browser or device login.
+	Provider        string     `json:"provider,omitempty"`
 	AccessExpiresAt *time.Time `json:"accessExpiresAt,omitempty"`
 	CredentialsFile string     `json:"credentialsFile"`
 }

@@ -71,6 +71,9 @@ func (h *loginHub) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	switch r.Method + " " + r.URL.Path {
+	case "GET /v1/auth/providers":
+		ok(200, hubapi.List[hubapi.Provider]{Items: []hubapi.Provider{}})
+		return
 	case "POST /v1/auth/login":
 		if h.loginStatus == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "42")

@@ -415,7 +415,6 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"member", "add", "--project", "demo", "--email", "nope", "--role", "viewer"}, nil, "", `--email "nope" is not an email address`},
 		{[]string{"member", "remove", "--project", "demo"}, nil, "", `required flag(s) "email" not set`},
 		{[]string{"member", "list", "--org", "A_B"}, nil, "", `--org "A_B" is not a valid name`},
-		{[]string{"login"}, nil, "", "standard input is not a terminal: pass --email E and the password on standard input with --password-stdin"},
 		{[]string{"login", "--password-stdin"}, nil, "hunter2", "--password-stdin needs --email"},
 		{[]string{"login", "--email", "a@b.co", "--password-stdin"}, nil, "\n", "--password-stdin: standard input is empty"},
 		{[]string{"login", "--email", "a@b.co", "--password-stdin"}, nil, "hunter2\nx\n", "more than one line"},

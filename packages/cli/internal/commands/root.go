@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -62,6 +63,13 @@ type app struct {
 	loginHub string
 
 	version string
+
+	// openURL opens a URL in the user's browser (stk login); nil when there
+	// is none (tests), and stk login then prints the URL.
+	openURL func(url string) error
+	// wait sleeps for d or until ctx ends (the device flow's polling);
+	// tests replace it to observe the intervals without waiting them.
+	wait func(ctx context.Context, d time.Duration) error
 }
 
 // authMode is the credential a client sends.
@@ -77,18 +85,30 @@ const (
 const defaultProfile = "default"
 
 // Execute runs stk with args (without the program name) and returns the exit
-// code. It reads the environment through os.Getenv.
+// code. It reads the environment through os.Getenv and opens URLs in the
+// system browser.
 func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return run(ctx, args, stdin, stdout, stderr, os.Getenv)
+	a := newApp(stdin, stdout, stderr, os.Getenv)
+	a.openURL = openBrowser
+	return a.execute(ctx, args)
 }
 
-// run is Execute with an injectable environment, for tests.
+// run is Execute with an injectable environment and no browser (stk login
+// then prints its URL), for tests.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return newApp(stdin, stdout, stderr, getenv).execute(ctx, args)
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, version: clientVersion(), wait: sleepCtx}
+}
+
+// execute runs the command line args with a.
+func (a *app) execute(ctx context.Context, args []string) int {
 	if args == nil {
 		// cobra reads os.Args when given nil.
 		args = []string{}
 	}
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, version: clientVersion()}
 	root := a.newRoot()
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
