@@ -3,11 +3,13 @@
 // page, the preflight answered before any other work (for the Bridge's
 // POST /call: before bundles and credentials), and the headers every
 // response of that route to an allowed origin carries, errors included.
-// The Bridge applies it to /call; `stk dev` to its dev token endpoint. CORS is a browser rule, not authorization: a request from an
-// origin that is not allowed is still served, only without CORS headers, so
-// the browser withholds the answer from the page. Santokit credentials are
-// request headers, never cookies, so Access-Control-Allow-Credentials is
-// never sent and `*` is a safe setting.
+// The Bridge applies it to /call; `stk dev` to its dev token endpoint.
+//
+// CORS is a browser rule, not authorization: a request from an origin that
+// is not allowed is still served, only without CORS headers, so the browser
+// withholds the answer from the page. Santokit credentials are request
+// headers, never cookies, so Access-Control-Allow-Credentials is never sent
+// and `*` is a safe setting.
 package cors
 
 import (
@@ -33,7 +35,7 @@ const (
 // Policy is a parsed STK_CORS_ORIGINS. The nil *Policy allows no origin
 // and adds no header anywhere.
 type Policy struct {
-	any     bool
+	any     bool // `*`
 	origins map[string]bool
 	list    []string
 }
