@@ -65,6 +65,9 @@ type Config struct {
 	// bundles.Config).
 	LookupRate  float64
 	LookupBurst int
+	// UsageInterval is how often API key usage is reported to the Hub
+	// (1m: a key's lastUsedAt is at most about a minute behind).
+	UsageInterval time.Duration
 }
 
 // Defaults of SPEC §4.6, §8 and §12.

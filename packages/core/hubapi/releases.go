@@ -142,6 +142,10 @@ type APIKeyUsage struct {
 	Keys []APIKeyUse `json:"keys"`
 }
 
+// MaxAPIKeyUsageBatch bounds the keys of one usage report: the Hub refuses
+// more, Bridges split larger batches.
+const MaxAPIKeyUsageBatch = 5000
+
 // APIKeyUse is one key of an APIKeyUsage batch.
 type APIKeyUse struct {
 	KeyID      string    `json:"keyId"`

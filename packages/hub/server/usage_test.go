@@ -8,7 +8,6 @@ import (
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
-	"github.com/santokit/santokit/packages/hub/internal/service"
 )
 
 // POST /internal/v1/apikeys/usage records lastUsedAt (SPEC §7.2, §15):
@@ -73,7 +72,7 @@ func TestAPIKeyUsage(t *testing.T) {
 			{hubapi.APIKeyUsage{Keys: []hubapi.APIKeyUse{{KeyID: key.KeyID, LastUsedAt: at}, {KeyID: "nope", LastUsedAt: at}}}, "keys[1].keyId"},
 			{hubapi.APIKeyUsage{Keys: []hubapi.APIKeyUse{{KeyID: key.KeyID}}}, "keys[0].lastUsedAt"},
 			{`{"keys":[],"extra":1}`, "extra"},
-			{tooMany(service.MaxUsageBatch + 1), "keys"},
+			{tooMany(hubapi.MaxAPIKeyUsageBatch + 1), "keys"},
 		} {
 			r := h.doH("POST", "/internal/v1/apikeys/usage", c.body, bridge)
 			if r.status != 400 {

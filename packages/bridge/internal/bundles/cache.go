@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/santokit/santokit/packages/core/bundle"
+	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/plan"
 )
 
@@ -232,6 +233,12 @@ func New(cfg Config) *Cache {
 		lookups: newBucket(cfg.LookupRate, cfg.LookupBurst),
 		envs:    map[Key]*envState{}, unknownEnvs: newExpiring[Key, error](maxUnknownEnvs),
 		keys: map[string]Key{}, unknownKeys: newExpiring[string, struct{}](maxUnknownKeys)}
+}
+
+// ReportUsage sends a batch of API key uses to the Hub (SPEC §15), for the
+// usage reporter: the cache owns the Bridge's Hub client.
+func (c *Cache) ReportUsage(ctx context.Context, batch []hubapi.APIKeyUse) error {
+	return c.hub.reportUsage(ctx, batch)
 }
 
 // Close stops every long poll and waits for them.

@@ -1,6 +1,7 @@
 package bundles
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,6 +110,29 @@ func (h *hubClient) locate(ctx context.Context, keyID string) (hubapi.APIKeyLoca
 		return loc, errors.New("the Hub's key location names no env")
 	}
 	return loc, nil
+}
+
+// reportUsage posts a batch of API key uses (POST /internal/v1/apikeys/usage).
+func (h *hubClient) reportUsage(ctx context.Context, batch []hubapi.APIKeyUse) error {
+	body, err := json.Marshal(hubapi.APIKeyUsage{Keys: batch})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/internal/v1/apikeys/usage", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := h.http.Do(req)
+	if err != nil {
+		return err
+	}
+	drain(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return &hubError{status: res.StatusCode}
+	}
+	return nil
 }
 
 // ping checks that the Hub answers at all (GET /healthz, no token needed).

@@ -13,10 +13,6 @@ import (
 	"github.com/santokit/santokit/packages/hub/internal/store"
 )
 
-// MaxUsageBatch bounds the keys of one usage report; Bridges split larger
-// batches.
-const MaxUsageBatch = 5000
-
 // RecordAPIKeyUsage stores a Bridge's usage report (POST
 // /internal/v1/apikeys/usage): each key's lastUsedAt moves forward, never
 // back. A time ahead of the Hub's clock is taken as now, so a Bridge with a
@@ -24,9 +20,9 @@ const MaxUsageBatch = 5000
 // a key deleted since the Bridge saw it used is no error. Nothing here bumps
 // a revision or writes an audit event (SPEC §8.1).
 func (s *Service) RecordAPIKeyUsage(ctx context.Context, in hubapi.APIKeyUsage) (hubapi.APIKeyUsageRecorded, error) {
-	if len(in.Keys) > MaxUsageBatch {
-		return hubapi.APIKeyUsageRecorded{}, apierr.New(apierr.BadRequest, "a usage report holds at most %d keys, got %d", MaxUsageBatch, len(in.Keys)).
-			WithDetail("problems", []apierr.Problem{{Path: "keys", Message: fmt.Sprintf("at most %d", MaxUsageBatch)}})
+	if len(in.Keys) > hubapi.MaxAPIKeyUsageBatch {
+		return hubapi.APIKeyUsageRecorded{}, apierr.New(apierr.BadRequest, "a usage report holds at most %d keys, got %d", hubapi.MaxAPIKeyUsageBatch, len(in.Keys)).
+			WithDetail("problems", []apierr.Problem{{Path: "keys", Message: fmt.Sprintf("at most %d", hubapi.MaxAPIKeyUsageBatch)}})
 	}
 	now := s.now()
 	latest := make(map[string]time.Time, len(in.Keys))
