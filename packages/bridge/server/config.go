@@ -171,7 +171,12 @@ func (c Config) Check() error {
 		c.MaxLimit <= 0 || c.MaxBatch <= 0 || c.MaxAffected <= 0 {
 		return errors.New("limits must be positive (start from server.DefaultConfig())")
 	}
-	return checkHubURL(c.HubURL, c.AllowInsecureHub)
+	for _, u := range strings.Split(c.HubURL, ",") {
+		if err := checkHubURL(strings.TrimSpace(u), c.AllowInsecureHub); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkHubURL refuses a plain-HTTP Hub off loopback: bundles carry

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,9 +69,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	hubURL, _ := url.Parse(cfg.HubURL)
+	var hubURLs []string
+	for _, raw := range strings.Split(cfg.HubURL, ",") {
+		u, _ := url.Parse(strings.TrimSpace(raw))
+		hubURLs = append(hubURLs, u.Redacted())
+	}
 	conns := cfg.Limits.Effective()
-	log.Info("config", "addr", cfg.Addr, "hubUrl", hubURL.Redacted(), "bridgeToken", cfg.BridgeToken != "",
+	log.Info("config", "addr", cfg.Addr, "hubUrl", strings.Join(hubURLs, ","), "bridgeToken", cfg.BridgeToken != "",
 		"bundleMaxStale", cfg.BundleMaxStale.String(), "dbMaxConns", cfg.DBMaxConns, "statementTimeout", cfg.StatementTimeout.String(),
 		"maxBodyBytes", cfg.MaxBodyBytes, "maxLimit", cfg.MaxLimit, "maxBatch", cfg.MaxBatch, "maxAffected", cfg.MaxAffected,
 		"authDisabled", cfg.AuthDisabled, "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",

@@ -21,7 +21,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,7 +95,8 @@ const (
 
 // Config configures a Cache.
 type Config struct {
-	// HubURL is the Hub's base URL; Token the bridge token.
+	// HubURL is the Hub's base URL, or several separated by commas
+	// (fail-over, see hubClient); Token the bridge token.
 	HubURL string
 	Token  string
 	// Client makes the Hub requests (no overall timeout: long polls).
@@ -229,7 +229,7 @@ func New(cfg Config) *Cache {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Cache{cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
-		hub:     &hubClient{base: strings.TrimRight(cfg.HubURL, "/"), token: cfg.Token, http: cfg.Client},
+		hub:     newHubClient(cfg.HubURL, cfg.Token, cfg.Client),
 		lookups: newBucket(cfg.LookupRate, cfg.LookupBurst),
 		envs:    map[Key]*envState{}, unknownEnvs: newExpiring[Key, error](maxUnknownEnvs),
 		keys: map[string]Key{}, unknownKeys: newExpiring[string, struct{}](maxUnknownKeys)}
