@@ -134,20 +134,20 @@ func (s *server) kill() {
 	s.cmd = nil
 }
 
-// term sends SIGTERM and returns the exit error and how long it took,
-// failing the test past within.
-func (s *server) term(within time.Duration) (error, time.Duration) {
+// term sends SIGTERM and returns how long the exit took and the exit
+// error, failing the test past within.
+func (s *server) term(within time.Duration) (time.Duration, error) {
 	s.t.Helper()
 	start := time.Now()
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-s.done:
 		s.cmd = nil
-		return err, time.Since(start)
+		return time.Since(start), err
 	case <-time.After(within):
 		s.kill()
 		s.t.Fatalf("%s did not exit within %s of SIGTERM", s.bin, within)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -462,7 +462,7 @@ func TestFaultBridgeSIGTERMUnderLoad(t *testing.T) {
 	}
 	started.Wait()
 	time.Sleep(200 * time.Millisecond) // the calls are in flight (each takes 0.6 s)
-	err, took := bridge.term(2*stmtTimeout + 6*time.Second)
+	took, err := bridge.term(2*stmtTimeout + 6*time.Second)
 	if err != nil {
 		t.Errorf("the Bridge exited with %v after SIGTERM", err)
 	}
