@@ -397,21 +397,19 @@ func TestFaultHubStoreDown(t *testing.T) {
 	store.Stop(t, "fast")
 	down := time.Now()
 	until(t, 5*time.Second, "Hub /readyz 503 with its store down", func() bool { return readyz(hub) == 503 })
-	// Served from the cache for a while...
+	// Served from the cache for a while: the last 200 or 304 was at most
+	// one poll wait (maxStale/3) before the stop...
 	for time.Since(down) < maxStale/2 {
 		if status, body := call(bridge, key, sel, 5*time.Second); status != 200 {
 			t.Fatalf("%s after the store stopped: %d %s", time.Since(down).Round(time.Millisecond), status, body)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// ...then refused, once the bundle is too stale.
+	// ...then refused, once the bundle is too stale (and not much later).
 	until(t, maxStale+3*time.Second, "503 past STK_BUNDLE_MAX_STALE", func() bool {
 		status, _ := call(bridge, key, sel, 5*time.Second)
 		return status == 503
 	})
-	if d := time.Since(down); d < maxStale-500*time.Millisecond {
-		t.Fatalf("503 after %s, before STK_BUNDLE_MAX_STALE", d)
-	}
 
 	store.Start(t)
 	until(t, 10*time.Second, "Hub /readyz 200 after the store is back", func() bool { return readyz(hub) == 200 })
@@ -578,13 +576,15 @@ func TestFaultHubKill9DuringWrites(t *testing.T) {
 					}
 				}
 			})
-			time.Sleep(time.Duration(300+100*round) * time.Millisecond)
+			// Kill once both kinds of write have gone through at least once,
+			// at a different moment each round, while both loops keep writing.
+			until(t, 15*time.Second, "a release and a rotation before the kill", func() bool {
+				return okRel.Load() > 0 && okRot.Load() > 0
+			})
+			time.Sleep(time.Duration(50+70*round) * time.Millisecond)
 			hub.kill()
 			stop.Store(true)
 			wg.Wait()
-			if okRel.Load() == 0 || okRot.Load() == 0 {
-				t.Fatalf("%s round %d: the Hub was killed before any write (%d releases, %d rotations)", kind, round, okRel.Load(), okRot.Load())
-			}
 			hub.start() // refuses to start if a stored secret does not open
 			a = f.login(hub)
 			var list struct {
