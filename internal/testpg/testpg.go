@@ -36,6 +36,7 @@ type cluster struct {
 	root    string
 	pgctl   string
 	asUser  string
+	opts    string // pg_ctl start -o
 }
 
 var (
@@ -97,7 +98,7 @@ func ServerURL() (string, error) {
 	if u := os.Getenv("STK_TEST_DATABASE_URL"); u != "" {
 		return u, nil
 	}
-	shared.once.Do(func() { shared.err = shared.start() })
+	shared.once.Do(func() { shared.err = shared.start(false) })
 	return shared.baseURL, shared.err
 }
 
@@ -129,7 +130,10 @@ func binDir() (string, error) {
 		"(Debian: apt-get install postgresql) or set STK_TEST_DATABASE_URL to a server you run")
 }
 
-func (c *cluster) start() error {
+// start creates and starts the cluster. durable keeps synchronous_commit
+// on, so that a commit survives an immediate shutdown (fault tests count
+// committed rows across one); the shared cluster trades that for speed.
+func (c *cluster) start(durable bool) error {
 	dir, err := binDir()
 	if err != nil {
 		return err
@@ -165,14 +169,66 @@ func (c *cluster) start() error {
 	if err != nil {
 		return err
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, root)
-	if err := runAs(c.asUser, c.pgctl, "start", "-D", data, "-w", "-t", "60", "-l", filepath.Join(root, "log"), "-o", opts); err != nil {
-		logText, _ := os.ReadFile(filepath.Join(root, "log"))
-		return fmt.Errorf("pg_ctl start: %w\n%s", err, logText)
+	c.opts = fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=200", port, root)
+	if !durable {
+		c.opts += " -c synchronous_commit=off"
 	}
 	c.dataDir = data
+	if err := c.pgStart(); err != nil {
+		c.dataDir = ""
+		return err
+	}
 	c.baseURL = fmt.Sprintf("postgres://%s@127.0.0.1:%d/?sslmode=disable", url.User(dbUser).String(), port)
 	return nil
+}
+
+func (c *cluster) pgStart() error {
+	if err := runAs(c.asUser, c.pgctl, "start", "-D", c.dataDir, "-w", "-t", "60", "-l", filepath.Join(c.root, "log"), "-o", c.opts); err != nil {
+		logText, _ := os.ReadFile(filepath.Join(c.root, "log"))
+		return fmt.Errorf("pg_ctl start: %w\n%s", err, logText)
+	}
+	return nil
+}
+
+// Cluster is a PostgreSQL server of one test's own, for fault tests that
+// stop and restart it under load (the shared server must stay up for the
+// other tests). It listens on a fixed loopback port across restarts and
+// is removed when the test ends. Each costs an initdb: use sparingly.
+type Cluster struct{ c *cluster }
+
+// NewCluster starts a private cluster for t (durable commits: see start).
+func NewCluster(t testing.TB) *Cluster {
+	t.Helper()
+	c := &cluster{}
+	if err := c.start(true); err != nil {
+		_ = os.RemoveAll(c.root)
+		t.Fatalf("testpg: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = runAs(c.asUser, c.pgctl, "stop", "-D", c.dataDir, "-m", "immediate", "-w")
+		_ = os.RemoveAll(c.root)
+	})
+	return &Cluster{c}
+}
+
+// URL is the URL of database db on the cluster.
+func (c *Cluster) URL(db string) string { return withDB(c.c.baseURL, db) }
+
+// Stop shuts the server down: mode "fast" (clients disconnected, a clean
+// shutdown) or "immediate" (as a crash).
+func (c *Cluster) Stop(t testing.TB, mode string) {
+	t.Helper()
+	if err := runAs(c.c.asUser, c.c.pgctl, "stop", "-D", c.c.dataDir, "-m", mode, "-w", "-t", "60"); err != nil {
+		t.Fatalf("testpg: %v", err)
+	}
+}
+
+// Start starts the server again on the same port after Stop.
+func (c *Cluster) Start(t testing.TB) {
+	t.Helper()
+	if err := c.c.pgStart(); err != nil {
+		t.Fatalf("testpg: %v", err)
+	}
 }
 
 func runAs(asUser, bin string, args ...string) error {

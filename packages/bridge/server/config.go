@@ -70,6 +70,9 @@ type Config struct {
 	// bundles.Config).
 	LookupRate  float64
 	LookupBurst int
+	// UsageInterval is how often API key usage is reported to the Hub
+	// (1m: a key's lastUsedAt is at most about a minute behind).
+	UsageInterval time.Duration
 }
 
 // Defaults of SPEC §4.6, §8 and §12.
@@ -183,7 +186,12 @@ func (c Config) Check() error {
 	if _, err := cors.Parse(strings.Join(c.CORSOrigins, ",")); err != nil {
 		return err
 	}
-	return checkHubURL(c.HubURL, c.AllowInsecureHub)
+	for _, u := range strings.Split(c.HubURL, ",") {
+		if err := checkHubURL(strings.TrimSpace(u), c.AllowInsecureHub); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkHubURL refuses a plain-HTTP Hub off loopback: bundles carry

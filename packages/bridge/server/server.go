@@ -22,6 +22,7 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/enduser"
 	"github.com/santokit/santokit/packages/bridge/internal/execute"
 	"github.com/santokit/santokit/packages/bridge/internal/metrics"
+	"github.com/santokit/santokit/packages/bridge/internal/usage"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/cors"
 	"github.com/santokit/santokit/packages/core/dbtarget"
@@ -38,6 +39,10 @@ type Server struct {
 	metrics   *metrics.Metrics
 	handler   http.Handler
 	closeOnce sync.Once
+	// stopUsage ends the usage reporter, which then sends a last report;
+	// usageDone is closed when it has.
+	stopUsage context.CancelFunc
+	usageDone chan struct{}
 }
 
 // Auth modes reported by /readyz.
@@ -66,9 +71,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	corsPolicy, _ := cors.Parse(strings.Join(cfg.CORSOrigins, ",")) // checked by Check
-	hubURL, _ := url.Parse(cfg.HubURL)
+	var hubURLs []string
+	for _, raw := range strings.Split(cfg.HubURL, ",") {
+		u, _ := url.Parse(strings.TrimSpace(raw))
+		hubURLs = append(hubURLs, u.Redacted())
+	}
 	conns := cfg.Limits.Effective()
-	log.Info("config", "addr", cfg.Addr, "hubUrl", hubURL.Redacted(), "bridgeToken", cfg.BridgeToken != "",
+	log.Info("config", "addr", cfg.Addr, "hubUrl", strings.Join(hubURLs, ","), "bridgeToken", cfg.BridgeToken != "",
 		"bundleMaxStale", cfg.BundleMaxStale.String(), "dbMaxConns", cfg.DBMaxConns, "statementTimeout", cfg.StatementTimeout.String(),
 		"maxBodyBytes", cfg.MaxBodyBytes, "maxLimit", cfg.MaxLimit, "maxBatch", cfg.MaxBatch, "maxAffected", cfg.MaxAffected,
 		"authDisabled", cfg.AuthDisabled, "corsOrigins", corsPolicy.Origins(), "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
@@ -98,12 +107,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	m = metrics.New(s.cache.Ages, s.pools.Stats)
 	s.metrics = m
 
+	keys := usage.New(usage.Config{Send: s.cache.ReportUsage, Interval: cfg.UsageInterval, Log: log})
+	usageCtx, stopUsage := context.WithCancel(context.Background())
+	s.stopUsage, s.usageDone = stopUsage, make(chan struct{})
+	go func() {
+		defer close(s.usageDone)
+		keys.Run(usageCtx)
+	}()
+
 	calls := call.New(call.Config{
 		Cache: s.cache, Pools: s.pools,
 		Exec:         &execute.Executor{StatementTimeout: cfg.StatementTimeout, MaxAffected: cfg.MaxAffected},
 		Users:        enduser.New(enduser.Config{Log: log}),
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthDisabled: cfg.AuthDisabled,
-		Observe: m.ObserveCall, Log: log,
+		Observe: m.ObserveCall, Log: log, KeyUsed: keys.Used,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("POST /call", calls)
@@ -125,10 +142,13 @@ func (s *Server) Mode() string {
 	return ModeEnforced
 }
 
-// Close stops the long polls and closes the database pools, waiting for
-// in-flight uses of them. It is safe to call more than once.
+// Close sends the last API key usage report (bounded), stops the long
+// polls and closes the database pools, waiting for in-flight uses of them. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		// The last usage report goes out while the Hub client still works.
+		s.stopUsage()
+		<-s.usageDone
 		s.cache.Close()
 		s.pools.Close()
 	})

@@ -133,3 +133,28 @@ type APIKeyLocation struct {
 	Project string `json:"project"`
 	Env     string `json:"env"`
 }
+
+// APIKeyUsage is the body of POST /internal/v1/apikeys/usage: a Bridge's
+// batch of when it last saw each API key used (SPEC §7.2 lastUsedAt, §15).
+// Bridges send one batch a minute at most, so a key's lastUsedAt is
+// eventually consistent within about a minute.
+type APIKeyUsage struct {
+	Keys []APIKeyUse `json:"keys"`
+}
+
+// MaxAPIKeyUsageBatch bounds the keys of one usage report: the Hub refuses
+// more, Bridges split larger batches.
+const MaxAPIKeyUsageBatch = 5000
+
+// APIKeyUse is one key of an APIKeyUsage batch.
+type APIKeyUse struct {
+	KeyID      string    `json:"keyId"`
+	LastUsedAt time.Time `json:"lastUsedAt"`
+}
+
+// APIKeyUsageRecorded answers POST /internal/v1/apikeys/usage: how many
+// keys' lastUsedAt moved forward (unknown keys and older times change
+// nothing).
+type APIKeyUsageRecorded struct {
+	Recorded int `json:"recorded"`
+}

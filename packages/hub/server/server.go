@@ -30,6 +30,10 @@ type Server struct {
 	store   *store.Store
 	svc     *service.Service
 	handler http.Handler
+	// stopWatch ends the store watch (WatchStore); watched is closed
+	// when it has returned.
+	stopWatch context.CancelFunc
+	watched   chan struct{}
 }
 
 // New checks cfg, opens the store (running migrations) and builds the
@@ -92,7 +96,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		apiCfg.Authenticator = &auth.Authenticator{Store: st, Keys: svc.Keys(), Now: time.Now}
 	}
-	return &Server{cfg: cfg, log: log, store: st, svc: svc, handler: api.New(svc, log, apiCfg)}, nil
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	s := &Server{cfg: cfg, log: log, store: st, svc: svc, handler: api.New(svc, log, apiCfg),
+		stopWatch: stopWatch, watched: make(chan struct{})}
+	go func() {
+		defer close(s.watched)
+		svc.WatchStore(watchCtx)
+	}()
+	return s, nil
 }
 
 // oauthSettings builds the provider clients of cfg. OIDC discovery is
@@ -139,8 +150,12 @@ func (s *Server) RotateSigningKey(ctx context.Context) (string, error) {
 // Handler is the Hub's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close releases the store.
-func (s *Server) Close() error { return s.store.Close() }
+// Close stops the store watch and releases the store.
+func (s *Server) Close() error {
+	s.stopWatch()
+	<-s.watched
+	return s.store.Close()
+}
 
 // Serve answers on l until ctx ends, then shuts down gracefully, giving
 // in-flight requests up to 10 seconds. Bundle long polls end at once

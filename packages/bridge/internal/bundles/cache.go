@@ -21,7 +21,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +28,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/santokit/santokit/packages/core/bundle"
+	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/plan"
 )
 
@@ -95,7 +95,8 @@ const (
 
 // Config configures a Cache.
 type Config struct {
-	// HubURL is the Hub's base URL; Token the bridge token.
+	// HubURL is the Hub's base URL, or several separated by commas
+	// (fail-over, see hubClient); Token the bridge token.
 	HubURL string
 	Token  string
 	// Client makes the Hub requests (no overall timeout: long polls).
@@ -228,10 +229,16 @@ func New(cfg Config) *Cache {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Cache{cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
-		hub:     &hubClient{base: strings.TrimRight(cfg.HubURL, "/"), token: cfg.Token, http: cfg.Client},
+		hub:     newHubClient(cfg.HubURL, cfg.Token, cfg.Client),
 		lookups: newBucket(cfg.LookupRate, cfg.LookupBurst),
 		envs:    map[Key]*envState{}, unknownEnvs: newExpiring[Key, error](maxUnknownEnvs),
 		keys: map[string]Key{}, unknownKeys: newExpiring[string, struct{}](maxUnknownKeys)}
+}
+
+// ReportUsage sends a batch of API key uses to the Hub (SPEC §15), for the
+// usage reporter: the cache owns the Bridge's Hub client.
+func (c *Cache) ReportUsage(ctx context.Context, batch []hubapi.APIKeyUse) error {
+	return c.hub.reportUsage(ctx, batch)
 }
 
 // Close stops every long poll and waits for them.

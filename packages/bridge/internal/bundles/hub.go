@@ -1,6 +1,7 @@
 package bundles
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/santokit/santokit/packages/core/bundle"
@@ -28,30 +30,77 @@ type hubError struct{ status int }
 
 func (e *hubError) Error() string { return fmt.Sprintf("the Hub answered %d", e.status) }
 
-// hubClient speaks the Hub's /internal API (SPEC §8.1).
+// hubClient speaks the Hub's /internal API (SPEC §8.1). It knows one Hub
+// or several (STK_HUB_URL as a comma list, SPEC §12): it sticks to the one
+// that last answered and, when a request cannot reach it (a transport
+// error, not an HTTP status), tries the next ones in turn. Any Hub of a
+// deployment serves the same store, so they are interchangeable.
 type hubClient struct {
-	base  string // without trailing slash
+	bases []string // without trailing slashes; at least one
+	cur   atomic.Int32
 	token string
 	http  *http.Client
+}
+
+func newHubClient(hubURLs, token string, client *http.Client) *hubClient {
+	h := &hubClient{token: token, http: client}
+	for _, b := range strings.Split(hubURLs, ",") {
+		if b = strings.TrimRight(strings.TrimSpace(b), "/"); b != "" {
+			h.bases = append(h.bases, b)
+		}
+	}
+	if len(h.bases) == 0 {
+		h.bases = []string{""}
+	}
+	return h
+}
+
+// do sends the request that newReq builds for a Hub base URL, starting
+// with the current Hub and failing over to the others on transport errors.
+// With internal, the bridge token is added.
+func (h *hubClient) do(ctx context.Context, internal bool, newReq func(base string) (*http.Request, error)) (*http.Response, error) {
+	start := int(h.cur.Load())
+	var lastErr error
+	for i := range h.bases {
+		n := (start + i) % len(h.bases)
+		req, err := newReq(h.bases[n])
+		if err != nil {
+			return nil, err
+		}
+		if internal {
+			req.Header.Set("Authorization", "Bearer "+h.token)
+		}
+		res, err := h.http.Do(req)
+		if err == nil {
+			h.cur.Store(int32(n))
+			return res, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, lastErr
 }
 
 // fetch gets the bundle of project/env. With have ≥ 0 it is a conditional
 // long poll (If-None-Match, ?wait=): nil, true means 304 Not Modified.
 func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, wait time.Duration) (*bundle.Bundle, bool, error) {
-	u := h.base + "/internal/v1/envs/" + url.PathEscape(project) + "/" + url.PathEscape(env) + "/bundle"
+	path := "/internal/v1/envs/" + url.PathEscape(project) + "/" + url.PathEscape(env) + "/bundle"
 	if have >= 0 && wait > 0 {
-		u += "?wait=" + url.QueryEscape(wait.String())
+		path += "?wait=" + url.QueryEscape(wait.String())
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, false, err
-	}
-	req.Header.Set("Authorization", "Bearer "+h.token)
-	req.Header.Set("Accept", "application/json")
-	if have >= 0 {
-		req.Header.Set("If-None-Match", `"`+strconv.FormatInt(have, 10)+`"`)
-	}
-	res, err := h.http.Do(req)
+	res, err := h.do(ctx, true, func(base string) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Accept", "application/json")
+		if have >= 0 {
+			req.Header.Set("If-None-Match", `"`+strconv.FormatInt(have, 10)+`"`)
+		}
+		return req, nil
+	})
 	if err != nil {
 		return nil, false, err
 	}
@@ -85,12 +134,9 @@ func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, 
 // locate asks the Hub which env an API key id belongs to.
 func (h *hubClient) locate(ctx context.Context, keyID string) (hubapi.APIKeyLocation, error) {
 	var loc hubapi.APIKeyLocation
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/internal/v1/apikeys/"+url.PathEscape(keyID), nil)
-	if err != nil {
-		return loc, err
-	}
-	req.Header.Set("Authorization", "Bearer "+h.token)
-	res, err := h.http.Do(req)
+	res, err := h.do(ctx, true, func(base string) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, base+"/internal/v1/apikeys/"+url.PathEscape(keyID), nil)
+	})
 	if err != nil {
 		return loc, err
 	}
@@ -111,13 +157,34 @@ func (h *hubClient) locate(ctx context.Context, keyID string) (hubapi.APIKeyLoca
 	return loc, nil
 }
 
-// ping checks that the Hub answers at all (GET /healthz, no token needed).
-func (h *hubClient) ping(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/healthz", nil)
+// reportUsage posts a batch of API key uses (POST /internal/v1/apikeys/usage).
+func (h *hubClient) reportUsage(ctx context.Context, batch []hubapi.APIKeyUse) error {
+	body, err := json.Marshal(hubapi.APIKeyUsage{Keys: batch})
 	if err != nil {
 		return err
 	}
-	res, err := h.http.Do(req)
+	res, err := h.do(ctx, true, func(base string) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/internal/v1/apikeys/usage", bytes.NewReader(body))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return req, err
+	})
+	if err != nil {
+		return err
+	}
+	drain(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return &hubError{status: res.StatusCode}
+	}
+	return nil
+}
+
+// ping checks that a Hub answers at all (GET /healthz, no token needed).
+func (h *hubClient) ping(ctx context.Context) error {
+	res, err := h.do(ctx, false, func(base string) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+	})
 	if err != nil {
 		return err
 	}

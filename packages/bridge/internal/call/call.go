@@ -56,6 +56,9 @@ type Config struct {
 	Log     *slog.Logger
 	// Now is the clock for key expiry (time.Now when nil).
 	Now func() time.Time
+	// KeyUsed is told each API key that authenticated a call, and when
+	// (the usage reporter; nothing when nil). It must not block.
+	KeyUsed func(keyID string, at time.Time)
 }
 
 // Handler serves POST /call.
@@ -74,6 +77,9 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.KeyUsed == nil {
+		cfg.KeyUsed = func(string, time.Time) {}
 	}
 	if cfg.Users == nil {
 		cfg.Users = enduser.New(enduser.Config{Now: cfg.Now, Log: cfg.Log})
@@ -326,10 +332,12 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, f *edge.Fie
 			}
 			return nil, plan.Caller{}, cacheError(err)
 		}
-		caller, err := entry.Env.Authenticate(keyID, secret, h.cfg.Now())
+		now := h.cfg.Now()
+		caller, err := entry.Env.Authenticate(keyID, secret, now)
 		if err != nil {
 			return nil, plan.Caller{}, asAPIError(err)
 		}
+		h.cfg.KeyUsed(keyID, now)
 		if (project != "" && project != loc.Project) || (env != "" && env != loc.Env) {
 			return nil, plan.Caller{}, apierr.New(apierr.Forbidden, "the API key is bound to project %s, env %s; %s/%s name another",
 				loc.Project, loc.Env, HeaderProject, HeaderEnv)

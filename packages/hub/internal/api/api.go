@@ -163,6 +163,7 @@ func register(h *handlers, handle func(string, func(http.ResponseWriter, *http.R
 
 	handle("GET /internal/v1/envs/{p}/{e}/bundle", h.bridgeOnly(h.bundle))
 	handle("GET /internal/v1/apikeys/{keyId}", h.bridgeOnly(h.locateAPIKey))
+	handle("POST /internal/v1/apikeys/usage", h.bridgeOnly(h.apiKeyUsage))
 }
 
 // principal resolves the acting operator of a /v1 route from the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/duration"
+	"github.com/santokit/santokit/packages/core/hubapi"
 )
 
 // maxWait bounds ?wait= of the bundle long poll.
@@ -92,6 +93,18 @@ func (h *handlers) bundle(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) locateAPIKey(w http.ResponseWriter, r *http.Request) {
 	out, err := h.svc.LocateAPIKey(r.Context(), r.PathValue("keyId"))
+	h.reply(w, r, http.StatusOK, out, err)
+}
+
+// apiKeyUsage serves POST /internal/v1/apikeys/usage: a Bridge's batch of
+// lastUsedAt times (SPEC §7.2, §15).
+func (h *handlers) apiKeyUsage(w http.ResponseWriter, r *http.Request) {
+	var in hubapi.APIKeyUsage
+	if err := decode(w, r, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out, err := h.svc.RecordAPIKeyUsage(r.Context(), in)
 	h.reply(w, r, http.StatusOK, out, err)
 }
 

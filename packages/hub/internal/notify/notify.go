@@ -1,7 +1,9 @@
 // Package notify wakes the Hub's bundle long polls (SPEC §8.1) when an env's
-// revision changes in this process. Hubs sharing a PostgreSQL store also
-// re-read the revision periodically, so a change made by another replica
-// is seen within that period.
+// revision changes. Changes made through this process call Changed
+// directly; on a PostgreSQL store, changes made by any replica arrive
+// through LISTEN/NOTIFY (store.WatchRevisions) and call it too. Waiters
+// also re-read the revision periodically, the safety net for a lost
+// notification.
 package notify
 
 import "sync"
@@ -36,5 +38,17 @@ func (h *Hub) Changed(envID string) {
 	if ch, ok := h.chans[envID]; ok {
 		close(ch)
 		delete(h.chans, envID)
+	}
+}
+
+// ChangedAll wakes every waiter of every env, so that each re-reads its
+// revision: for when changes may have been missed (the store's LISTEN
+// connection was re-established).
+func (h *Hub) ChangedAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, ch := range h.chans {
+		close(ch)
+		delete(h.chans, id)
 	}
 }

@@ -30,3 +30,22 @@ func TestWaitChanged(t *testing.T) {
 	}
 	h.Changed("unknown") // no waiters: no-op
 }
+
+func TestChangedAll(t *testing.T) {
+	h := New()
+	a, b := h.Wait("e1"), h.Wait("e2")
+	h.ChangedAll()
+	for _, ch := range []<-chan struct{}{a, b} {
+		select {
+		case <-ch:
+		case <-time.After(time.Second):
+			t.Fatal("waiter not woken")
+		}
+	}
+	c := h.Wait("e1")
+	select {
+	case <-c:
+		t.Fatal("a wait taken after ChangedAll is already closed")
+	default:
+	}
+}

@@ -14,10 +14,26 @@ import (
 	"github.com/santokit/santokit/packages/hub/internal/store"
 )
 
-// storePoll is how often a waiting long poll re-reads the env revision, to
-// see changes made by other Hub replicas sharing the store. Changes made
-// through this process wake waiters at once (notify).
+// storePoll is how often a waiting long poll re-reads the env revision:
+// the safety net for a change whose wake-up was lost (a NOTIFY sent while
+// this replica's LISTEN connection was down). Changes made through this
+// process, and on PostgreSQL through any replica (WatchStore), wake
+// waiters at once.
 const storePoll = time.Second
+
+// WatchStore wakes this Hub's long polls on revision bumps committed by any
+// Hub sharing a PostgreSQL store (LISTEN/NOTIFY), until ctx ends. It
+// returns at once on SQLite.
+func (s *Service) WatchStore(ctx context.Context) {
+	s.store.WatchRevisions(ctx, store.Watch{
+		Changed: s.changes.Changed,
+		Resync:  s.changes.ChangedAll,
+		Lost: func(error) {
+			// Only the fact: driver texts name the store's host and user.
+			s.log.Warn("the Hub store's LISTEN connection failed; retrying (long polls fall back to re-reading every second)")
+		},
+	})
+}
 
 // Bundle returns the env's bundle (SPEC §8.1). Callers are Bridges,
 // authenticated by the HTTP edge with the bridge token.

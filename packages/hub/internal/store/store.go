@@ -54,6 +54,9 @@ const (
 type Store struct {
 	db *sql.DB
 	d  dialect
+	// pg is the PostgreSQL connection config, for the LISTEN connection
+	// of WatchRevisions (nil on SQLite).
+	pg *pgx.ConnConfig
 }
 
 // dialect is what differs between the engines. Queries are written once with
@@ -153,7 +156,7 @@ func openPostgres(url string) (*Store, error) {
 		// basis, so its text is not passed on.
 		return nil, errors.New("store: invalid postgres URL")
 	}
-	return &Store{db: stdlib.OpenDB(*cfg), d: postgresDialect()}, nil
+	return &Store{db: stdlib.OpenDB(*cfg), d: postgresDialect(), pg: cfg}, nil
 }
 
 func (s *Store) init(ctx context.Context) error {
@@ -430,6 +433,9 @@ func (s *Store) PutConnection(ctx context.Context, c Connection) (Connection, bo
 			return err
 		} else if n == 0 {
 			return ErrNotFound
+		}
+		if err := s.notifyRevision(ctx, tx, "id = ?", c.EnvID); err != nil {
+			return err
 		}
 		return s.queryRow(ctx, tx, `
 INSERT INTO connections

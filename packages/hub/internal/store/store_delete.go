@@ -148,6 +148,9 @@ func (s *Store) DeleteProject(ctx context.Context, projectID string, force bool)
 		if _, err := s.exec(ctx, tx, `UPDATE envs SET revision = revision + 1 WHERE project_id = ?`, projectID); err != nil {
 			return err
 		}
+		if err := s.notifyRevision(ctx, tx, "project_id = ?", projectID); err != nil {
+			return err
+		}
 		var err error
 		if p, err = scanProject(s.queryRow(ctx, tx, `SELECT `+projectCols+` WHERE p.id = ?`, projectID)); err != nil {
 			return err

@@ -24,8 +24,10 @@ import (
 // (SQLite transactions are BEGIN IMMEDIATE: they queue at BEGIN).
 func (s *Store) bumpRevision(ctx context.Context, tx *sql.Tx, envID string) (int64, error) {
 	var rev int64
-	err := s.queryRow(ctx, tx, `UPDATE envs SET revision = revision + 1 WHERE id = ? RETURNING revision`, envID).Scan(&rev)
-	return rev, err
+	if err := s.queryRow(ctx, tx, `UPDATE envs SET revision = revision + 1 WHERE id = ? RETURNING revision`, envID).Scan(&rev); err != nil {
+		return 0, err
+	}
+	return rev, s.notifyRevision(ctx, tx, "id = ?", envID)
 }
 
 // nullIfEmpty maps "" to SQL NULL.
