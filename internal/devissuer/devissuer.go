@@ -63,6 +63,9 @@ type Options struct {
 	MaxAge time.Duration
 	// Now is the clock for iat/nbf/exp (time.Now when nil).
 	Now func() time.Time
+	// Routes, when set, adds routes to the issuer's listener before it
+	// serves (stk dev's token endpoint, which mints with this issuer).
+	Routes func(*Issuer, *http.ServeMux)
 }
 
 // Issuer is a running development issuer.
@@ -131,6 +134,9 @@ func Start(opts Options) (*Issuer, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", iss.discovery)
 	mux.HandleFunc("GET /jwks.json", iss.jwks)
+	if opts.Routes != nil {
+		opts.Routes(iss, mux)
+	}
 	iss.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = iss.srv.Serve(ln) }()
 	return iss, nil

@@ -47,6 +47,8 @@ const (
 	fakeSecret = "0123456789abcdefghijABCDEFGHIJ0123456789xyz"
 	// unknownKey is well-formed, but no Hub knows its keyId.
 	unknownKey = "stk_key_01ARZ3NDEKTSV4RRFFQ69G5FAV_" + fakeSecret
+	// corsOrigins is the runtime's STK_CORS_ORIGINS (cors.json).
+	corsOrigins = "http://app.example.test,https://app.example.test:8443"
 )
 
 var engines = []string{"postgres", "sqlite"}
@@ -64,6 +66,8 @@ type Case struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    json.RawMessage   `json:"body,omitempty"`
 	RawBody *string           `json:"rawBody,omitempty"`
+	// Method is POST (default) or OPTIONS (CORS preflights, cors.json).
+	Method string `json:"method,omitempty"`
 
 	Status          int             `json:"status"`
 	Code            string          `json:"code,omitempty"`
@@ -73,6 +77,9 @@ type Case struct {
 	Meta            json.RawMessage `json:"meta,omitempty"`
 	DataLen         *int            `json:"dataLen,omitempty"`
 	After           *After          `json:"after,omitempty"`
+	// ResponseHeaders are exact expected response header values; "" means
+	// the header must be absent.
+	ResponseHeaders map[string]string `json:"responseHeaders,omitempty"`
 
 	file string
 }
@@ -128,8 +135,20 @@ func loadCases(t *testing.T) []*Case {
 			if c.Status == 0 {
 				problems = append(problems, "no status")
 			}
-			if (c.Body == nil) == (c.RawBody == nil) {
-				problems = append(problems, "exactly one of body and rawBody is required")
+			switch c.Method {
+			case "", "POST":
+				if (c.Body == nil) == (c.RawBody == nil) {
+					problems = append(problems, "exactly one of body and rawBody is required")
+				}
+			case "OPTIONS":
+				if c.Body != nil || c.RawBody != nil {
+					problems = append(problems, "an OPTIONS case has no body")
+				}
+			default:
+				problems = append(problems, fmt.Sprintf("unknown method %q", c.Method))
+			}
+			if c.Status == 204 && (c.Data != nil || c.Meta != nil || c.DataLen != nil) {
+				problems = append(problems, "a 204 case has no data/meta/dataLen")
 			}
 			if !slices.Contains(keyNames, c.Key) {
 				problems = append(problems, fmt.Sprintf("unknown key %q", c.Key))
@@ -310,6 +329,7 @@ func setup(t *testing.T, engine string) *stack {
 		"STK_MAX_BATCH":         "10",
 		"STK_MAX_BODY_BYTES":    "65536",
 		"STK_SQLITE_DIR":        dir,
+		"STK_CORS_ORIGINS":      corsOrigins,
 	}
 	bcfg, err := bridgeserver.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -369,7 +389,11 @@ func (s *stack) waitServing(t *testing.T, key string) {
 }
 
 func (s *stack) post(headers map[string]string, body []byte) (int, http.Header, []byte, error) {
-	req, err := http.NewRequest("POST", s.bridge+"/call", bytes.NewReader(body))
+	return s.send("POST", headers, body)
+}
+
+func (s *stack) send(method string, headers map[string]string, body []byte) (int, http.Header, []byte, error) {
+	req, err := http.NewRequest(method, s.bridge+"/call", bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -469,9 +493,13 @@ func (s *stack) run(t *testing.T, c *Case) {
 	} else {
 		body = c.Body
 	}
-	status, hdr, raw, err := s.post(headers, body)
+	method := c.Method
+	if method == "" {
+		method = "POST"
+	}
+	status, hdr, raw, err := s.send(method, headers, body)
 	if err != nil {
-		t.Fatalf("POST /call: %v", err)
+		t.Fatalf("%s /call: %v", method, err)
 	}
 	show := raw
 	if len(show) > 600 {
@@ -480,8 +508,13 @@ func (s *stack) run(t *testing.T, c *Case) {
 	if status != c.Status {
 		t.Errorf("status %d, want %d; body: %s", status, c.Status, show)
 	}
-	if ct := hdr.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	if ct := hdr.Get("Content-Type"); status != 204 && !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	for k, want := range c.ResponseHeaders {
+		if got := strings.Join(hdr.Values(k), ", "); got != want {
+			t.Errorf("response header %s: %q, want %q", k, got, want)
+		}
 	}
 	reqID := hdr.Get("X-Request-Id")
 	if reqID == "" {
@@ -492,6 +525,10 @@ func (s *stack) run(t *testing.T, c *Case) {
 	}
 	if c.Status >= 400 {
 		checkError(t, c, raw, reqID, show)
+	} else if c.Status == 204 {
+		if len(raw) != 0 {
+			t.Errorf("a 204 has a body: %s", show)
+		}
 	} else if status < 400 {
 		checkSuccess(t, c, raw, show)
 	}

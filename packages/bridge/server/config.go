@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/santokit/santokit/packages/core/cors"
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/duration"
 	"github.com/santokit/santokit/packages/core/httpserve"
@@ -40,6 +41,10 @@ type Config struct {
 	AllowInsecureHub bool
 	TLSCert, TLSKey  string // STK_TLS_CERT, STK_TLS_KEY
 	Version          string
+	// CORSOrigins (STK_CORS_ORIGINS, SPEC §4.6, decision 0029) are the
+	// exact origins browser pages may call /call from, or "*" alone;
+	// empty: CORS off, no CORS header on any response.
+	CORSOrigins []string
 	// DBTargets decides which databases pools may open (STK_SQLITE_DIR,
 	// STK_ALLOW_LOCAL_SOCKETS, STK_DB_ALLOWED_HOSTS; SPEC §12), the rule
 	// the Hub applies, again at open: defence in depth. New adds the TLS
@@ -137,6 +142,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	num("STK_MAX_AFFECTED", &c.MaxAffected)
 	flag("STK_DISABLE_AUTH", &c.AuthDisabled)
 	flag("STK_ALLOW_INSECURE_HUB", &c.AllowInsecureHub)
+	if s := getenv("STK_CORS_ORIGINS"); s != "" {
+		if p, err := cors.Parse(s); err != nil {
+			errs = append(errs, err)
+		} else {
+			c.CORSOrigins = p.Origins()
+		}
+	}
 	if t, err := dbtarget.ConfigFromEnv(getenv); err != nil {
 		errs = append(errs, err)
 	} else {
@@ -167,6 +179,9 @@ func (c Config) Check() error {
 	if c.BundleMaxStale <= 0 || c.StatementTimeout <= 0 || c.DBMaxConns <= 0 || c.MaxBodyBytes <= 0 ||
 		c.MaxLimit <= 0 || c.MaxBatch <= 0 || c.MaxAffected <= 0 {
 		return errors.New("limits must be positive (start from server.DefaultConfig())")
+	}
+	if _, err := cors.Parse(strings.Join(c.CORSOrigins, ",")); err != nil {
+		return err
 	}
 	return checkHubURL(c.HubURL, c.AllowInsecureHub)
 }

@@ -16,7 +16,8 @@ import (
 )
 
 func (a *app) devCmd() *cobra.Command {
-	o := devstack.Options{HubAddr: devstack.DefaultHubAddr, BridgeAddr: devstack.DefaultBridgeAddr, IssuerAddr: devstack.DefaultIssuerAddr}
+	o := devstack.Options{HubAddr: devstack.DefaultHubAddr, BridgeAddr: devstack.DefaultBridgeAddr, IssuerAddr: devstack.DefaultIssuerAddr,
+		WebAddr: devstack.DefaultWebAddr}
 	var dbStdin bool
 	c := &cobra.Command{
 		Use:   "dev [DIR]",
@@ -52,7 +53,15 @@ It also runs a development OpenID Connect issuer on loopback (--issuer-addr,
 default 127.0.0.1:4001, so its URL and the tokens it signed stay valid across
 restarts). The example's and 'stk init's config/auth.yaml trust it by that
 URL; with another --issuer-addr, stk dev applies them with the issuer's real
-URL instead. 'stk dev token --sub alice' prints an end-user token it signed.
+URL instead. 'stk dev token --sub alice' prints an end-user token it signed;
+a page gets the same from POST http://127.0.0.1:4001/dev/token with
+{"sub": "alice", "roles": [...]} (answer {token, expiresIn, ...}).
+
+--web DIR serves DIR's files on loopback (--web-addr, default
+127.0.0.1:4002; names starting with a dot are never served) for a browser
+app: the Bridge and the token endpoint allow that origin (CORS, added to
+STK_CORS_ORIGINS), and /santokit-dev.json there tells the page the Bridge
+URL, project, env and token URL.
 
 Then it prints the Hub and Bridge URLs, the key, a ready curl with the key
 and, when some table lets an authenticated end user select, a second curl
@@ -68,11 +77,12 @@ file:line:column: path: message, and the last good release (and database)
 stays served. Port 0 in --hub-addr or --bridge-addr picks a free port; the
 real address is printed; an address in use is reported (code CONFLICT, exit
 1) naming the flag to change. With --json, one JSON object
-{hubUrl, bridgeUrl, apiKey, curl, issuerUrl, endUserCurl?} is printed on
+{hubUrl, bridgeUrl, apiKey, curl, issuerUrl, endUserCurl?, tokenUrl, webUrl?} is printed on
 stdout once ready, and everything else goes to stderr.`,
 		Example: `  stk dev
   stk init myapp && stk dev myapp --watch
   printf '%s' "$DATABASE_URL" | stk dev --db-stdin
+  stk dev --web examples/todo-web
   stk dev --hub-addr 127.0.0.1:0 --bridge-addr 127.0.0.1:0 --json`,
 		Args:              optionalDirArg,
 		ValidArgsFunction: dirCompletion,
@@ -105,6 +115,9 @@ stdout once ready, and everything else goes to stderr.`,
 	f.StringVar(&o.HubAddr, "hub-addr", devstack.DefaultHubAddr, "listen address of the Hub (port 0: any free port)")
 	f.StringVar(&o.BridgeAddr, "bridge-addr", devstack.DefaultBridgeAddr, "listen address of the Bridge (port 0: any free port)")
 	f.StringVar(&o.IssuerAddr, "issuer-addr", devstack.DefaultIssuerAddr, "loopback listen address of the dev OIDC issuer (port 0: any free port; its URL then changes at each start)")
+	f.StringVar(&o.Web, "web", "", "serve this directory's static files on --web-addr and allow that origin in the Bridge (CORS)")
+	f.StringVar(&o.WebAddr, "web-addr", devstack.DefaultWebAddr, "loopback listen address of the --web file server (port 0: any free port)")
+	_ = c.MarkFlagDirname("web")
 	_ = c.RegisterFlagCompletionFunc("db", cobra.NoFileCompletions)
 	_ = c.RegisterFlagCompletionFunc("hub-addr", cobra.FixedCompletions(
 		[]string{devstack.DefaultHubAddr, "127.0.0.1:0"}, cobra.ShellCompDirectiveNoFileComp))
@@ -152,6 +165,10 @@ func (a *app) devReady(info devstack.Info) {
 	}
 	t.row("  Config", perm)
 	t.row("  Issuer", info.IssuerURL+"   (dev OIDC issuer: stk dev token --sub NAME)")
+	t.row("  Tokens", "POST "+info.TokenURL+`   {"sub": "NAME"} (for pages)`)
+	if info.WebURL != "" {
+		t.row("  Web", info.WebURL+"   (--web; this origin may call the Bridge)")
+	}
 	t.row("  Logs", relToCwd(info.LogFile))
 	t.flush()
 	fmt.Fprintf(w, "\nTry it:\n  %s\n\n", info.Curl)

@@ -71,7 +71,8 @@ func startDev(t *testing.T, args ...string) *devRun {
 			var keys map[string]any
 			_ = json.Unmarshal([]byte(s), &keys)
 			delete(keys, "endUserCurl") // only when a table lets end users select
-			if got := slices.Sorted(maps.Keys(keys)); !slices.Equal(got, []string{"apiKey", "bridgeUrl", "curl", "hubUrl", "issuerUrl"}) {
+			delete(keys, "webUrl")      // only with --web
+			if got := slices.Sorted(maps.Keys(keys)); !slices.Equal(got, []string{"apiKey", "bridgeUrl", "curl", "hubUrl", "issuerUrl", "tokenUrl"}) {
 				t.Errorf("JSON keys %v", got)
 			}
 			if err := json.Unmarshal([]byte(s), &d.out); err != nil {

@@ -64,6 +64,11 @@ type Options struct {
 	// IssuerAddr is the dev OIDC issuer's loopback address (default
 	// DefaultIssuerAddr); its URL is what config/auth.yaml trusts.
 	IssuerAddr string
+	// Web is --web: a directory of static files served on WebAddr
+	// (loopback; default DefaultWebAddr), whose origin the Bridge and the
+	// dev token endpoint allow (CORS).
+	Web     string
+	WebAddr string
 	// Version is reported by the embedded Hub.
 	Version string
 	// Getenv reads the environment: STK_LOG_LEVEL and the Bridge's limits
@@ -96,6 +101,10 @@ type Info struct {
 	// end user select (else empty).
 	IssuerURL   string `json:"issuerUrl"`
 	EndUserCurl string `json:"endUserCurl,omitempty"`
+	// TokenURL is the dev issuer's token endpoint (POST {"sub": …}).
+	TokenURL string `json:"tokenUrl"`
+	// WebURL is where --web serves its directory ("" without --web).
+	WebURL string `json:"webUrl,omitempty"`
 	// EndUserPath is the path EndUserCurl selects from.
 	EndUserPath string `json:"-"`
 
@@ -195,8 +204,23 @@ func Run(ctx context.Context, o Options) error {
 	if o.Applied == nil {
 		o.Applied = func(Apply) {}
 	}
+	if o.WebAddr == "" {
+		o.WebAddr = DefaultWebAddr
+	}
 	if err := checkDBURL(o.DatabaseURL); err != nil {
 		return err
+	}
+	var webRoot *os.Root
+	if o.Web != "" {
+		if err := checkWebDir(o.Web); err != nil {
+			return err
+		}
+		root, err := os.OpenRoot(o.Web)
+		if err != nil {
+			return usagef("--web %s: %v", o.Web, unwrapPath(err))
+		}
+		defer root.Close()
+		webRoot = root
 	}
 	level, err := hubserver.ParseLevel(o.Getenv("STK_LOG_LEVEL"))
 	if err != nil {
@@ -238,9 +262,30 @@ func Run(ctx context.Context, o Options) error {
 		_, _ = hl.Close(), bl.Close()
 		return err
 	}
-	issuer, err := st.startIssuer(il)
+	var wl net.Listener
+	webURL := ""
+	if webRoot != nil {
+		if wl, err = listenLoopback("--web-addr", o.WebAddr); err != nil {
+			_, _, _ = hl.Close(), bl.Close(), il.Close()
+			return err
+		}
+		webURL = baseURL(wl.Addr())
+	}
+	closeWeb := func() {
+		if wl != nil {
+			_ = wl.Close()
+		}
+	}
+	corsPolicy, err := corsOrigins(webURL, o.Getenv("STK_CORS_ORIGINS"))
 	if err != nil {
 		_, _, _ = hl.Close(), bl.Close(), il.Close()
+		closeWeb()
+		return usagef("%v", err)
+	}
+	issuer, err := st.startIssuer(il, tokenRoutes(corsPolicy))
+	if err != nil {
+		_, _, _ = hl.Close(), bl.Close(), il.Close()
+		closeWeb()
 		return err
 	}
 	defer func() { _ = issuer.Close() }()
@@ -248,6 +293,7 @@ func Run(ctx context.Context, o Options) error {
 	targets, err := st.dbTargets(o.Getenv, dbURL)
 	if err != nil {
 		_, _ = hl.Close(), bl.Close()
+		closeWeb()
 		return usagef("%v", err)
 	}
 	hub, err := hubserver.New(ctx, hubserver.Config{
@@ -262,9 +308,10 @@ func Run(ctx context.Context, o Options) error {
 	}, logger.With("component", "hub"))
 	if err != nil {
 		_, _ = hl.Close(), bl.Close()
+		closeWeb()
 		return fmt.Errorf("start the Hub: %w", err)
 	}
-	s := &stack{o: o, proj: proj, st: st, log: logger, hubURL: hubURL, bridgeURL: bridgeURL, issuer: issuer, fatal: make(chan struct{})}
+	s := &stack{o: o, proj: proj, st: st, log: logger, hubURL: hubURL, bridgeURL: bridgeURL, webURL: webURL, issuer: issuer, fatal: make(chan struct{})}
 	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHub()
 	hubDone := s.serve(hubCtx, "Hub", hub.Serve, hl)
@@ -279,6 +326,7 @@ func Run(ctx context.Context, o Options) error {
 		"STK_TLS_KEY":            "",
 		"STK_ALLOW_INSECURE_HUB": "",
 		"STK_SQLITE_DIR":         targets.SQLiteDir,
+		"STK_CORS_ORIGINS":       strings.Join(corsPolicy.Origins(), ","),
 	}
 	newBridge := o.newBridge
 	if newBridge == nil {
@@ -292,12 +340,21 @@ func Run(ctx context.Context, o Options) error {
 	}, logger.With("component", "bridge"))
 	if err != nil {
 		_ = bl.Close()
+		closeWeb()
 		stopHub()
 		<-hubDone
 		return fmt.Errorf("start the Bridge: %w", err)
 	}
 	bridgeCtx, stopBridge := context.WithCancel(context.WithoutCancel(ctx))
 	bridgeDone := s.serve(bridgeCtx, "Bridge", bridge.Serve, bl)
+	if wl != nil {
+		web := webHandler(webRoot, WebConfig{BridgeURL: bridgeURL, Project: Project, Env: Env,
+			TokenURL: issuer.URL() + TokenPath, IssuerURL: issuer.URL()})
+		webDone := s.serve(bridgeCtx, "web server", func(ctx context.Context, l net.Listener) error {
+			return httpserve.Serve(ctx, l, web, httpserve.Options{Log: logger.With("component", "web"), Grace: 2 * time.Second})
+		}, wl)
+		defer func() { <-webDone }()
+	}
 
 	// Shut down in order: the Bridge first (its long polls to the Hub end
 	// with it), then the Hub.
@@ -328,6 +385,7 @@ type stack struct {
 	log       *slog.Logger
 	hubURL    string
 	bridgeURL string
+	webURL    string
 	issuer    *devissuer.Issuer
 	client    *hubclient.Client
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,8 +41,9 @@ const (
 
 // startIssuer serves the dev issuer on l with the keys of .santokit/ (made
 // on first use) and records its URL there.
-func (s *state) startIssuer(l net.Listener) (*devissuer.Issuer, error) {
-	iss, err := devissuer.Start(devissuer.Options{Listener: l, KeyFile: s.path(issuerKeysName)})
+// routes adds the token endpoint.
+func (s *state) startIssuer(l net.Listener, routes func(*devissuer.Issuer, *http.ServeMux)) (*devissuer.Issuer, error) {
+	iss, err := devissuer.Start(devissuer.Options{Listener: l, KeyFile: s.path(issuerKeysName), Routes: routes})
 	if err != nil {
 		return nil, fmt.Errorf("start the dev issuer: %w", err)
 	}
@@ -96,23 +98,11 @@ var reservedClaims = []string{"iss", "sub", "exp", "iat", "nbf", "roles"}
 // dir/.santokit (while stk dev serves it, or after): roles become the
 // `roles` claim, claims are added as they are, ttl from now (>0).
 func MintToken(dir, sub string, roles []string, claims map[string]any, ttl time.Duration) (Token, error) {
-	if strings.TrimSpace(sub) == "" {
-		return Token{}, usagef("--sub: want the end user's id, e.g. --sub alice")
+	if field, msg := tokenProblem(sub, roles, claims); field != "" {
+		return Token{}, usagef("--%s: %s", field, msg)
 	}
 	if ttl <= 0 {
 		return Token{}, usagef("--ttl: want a positive duration, e.g. 1h or 30m")
-	}
-	for _, r := range roles {
-		if strings.TrimSpace(r) == "" {
-			return Token{}, usagef("--role: want a role name, e.g. --role editor")
-		}
-	}
-	for k := range claims {
-		for _, r := range reservedClaims {
-			if k == r {
-				return Token{}, usagef("--claim %s: set by stk dev token itself (use --sub, --role, --ttl)", k)
-			}
-		}
 	}
 	if dir == "" {
 		dir = "."

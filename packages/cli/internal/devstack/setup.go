@@ -76,6 +76,8 @@ func (s *stack) setup(ctx context.Context, dbURL string, seeded bool) (Info, []b
 		HubURL: s.hubURL, BridgeURL: s.bridgeURL, APIKey: key.Key,
 		Curl:      curl(s.bridgeURL, apiKeyHeader(key.Key), body),
 		IssuerURL: s.issuer.URL(),
+		TokenURL:  s.issuer.URL() + TokenPath,
+		WebURL:    s.webURL,
 		KeyID:     key.KeyID, Roles: slices.Clone(key.Roles), Project: Project, Env: Env,
 		StateDir: s.st.dir, LogFile: s.st.path(logFileName), Database: db, Seeded: seeded,
 		Release: res.Release, Watching: s.o.Watch && s.proj.isProject(),
