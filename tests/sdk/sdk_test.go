@@ -16,6 +16,7 @@ package sdk
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "modernc.org/sqlite"
 
 	"github.com/santokit/santokit/internal/testpg"
 )
@@ -98,13 +100,7 @@ func project(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(src, "schema.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dst, "schema.sql"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	copyFile(t, filepath.Join(src, "schema.sql"), filepath.Join(dst, "schema.sql"))
 	return dst
 }
 
@@ -240,4 +236,60 @@ func TestClientIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	runNode(t, []string{"STK_SDK_TARGETS=" + string(targets)}, "test/integration/")
+}
+
+// TestTodoWebBrowser serves examples/todo-web with `stk dev --web` and runs
+// test/browser in headless Chromium: the page signs a user in, lists, adds
+// and completes todos; CORS admits the page's origin only. Then the added
+// row must be in the data database, owned by the user who typed their name.
+func TestTodoWebBrowser(t *testing.T) {
+	client := clientDir(t)
+	dir := project(t)
+	web := t.TempDir()
+	src := filepath.Join(repoRoot(t), "examples", "todo-web", "web")
+	for _, f := range []string{"index.html", "app.js"} {
+		copyFile(t, filepath.Join(src, f), filepath.Join(web, f))
+	}
+	copyFile(t, filepath.Join(client, "dist", "santokit.browser.js"), filepath.Join(web, "santokit.js"))
+	info := startDev(t, dir, "--web", web, "--web-addr", "127.0.0.1:0")
+	if info.WebURL == "" {
+		t.Fatalf("stk dev --web printed no webUrl: %+v", info)
+	}
+
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("no chromium on PATH: install Debian's (apt-get install --no-install-recommends chromium; .ci/run does)")
+	}
+
+	title := fmt.Sprintf("from the browser %d", time.Now().UnixNano())
+	runNode(t, []string{
+		"CHROMIUM=" + chromium,
+		"STK_WEB_URL=" + info.WebURL, "STK_WEB_BRIDGE_URL=" + info.BridgeURL,
+		"STK_WEB_USER=alice", "STK_WEB_TITLE=" + title,
+	}, "test/browser/")
+
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, ".santokit", "data.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var owner string
+	var done bool
+	if err := db.QueryRow(`SELECT owner, done FROM todos WHERE title = ?`, title).Scan(&owner, &done); err != nil {
+		t.Fatalf("the row the page added is not in data.db: %v", err)
+	}
+	if owner != "alice" || !done {
+		t.Errorf("row %q: owner %q, done %v; want alice, true", title, owner, done)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -7,22 +7,19 @@
 // owner = <name> to every query and sets it on insert. No API key is ever in
 // the page.
 //
-// Where the servers are: ?bridge=…&issuer=… (defaults: stk dev's default
-// ports), project and env dev.
+// Where the servers are: `stk dev --web` serves /santokit-dev.json
+// ({bridgeUrl, project, env, tokenUrl}, decision 0029), so the page works on
+// whatever ports the stack runs.
 import { createClient, SantokitError } from "./santokit.js";
 
-const q = new URLSearchParams(location.search);
-const bridgeUrl = q.get("bridge") ?? "http://127.0.0.1:3000";
-const issuerUrl = q.get("issuer") ?? "http://127.0.0.1:4001";
-const project = q.get("project") ?? "dev";
-const env = q.get("env") ?? "dev";
+const dev = await (await fetch("./santokit-dev.json")).json();
 
 const $ = (id) => document.getElementById(id);
 let token = null;
 
 // The token function is called before every request, as a real auth
 // library's getToken() would be (and could refresh there).
-const stk = createClient({ url: bridgeUrl, project, env, accessToken: () => token });
+const stk = createClient({ url: dev.bridgeUrl, project: dev.project, env: dev.env, accessToken: () => token });
 const todos = stk.db("main").table("todos");
 
 function showError(e) {
@@ -31,7 +28,7 @@ function showError(e) {
 }
 
 async function signIn(name) {
-  const res = await fetch(`${issuerUrl}/dev/token`, {
+  const res = await fetch(dev.tokenUrl, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ sub: name }),
@@ -99,3 +96,5 @@ $("add").addEventListener("submit", (ev) => {
     await refresh();
   });
 });
+
+document.body.dataset.ready = "true";
