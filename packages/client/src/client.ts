@@ -150,8 +150,7 @@ function transportConfig(o: ClientOptions): TransportConfig {
   if (o.apiKey === undefined && o.project === undefined) {
     throw new TypeError("createClient: give apiKey, or project and env (with an accessToken for end users)");
   }
-  const f = o.fetch ?? globalThis.fetch;
-  if (typeof f !== "function") throw new TypeError("createClient: no fetch in this runtime: pass options.fetch");
+  if (typeof (o.fetch ?? globalThis.fetch) !== "function") throw new TypeError("createClient: no fetch in this runtime: pass options.fetch");
   const timeout = o.timeout ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isFinite(timeout) || timeout < 0) throw new TypeError("createClient: timeout must be a number of milliseconds ≥ 0");
   return {

@@ -15,7 +15,7 @@ export type CallOptions = {
   signal?: AbortSignal;
   /** Milliseconds for the whole call, retries included; 0: no limit. */
   timeout?: number;
-  /** Extra request headers (e.g. X-Request-Id); credentials headers are the client's. */
+  /** Extra request headers (e.g. X-Request-Id); credentials and routing headers are always the client's. */
   headers?: Record<string, string>;
 };
 
@@ -134,13 +134,21 @@ export async function send(
   }
 }
 
-async function requestHeaders(cfg: TransportConfig, opts: CallOptions | undefined): Promise<Record<string, string>> {
-  const h: Record<string, string> = { ...cfg.headers, ...opts?.headers, "Content-Type": "application/json" };
-  if (cfg.apiKey !== undefined) h["X-Santokit-Api-Key"] = cfg.apiKey;
+/**
+ * The request's headers: the client's, the call's, then the credentials and
+ * routing hints, which always win. Headers merges case-insensitively, so an
+ * option spelled "x-santokit-project" cannot sit beside the client's own.
+ */
+async function requestHeaders(cfg: TransportConfig, opts: CallOptions | undefined): Promise<Headers> {
+  const h = new Headers(cfg.headers);
+  for (const [k, v] of Object.entries(opts?.headers ?? {})) h.set(k, v);
+  h.set("Content-Type", "application/json");
+  for (const name of ["X-Santokit-Api-Key", "Authorization", "X-Santokit-Project", "X-Santokit-Env"]) h.delete(name);
+  if (cfg.apiKey !== undefined) h.set("X-Santokit-Api-Key", cfg.apiKey);
   const token = typeof cfg.accessToken === "function" ? await cfg.accessToken() : cfg.accessToken;
-  if (token) h["Authorization"] = `Bearer ${token}`;
-  if (cfg.project !== undefined) h["X-Santokit-Project"] = cfg.project;
-  if (cfg.env !== undefined) h["X-Santokit-Env"] = cfg.env;
+  if (token) h.set("Authorization", `Bearer ${token}`);
+  if (cfg.project !== undefined) h.set("X-Santokit-Project", cfg.project);
+  if (cfg.env !== undefined) h.set("X-Santokit-Env", cfg.env);
   return h;
 }
 

@@ -11,7 +11,7 @@ const URL_ = "http://bridge.test:3000";
 function fakeFetch(...script) {
   const calls = [];
   const fn = async (url, init) => {
-    calls.push({ url, init, body: JSON.parse(init.body), headers: init.headers });
+    calls.push({ url, init, body: JSON.parse(init.body), headers: Object.fromEntries(init.headers) });
     const next = script.length > 1 ? script.shift() : script[0];
     return typeof next === "function" ? next(init) : next.clone();
   };
@@ -51,7 +51,7 @@ describe("request shapes", () => {
     assert.equal(c.url, URL_ + "/call");
     assert.equal(c.init.method, "POST");
     assert.deepEqual(c.body, { path: "db/main/todos/select", params: { where: { done: false }, limit: 10, count: true } });
-    assert.deepEqual(c.headers, { "X-Request-Id": "req_mine", "Content-Type": "application/json", "X-Santokit-Api-Key": "stk_k1_secret" });
+    assert.deepEqual(c.headers, { "x-request-id": "req_mine", "content-type": "application/json", "x-santokit-api-key": "stk_k1_secret" });
   });
 
   test("insert, update, delete paths and params", async () => {
@@ -77,7 +77,7 @@ describe("request shapes", () => {
     await stk.logic("posts/mine", { status: "draft" }, { readonly: true, headers: { "X-Request-Id": "r2" } });
     assert.deepEqual(f.calls[0].body, { path: "logics/todos/stats" });
     assert.deepEqual(f.calls[1].body, { path: "logics/posts/mine", params: { status: "draft" } });
-    assert.equal(f.calls[1].headers["X-Request-Id"], "r2");
+    assert.equal(f.calls[1].headers["x-request-id"], "r2");
   });
 
   test("end user: project/env hints and a Bearer token from an async function, called per request", async () => {
@@ -87,16 +87,16 @@ describe("request shapes", () => {
     await stk.db("main").table("t").select();
     await stk.db("main").table("t").select();
     assert.deepEqual(f.calls[0].headers, {
-      "Content-Type": "application/json",
-      Authorization: "Bearer jwt1",
-      "X-Santokit-Project": "shop",
-      "X-Santokit-Env": "prod",
+      "content-type": "application/json",
+      authorization: "Bearer jwt1",
+      "x-santokit-project": "shop",
+      "x-santokit-env": "prod",
     });
-    assert.equal(f.calls[1].headers.Authorization, "Bearer jwt2");
+    assert.equal(f.calls[1].headers.authorization, "Bearer jwt2");
     assert.deepEqual(f.calls[0].body, { path: "db/main/t/select" });
   });
 
-  test("no token (anonymous public call): no Authorization header; headers option cannot replace credentials", async () => {
+  test("no token (anonymous public call): no Authorization header; headers options cannot replace credentials, in any case", async () => {
     const f = fakeFetch(ok());
     const stk = createClient({
       url: URL_,
@@ -104,10 +104,15 @@ describe("request shapes", () => {
       env: "e",
       accessToken: () => null,
       fetch: f,
-      headers: { "X-Santokit-Project": "evil", "Content-Type": "text/plain" },
+      headers: { "x-santokit-project": "evil", "Content-Type": "text/plain", authorization: "Bearer forged", "X-Trace": "t1" },
     });
-    await stk.db("main").table("t").select();
-    assert.deepEqual(f.calls[0].headers, { "X-Santokit-Project": "p", "Content-Type": "application/json", "X-Santokit-Env": "e" });
+    await stk.db("main").table("t").select(undefined, { headers: { "X-SANTOKIT-ENV": "evil", "X-Santokit-Api-Key": "stk_x_y" } });
+    assert.deepEqual(f.calls[0].headers, {
+      "x-trace": "t1",
+      "content-type": "application/json",
+      "x-santokit-project": "p",
+      "x-santokit-env": "e",
+    });
   });
 
   test("a missing meta becomes {}", async () => {
