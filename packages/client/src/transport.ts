@@ -53,6 +53,9 @@ export function retryAfterMs(value: string | null, now: number): number | undefi
   if (value === null || value.trim() === "") return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // An HTTP date names its day and month; anything else ("-1", "1.5") is
+  // unusable, though Date.parse would read some of it as a year.
+  if (!/[a-z]{3}/i.test(v)) return undefined;
   const at = Date.parse(v);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
