@@ -1,10 +1,11 @@
 //go:build sdk
 
 // Package sdk runs the TypeScript SDK's tests that need live servers: it
-// builds stk, starts real `stk dev` stacks serving examples/todo-web (on
-// SQLite, and on PostgreSQL in a throwaway cluster from internal/testpg),
-// and runs packages/client's node tests against them with the URLs, the dev
-// API key and end-user tokens in environment variables.
+// builds stk and stk-bridge, starts real `stk dev` stacks serving
+// examples/todo-web (on SQLite, and on PostgreSQL in a throwaway cluster from
+// internal/testpg, there also through a separate stk-bridge process), and
+// runs packages/client's node tests against them with the URLs, the dev API
+// key and end-user tokens in environment variables.
 //
 // It needs Node (>= 18) and the workspace's node_modules with the SDK built
 // (npm ci && npm run build -w @santokit/client), so it is behind the sdk
@@ -20,6 +21,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,8 +37,8 @@ import (
 	"github.com/santokit/santokit/internal/testpg"
 )
 
-// stkBin is the stk binary built by TestMain.
-var stkBin string
+// stkBin and bridgeBin are the stk and stk-bridge binaries built by TestMain.
+var stkBin, bridgeBin string
 
 func TestMain(m *testing.M) {
 	code := func() int {
@@ -45,13 +48,16 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "github.com/santokit/santokit/packages/cli/cmd/stk")
+		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
+			"github.com/santokit/santokit/packages/cli/cmd/stk",
+			"github.com/santokit/santokit/packages/bridge/cmd/stk-bridge")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "sdk: building stk:", err)
+			fmt.Fprintln(os.Stderr, "sdk: building stk and stk-bridge:", err)
 			return 1
 		}
 		stkBin = filepath.Join(dir, "stk")
+		bridgeBin = filepath.Join(dir, "stk-bridge")
 		return m.Run()
 	}()
 	testpg.Stop()
@@ -204,9 +210,10 @@ func runNode(t *testing.T, env []string, args ...string) {
 	}
 }
 
-// TestClientIntegration runs test/integration against stk dev on SQLite and
-// on PostgreSQL: every op, filters, errors with requestId, end-user tokens
-// and logic, through the real binaries.
+// TestClientIntegration runs test/integration against stk dev on SQLite, on
+// PostgreSQL, and a standalone stk-bridge over the same PostgreSQL: every op,
+// filters, errors with requestId, end-user tokens and logic, through the
+// real binaries.
 func TestClientIntegration(t *testing.T) {
 	clientDir(t)
 
@@ -231,7 +238,16 @@ func TestClientIntegration(t *testing.T) {
 	pgDir := project(t)
 	pg := startDev(t, pgDir, "--db", pgURL)
 
-	targets, err := json.Marshal([]target{newTarget(t, "sqlite", sqliteDir, sqlite), newTarget(t, "postgres", pgDir, pg)})
+	// The production data plane too: a separate stk-bridge process pulling
+	// its bundles from stk dev's Hub with stk dev's bridge token.
+	standalone := pg
+	standalone.BridgeURL = startBridge(t, pg.HubURL, filepath.Join(pgDir, ".santokit", "bridge.token"))
+
+	targets, err := json.Marshal([]target{
+		newTarget(t, "sqlite (stk dev)", sqliteDir, sqlite),
+		newTarget(t, "postgres (stk dev --db)", pgDir, pg),
+		newTarget(t, "postgres (stk-bridge)", pgDir, standalone),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,5 +307,64 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// startBridge runs the stk-bridge binary against hubURL on a free loopback
+// port until the test ends, and returns its URL once /readyz answers 200.
+func startBridge(t *testing.T, hubURL, tokenFile string) string {
+	t.Helper()
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "stk-bridge.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bridgeBin)
+	cmd.Env = append(os.Environ(), "STK_BRIDGE_ADDR="+addr, "STK_HUB_URL="+hubURL,
+		"STK_BRIDGE_TOKEN="+strings.TrimSpace(string(token)))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	url := "http://" + addr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := http.Get(url + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+		select {
+		case <-done:
+			log, _ := os.ReadFile(logFile.Name())
+			t.Fatalf("stk-bridge exited:\n%s", log)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logFile.Name())
+			t.Fatalf("stk-bridge not ready after 60 s:\n%s", log)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 // Integration tests of @santokit/client against live Bridges (real stk dev
 // processes serving examples/todo-web on SQLite and on PostgreSQL). The Go
-// harness tests/sdk starts them and passes them in STK_SDK_TARGETS, a JSON
+// harness tests/sdk starts them (and a standalone stk-bridge over the same
+// PostgreSQL) and passes them in STK_SDK_TARGETS, a JSON
 // list of {name, bridgeUrl, apiKey, project, env, tokens: {alice, bob}}.
 // Run it through the harness: go test -tags sdk ./tests/sdk/
 import { test, describe } from "node:test";
@@ -29,7 +30,8 @@ for (const t of targets) {
   describe(t.name, () => {
     const key = createClient({ url: t.bridgeUrl, apiKey: t.apiKey });
     const todos = key.db("main").table("todos");
-    const tag = `${t.name}-${process.pid}`;
+    // Letters, digits and dashes only: it goes into $like patterns and X-Request-Id.
+    const tag = `${t.name.replace(/[^a-z0-9]+/gi, "-")}-${process.pid}`;
 
     test("insert, select with filters, update, delete (API key)", async () => {
       const one = await todos.insert({ data: { title: `${tag} one`, owner: "carol" } });
