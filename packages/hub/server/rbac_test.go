@@ -146,6 +146,7 @@ func TestRBACRouteByRole(t *testing.T) {
 		{"POST /v1/projects/{p}/envs/{e}/releases", env + "/releases", projDeploy, func(string) any { return hubapi.CreateRelease{Ref: "r1"} }},
 		{"GET /v1/projects/{p}/envs/{e}/releases", env + "/releases", projViewer, nil},
 		{"GET /v1/projects/{p}/envs/{e}/releases/current", env + "/releases/current", projViewer, nil},
+		{"GET /v1/projects/{p}/envs/{e}/releases/current/surface", env + "/releases/current/surface", projViewer, nil},
 		{"GET /v1/projects/{p}/envs/{e}/releases/{id}", env + "/releases/" + rel.ID, projViewer, nil},
 		{"POST /v1/projects/{p}/envs/{e}/releases/rollback", env + "/releases/rollback", projDeploy, func(string) any { return hubapi.Rollback{To: rel.ID} }},
 		{"POST /v1/projects/{p}/releases/promote", "/v1/projects/demo/releases/promote", projDeploy, func(string) any {

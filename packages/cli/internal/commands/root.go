@@ -170,6 +170,7 @@ Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_E
 		a.releaseCmd(),
 		a.apikeyCmd(),
 		a.auditCmd(),
+		a.genCmd(),
 		a.initCmd(),
 		a.devCmd(),
 		a.versionCmd(),

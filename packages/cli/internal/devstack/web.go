@@ -87,7 +87,7 @@ func tokenProblem(sub string, roles []string, claims map[string]any) (field, msg
 // the page origins (nil: no browser may call it, curl still can).
 func tokenRoutes(policy *cors.Policy) func(*devissuer.Issuer, *http.ServeMux) {
 	return func(iss *devissuer.Issuer, mux *http.ServeMux) {
-		mux.Handle(TokenPath, policy.Wrap(TokenPath, withRequestID(tokenHandler(iss)), fail))
+		mux.Handle(TokenPath, withRequestID(loopbackHost(policy.Wrap(TokenPath, tokenHandler(iss), fail))))
 	}
 }
 
@@ -98,6 +98,31 @@ func withRequestID(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", requestid.Accept(r.Header.Get("X-Request-Id")))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost refuses a request whose Host is not a loopback name: a page
+// of another site whose DNS name was rebound to 127.0.0.1 would otherwise
+// be same-origin with these servers and could read tokens or files.
+func loopbackHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if ip := net.ParseIP(strings.Trim(host, "[]")); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			fail(w, r, apierr.New(apierr.Forbidden, "Host %q is not a loopback name: stk dev answers only http://127.0.0.1, localhost or [::1]", clip(r.Host)))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clip bounds a caller's text echoed in a message.
+func clip(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "…"
+	}
+	return s
 }
 
 func fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -115,6 +140,12 @@ func tokenHandler(iss *devissuer.Issuer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			fail(w, r, apierr.New(apierr.MethodNotAllowed, "%s takes POST {\"sub\": \"alice\", \"roles\": [...]}", TokenPath).WithHeader("Allow", "POST"))
+			return
+		}
+		// A JSON content type makes a browser preflight a cross-origin
+		// call, so only the allowed pages can send one.
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+			fail(w, r, apierr.New(apierr.BadRequest, "Content-Type %q: send application/json", clip(ct)))
 			return
 		}
 		var req TokenRequest
@@ -210,7 +241,7 @@ func checkWebDir(dir string) error {
 func webHandler(root *os.Root, cfg WebConfig) http.Handler {
 	files := http.FileServerFS(root.FS())
 	body, _ := json.Marshal(cfg)
-	return withRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withRequestID(loopbackHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			fail(w, r, apierr.New(apierr.MethodNotAllowed, "the --web server serves files: use GET").WithHeader("Allow", "GET, HEAD"))
 			return
@@ -228,7 +259,7 @@ func webHandler(root *os.Root, cfg WebConfig) http.Handler {
 			}
 		}
 		files.ServeHTTP(w, r)
-	}))
+	})))
 }
 
 // listenLoopback is listen for servers that must stay on loopback: they

@@ -24,6 +24,9 @@ func send(t *testing.T, method, url string, headers map[string]string, body stri
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
+	if h := headers["Host"]; h != "" {
+		req.Host = h
+	}
 	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +89,14 @@ func TestDevWeb(t *testing.T) {
 		if code, h, _ := send(t, "POST", page+"/", nil, ""); code != 405 || h.Get("Allow") != "GET, HEAD" {
 			t.Errorf("POST: %d %v", code, h)
 		}
+		// DNS rebinding: another site's name pointed at 127.0.0.1 is not
+		// served.
+		if code, _, body := send(t, "GET", page+"/", map[string]string{"Host": "evil.example:80"}, ""); code != 403 || strings.Contains(body, "todos") {
+			t.Errorf("rebound Host: %d %s", code, body)
+		}
+		if code, _, _ := send(t, "GET", page+"/", map[string]string{"Host": "localhost"}, ""); code != 200 {
+			t.Errorf("Host localhost: %d", code)
+		}
 	})
 
 	t.Run("token endpoint", func(t *testing.T) {
@@ -117,11 +128,16 @@ func TestDevWeb(t *testing.T) {
 			t.Fatalf("bob's select: %d %v %s", code, h, body)
 		}
 
+		code, _, body = send(t, "POST", info.TokenURL, map[string]string{"Host": "evil.example", "Content-Type": "application/json"}, `{"sub":"bob"}`)
+		if code != 403 || strings.Contains(body, `"token"`) || !strings.Contains(body, "loopback") {
+			t.Fatalf("rebound Host: %d %s", code, body)
+		}
 		for _, c := range []struct {
 			method, body string
 			status       int
 			says         string
 		}{
+			{"POST", `{"sub":"a"}`, 400, "Content-Type"}, // text/plain: a cross-site POST without preflight
 			{"POST", `{}`, 400, "sub:"},
 			{"POST", `{"sub":"  "}`, 400, "sub:"},
 			{"POST", `{"sub":"a","roles":[""]}`, 400, "role:"},
@@ -133,7 +149,11 @@ func TestDevWeb(t *testing.T) {
 			{"POST", `{"sub":"` + strings.Repeat("a", 20000) + `"}`, 413, "PAYLOAD_TOO_LARGE"},
 			{"GET", ``, 405, "METHOD_NOT_ALLOWED"},
 		} {
-			code, h, body := send(t, c.method, info.TokenURL, map[string]string{"Origin": page}, c.body)
+			hdr := map[string]string{"Origin": page, "Content-Type": "application/json; charset=utf-8"}
+			if c.says == "Content-Type" {
+				hdr["Content-Type"] = "text/plain"
+			}
+			code, h, body := send(t, c.method, info.TokenURL, hdr, c.body)
 			if code != c.status || !strings.Contains(body, c.says) || !strings.Contains(body, `"requestId"`) {
 				t.Errorf("%s %.40s: %d %s", c.method, c.body, code, body)
 			}
@@ -172,7 +192,7 @@ func TestDevTokenEndpointWithoutWeb(t *testing.T) {
 	if r.info.WebURL != "" {
 		t.Fatalf("web %q without --web", r.info.WebURL)
 	}
-	code, h, body := send(t, "POST", r.info.TokenURL, map[string]string{"Origin": "http://127.0.0.1:4002"}, `{"sub":"carol"}`)
+	code, h, body := send(t, "POST", r.info.TokenURL, map[string]string{"Origin": "http://127.0.0.1:4002", "Content-Type": "application/json"}, `{"sub":"carol"}`)
 	if code != 200 || !strings.Contains(body, `"token"`) || h.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("%d %v %s", code, h, body)
 	}

@@ -115,6 +115,7 @@ func register(h *handlers, handle func(string, func(http.ResponseWriter, *http.R
 	handle("POST "+env+"/releases", h.createRelease)
 	handle("GET "+env+"/releases", h.listReleases)
 	handle("GET "+env+"/releases/current", h.currentRelease)
+	handle("GET "+env+"/releases/current/surface", h.currentSurface)
 	handle("GET "+env+"/releases/{id}", h.getRelease)
 	handle("POST "+env+"/releases/rollback", h.rollback)
 	handle("POST /v1/projects/{p}/releases/promote", h.promote)
