@@ -238,6 +238,8 @@ func TestClientIntegration(t *testing.T) {
 	pgDir := project(t)
 	pg := startDev(t, pgDir, "--db", pgURL)
 
+	checkGeneratedTypes(t, pg.HubURL)
+
 	// The production data plane too: a separate stk-bridge process pulling
 	// its bundles from stk dev's Hub with stk dev's bridge token.
 	standalone := pg
@@ -366,5 +368,41 @@ func startBridge(t *testing.T, hubURL, tokenFile string) string {
 			log, _ := os.ReadFile(logFile.Name())
 			t.Fatalf("stk-bridge not ready after 60 s:\n%s", log)
 		}
+	}
+}
+
+// checkGeneratedTypes runs `stk gen types --lang ts` against the Hub of a
+// stack serving examples/todo-web and compiles testdata/todo-web.check.ts
+// against its output and the SDK's published types (resolved as the package
+// @santokit/client through its exports), with tsc --strict.
+func checkGeneratedTypes(t *testing.T, hubURL string) {
+	t.Helper()
+	dir := t.TempDir()
+	gen := exec.Command(stkBin, "gen", "types", "--lang", "ts", "--project", "dev", "--env", "dev", "--out", filepath.Join(dir, "db.ts"))
+	gen.Env = append(os.Environ(), "STK_HUB_URL="+hubURL, "HOME="+t.TempDir())
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("stk gen types: %v\n%s", err, out)
+	}
+	db, err := os.ReadFile(filepath.Join(dir, "db.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stk gen types wrote:\n%s", db)
+	copyFile(t, filepath.Join("testdata", "todo-web.check.ts"), filepath.Join(dir, "check.ts"))
+	scope := filepath.Join(dir, "node_modules", "@santokit")
+	if err := os.MkdirAll(scope, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(clientDir(t), filepath.Join(scope, "client")); err != nil {
+		t.Fatal(err)
+	}
+	tsconfig := `{"compilerOptions": {"strict": true, "noEmit": true, "module": "NodeNext", "moduleResolution": "NodeNext",
+		"target": "ES2022", "lib": ["ES2022", "DOM"], "types": [], "skipLibCheck": true}, "files": ["check.ts"]}`
+	if err := os.WriteFile(filepath.Join(dir, "tsconfig.json"), []byte(tsconfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tsc := exec.Command("node", filepath.Join(repoRoot(t), "node_modules", "typescript", "bin", "tsc"), "-p", dir)
+	if out, err := tsc.CombinedOutput(); err != nil {
+		t.Fatalf("tsc on the generated types: %v\n%s", err, out)
 	}
 }
