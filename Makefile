@@ -24,7 +24,7 @@ GOFILES = $(shell find . -name '*.go' \
 
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
+.PHONY: all build test test-ts todo-web lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
 
 all: build
 
@@ -37,6 +37,25 @@ build:
 ## STK_TEST_DATABASE_URL is set.
 test: lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) test-ts
+
+## test-ts: the TypeScript SDK (packages/client): build, type tests, unit and
+## pack tests, then its integration and browser tests against live stk dev
+## stacks (tests/sdk, behind the sdk build tag: they need Node, `npm ci` and
+## Debian's chromium; .ci/run provides all three).
+test-ts: $(STATICCHECK)
+	npm run build -w @santokit/client
+	npm run typecheck -w @santokit/client
+	npm test -w @santokit/client
+	$(GO) vet -tags sdk ./tests/sdk/
+	$(STATICCHECK) -tags sdk ./tests/sdk/
+	$(GO) test -count=1 -tags sdk -timeout 10m ./tests/sdk/
+
+## todo-web: build the SDK's browser bundle into examples/todo-web/web/santokit.js
+## (then: stk dev examples/todo-web --web examples/todo-web/web)
+todo-web:
+	npm run build -w @santokit/client
+	cp packages/client/dist/santokit.browser.js examples/todo-web/web/santokit.js
 
 ## lint: go vet, gofmt -l (must list nothing), staticcheck, and the planner's
 ## WebAssembly build (the edge adapter runs the same planner, ARCHITECTURE §1)
