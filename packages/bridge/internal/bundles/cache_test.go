@@ -164,7 +164,9 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 func TestFirstLoadPollAndSwap(t *testing.T) {
 	hub := newFakeHub(t)
 	hub.set("p", "dev", 1)
-	c, l := newCache(t, hub.srv.URL, 600*time.Millisecond, nil) // polls wait 200ms
+	// Max stale leaves room for a poll delayed by a loaded machine (the
+	// suite runs packages in parallel on two cores): 1.5s, polls wait 500ms.
+	c, l := newCache(t, hub.srv.URL, 1500*time.Millisecond, nil)
 	ctx := context.Background()
 
 	e1, err := c.Get(ctx, "p", "dev")
@@ -189,11 +191,11 @@ func TestFirstLoadPollAndSwap(t *testing.T) {
 	}
 
 	// 304s keep serving, and keep the bundle fresh past max stale.
-	time.Sleep(900 * time.Millisecond)
+	time.Sleep(2 * time.Second)
 	if e, err := c.Get(ctx, "p", "dev"); err != nil || e != e1 {
 		t.Fatalf("after 304s: %v, same entry %v", err, e == e1)
 	}
-	// About four polls fit in 900ms; a loaded machine may manage fewer, and
+	// About four polls fit in 2s; a loaded machine may manage fewer, and
 	// serving past max stale above already shows that they kept it fresh.
 	if hub.polls.Load() < 2 || l.get("not_modified") < 2 {
 		t.Fatalf("polls %d, not_modified %d", hub.polls.Load(), l.get("not_modified"))
