@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/santokit/santokit/packages/bridge/internal/ratelimit"
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/duration"
 	"github.com/santokit/santokit/packages/core/httpserve"
@@ -31,7 +32,11 @@ type Config struct {
 	MaxLimit         int           // STK_MAX_LIMIT
 	MaxBatch         int           // STK_MAX_BATCH
 	MaxAffected      int           // STK_MAX_AFFECTED
-	LogLevel         slog.Level    // STK_LOG_LEVEL
+	// RateLimit is STK_RATE_LIMIT, the budget of each verified API key
+	// and end user on this Bridge (RateLimitOn false: no limit).
+	RateLimit   ratelimit.Rule
+	RateLimitOn bool
+	LogLevel    slog.Level // STK_LOG_LEVEL
 	// AuthDisabled (STK_DISABLE_AUTH) skips credential checks and
 	// authorization: the hint headers select the env (dev only).
 	AuthDisabled bool
@@ -136,6 +141,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	num("STK_MAX_BATCH", &c.MaxBatch)
 	num("STK_MAX_AFFECTED", &c.MaxAffected)
 	flag("STK_DISABLE_AUTH", &c.AuthDisabled)
+	if rl, on, err := ratelimit.Parse(getenv("STK_RATE_LIMIT")); err != nil {
+		errs = append(errs, fmt.Errorf("STK_RATE_LIMIT %w", err))
+	} else {
+		c.RateLimit, c.RateLimitOn = rl, on
+	}
 	flag("STK_ALLOW_INSECURE_HUB", &c.AllowInsecureHub)
 	if t, err := dbtarget.ConfigFromEnv(getenv); err != nil {
 		errs = append(errs, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/enduser"
 	"github.com/santokit/santokit/packages/bridge/internal/execute"
 	"github.com/santokit/santokit/packages/bridge/internal/metrics"
+	"github.com/santokit/santokit/packages/bridge/internal/ratelimit"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/httpserve"
@@ -68,7 +69,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	log.Info("config", "addr", cfg.Addr, "hubUrl", hubURL.Redacted(), "bridgeToken", cfg.BridgeToken != "",
 		"bundleMaxStale", cfg.BundleMaxStale.String(), "dbMaxConns", cfg.DBMaxConns, "statementTimeout", cfg.StatementTimeout.String(),
 		"maxBodyBytes", cfg.MaxBodyBytes, "maxLimit", cfg.MaxLimit, "maxBatch", cfg.MaxBatch, "maxAffected", cfg.MaxAffected,
-		"authDisabled", cfg.AuthDisabled, "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
+		"rateLimit", rateLimitText(cfg), "authDisabled", cfg.AuthDisabled, "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
 		"readTimeout", conns.ReadTimeout.String(), "maxConnections", conns.MaxConnections,
 		"logLevel", cfg.LogLevel.String(), "version", cfg.Version,
 		"sqliteDir", targets.SQLiteDir(), "allowLocalSockets", tc.AllowLocalSockets, "dbAllowedHosts", tc.AllowedHosts)
@@ -95,12 +96,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	m = metrics.New(s.cache.Ages, s.pools.Stats)
 	s.metrics = m
 
+	var budgets *ratelimit.Limiter
+	if cfg.RateLimitOn {
+		budgets = ratelimit.New(cfg.RateLimit, 0)
+	}
 	calls := call.New(call.Config{
 		Cache: s.cache, Pools: s.pools,
 		Exec:         &execute.Executor{StatementTimeout: cfg.StatementTimeout, MaxAffected: cfg.MaxAffected},
 		Users:        enduser.New(enduser.Config{Log: log}),
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthDisabled: cfg.AuthDisabled,
-		Observe: m.ObserveCall, Log: log,
+		Observe: m.ObserveCall, Log: log, Limits: budgets,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("POST /call", calls)
@@ -109,6 +114,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	mux.Handle("GET /metrics", m.Handler())
 	s.handler = edge.Wrap(log, edge.Mux(mux))
 	return s, nil
+}
+
+// rateLimitText is STK_RATE_LIMIT for the start-up log.
+func rateLimitText(cfg Config) string {
+	if !cfg.RateLimitOn {
+		return "off"
+	}
+	return cfg.RateLimit.String()
 }
 
 // Handler is the Bridge's HTTP handler.
