@@ -15,6 +15,7 @@ import (
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/duration"
 	"github.com/santokit/santokit/packages/core/httpserve"
+	"github.com/santokit/santokit/packages/core/tracing"
 )
 
 // Config is the Bridge's configuration (SPEC §4.6, §8, §12). BridgeToken is
@@ -36,7 +37,10 @@ type Config struct {
 	// and end user on this Bridge (RateLimitOn false: no limit).
 	RateLimit   ratelimit.Rule
 	RateLimitOn bool
-	LogLevel    slog.Level // STK_LOG_LEVEL
+	// OTLPEndpoint is OTEL_EXPORTER_OTLP_ENDPOINT: spans are exported
+	// there over OTLP/HTTP; "" turns tracing off (decision 0032).
+	OTLPEndpoint string
+	LogLevel     slog.Level // STK_LOG_LEVEL
 	// AuthDisabled (STK_DISABLE_AUTH) skips credential checks and
 	// authorization: the hint headers select the env (dev only).
 	AuthDisabled bool
@@ -141,6 +145,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	num("STK_MAX_BATCH", &c.MaxBatch)
 	num("STK_MAX_AFFECTED", &c.MaxAffected)
 	flag("STK_DISABLE_AUTH", &c.AuthDisabled)
+	c.OTLPEndpoint = strings.TrimSpace(getenv(tracing.EndpointVariable))
+	if err := tracing.CheckEndpoint(c.OTLPEndpoint); err != nil {
+		errs = append(errs, err)
+	}
 	if rl, on, err := ratelimit.Parse(getenv("STK_RATE_LIMIT")); err != nil {
 		errs = append(errs, fmt.Errorf("STK_RATE_LIMIT %w", err))
 	} else {

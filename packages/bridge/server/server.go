@@ -26,6 +26,7 @@ import (
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/plan"
+	"github.com/santokit/santokit/packages/core/tracing"
 )
 
 // Server is a configured Bridge.
@@ -36,6 +37,7 @@ type Server struct {
 	pools     *dbpool.Pools
 	metrics   *metrics.Metrics
 	handler   http.Handler
+	tracer    *tracing.Tracer // nil: tracing off
 	closeOnce sync.Once
 }
 
@@ -69,12 +71,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	log.Info("config", "addr", cfg.Addr, "hubUrl", hubURL.Redacted(), "bridgeToken", cfg.BridgeToken != "",
 		"bundleMaxStale", cfg.BundleMaxStale.String(), "dbMaxConns", cfg.DBMaxConns, "statementTimeout", cfg.StatementTimeout.String(),
 		"maxBodyBytes", cfg.MaxBodyBytes, "maxLimit", cfg.MaxLimit, "maxBatch", cfg.MaxBatch, "maxAffected", cfg.MaxAffected,
-		"rateLimit", rateLimitText(cfg), "authDisabled", cfg.AuthDisabled, "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
+		"rateLimit", rateLimitText(cfg), "otlpEndpoint", tracing.Redact(cfg.OTLPEndpoint), "authDisabled", cfg.AuthDisabled, "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
 		"readTimeout", conns.ReadTimeout.String(), "maxConnections", conns.MaxConnections,
 		"logLevel", cfg.LogLevel.String(), "version", cfg.Version,
 		"sqliteDir", targets.SQLiteDir(), "allowLocalSockets", tc.AllowLocalSockets, "dbAllowedHosts", tc.AllowedHosts)
 
-	s := &Server{cfg: cfg, log: log}
+	tracer, err := tracing.New(ctx, cfg.OTLPEndpoint, "stk-bridge", cfg.Version)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, tracer: tracer}
 	s.pools = dbpool.New(dbpool.Config{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.StatementTimeout, Targets: targets, Log: log})
 	client := cfg.HubClient
 	if client == nil {
@@ -88,7 +94,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		HubURL: cfg.HubURL, Token: cfg.BridgeToken, Client: client,
 		MaxStale: cfg.BundleMaxStale, PollWait: cfg.PollWait, IdleTimeout: cfg.IdleTimeout,
 		LookupRate: cfg.LookupRate, LookupBurst: cfg.LookupBurst,
-		Limits: limits, OnEvict: s.pools.CloseEnv, Log: log,
+		Limits: limits, OnEvict: s.pools.CloseEnv, Log: log, Tracer: tracer,
 		OnUpdate:     func(e *bundles.Entry) { s.pools.Sync(e.Bundle.Project, e.Bundle.Env, e.Bundle.Connections) },
 		OnLoad:       func(result string) { m.BundleLoad(result) },
 		OnOverBudget: func() { m.OverBudget() },
@@ -102,7 +108,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	calls := call.New(call.Config{
 		Cache: s.cache, Pools: s.pools,
-		Exec:         &execute.Executor{StatementTimeout: cfg.StatementTimeout, MaxAffected: cfg.MaxAffected},
+		Exec:         &execute.Executor{StatementTimeout: cfg.StatementTimeout, MaxAffected: cfg.MaxAffected, Tracer: tracer},
 		Users:        enduser.New(enduser.Config{Log: log}),
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthDisabled: cfg.AuthDisabled,
 		Observe: m.ObserveCall, Log: log, Limits: budgets,
@@ -112,7 +118,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", m.Handler())
-	s.handler = edge.Wrap(log, edge.Mux(mux))
+	s.handler = edge.Wrap(log, tracer, edge.Mux(mux))
 	return s, nil
 }
 
@@ -136,11 +142,17 @@ func (s *Server) Mode() string {
 }
 
 // Close stops the long polls and closes the database pools, waiting for
-// in-flight uses of them. It is safe to call more than once.
+// in-flight uses of them, then exports the spans still queued (for at most
+// 5 seconds). It is safe to call more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.cache.Close()
 		s.pools.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.tracer.Shutdown(ctx); err != nil {
+			s.log.Warn("exporting the last spans failed", "otlpEndpoint", tracing.Redact(s.cfg.OTLPEndpoint), "error", err.Error())
+		}
 	})
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/httpserve"
+	"github.com/santokit/santokit/packages/core/tracing"
 	"github.com/santokit/santokit/packages/hub/internal/api"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/metrics"
@@ -29,6 +30,7 @@ type Server struct {
 	store   *store.Store
 	svc     *service.Service
 	handler http.Handler
+	tracer  *tracing.Tracer // nil: tracing off
 }
 
 // New checks cfg, opens the store (running migrations) and builds the
@@ -71,8 +73,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		authz = auth.AllowAll{}
 	}
 	svc := service.New(st, ring, authz, targets, log)
+	tracer, err := tracing.New(ctx, cfg.OTLPEndpoint, "stk-hub", cfg.Version)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	log.Info("tracing", "otlpEndpoint", tracing.Redact(cfg.OTLPEndpoint), "enabled", tracer.Enabled())
 	apiCfg := api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens,
-		Metrics: metrics.New(st.PoolStats)}
+		Metrics: metrics.New(st.PoolStats), Tracer: tracer}
 	if !cfg.AuthDisabled {
 		created, err := svc.Bootstrap(ctx, cfg.BootstrapEmail, cfg.BootstrapPassword)
 		if err != nil {
@@ -86,7 +94,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		apiCfg.Authenticator = &auth.Authenticator{Store: st, Keys: svc.Keys(), Now: time.Now}
 	}
-	return &Server{cfg: cfg, log: log, store: st, svc: svc, handler: api.New(svc, log, apiCfg)}, nil
+	return &Server{cfg: cfg, log: log, store: st, svc: svc, tracer: tracer, handler: api.New(svc, log, apiCfg)}, nil
 }
 
 // dbTargets is the connection policy of cfg: its variables, with the files
@@ -110,8 +118,16 @@ func (s *Server) RotateSigningKey(ctx context.Context) (string, error) {
 // Handler is the Hub's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close releases the store.
-func (s *Server) Close() error { return s.store.Close() }
+// Close exports the spans still queued (for at most 5 seconds) and
+// releases the store.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.tracer.Shutdown(ctx); err != nil {
+		s.log.Warn("exporting the last spans failed", "otlpEndpoint", tracing.Redact(s.cfg.OTLPEndpoint), "error", err.Error())
+	}
+	return s.store.Close()
+}
 
 // Serve answers on l until ctx ends, then shuts down gracefully, giving
 // in-flight requests up to 10 seconds. Bundle long polls end at once

@@ -14,6 +14,9 @@ import (
 
 	"github.com/santokit/santokit/packages/core/bundle"
 	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/core/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxBundleBytes bounds what the Bridge reads of one bundle answer.
@@ -30,14 +33,21 @@ func (e *hubError) Error() string { return fmt.Sprintf("the Hub answered %d", e.
 
 // hubClient speaks the Hub's /internal API (SPEC §8.1).
 type hubClient struct {
-	base  string // without trailing slash
-	token string
-	http  *http.Client
+	base   string // without trailing slash
+	token  string
+	http   *http.Client
+	tracer *tracing.Tracer // nil: tracing off
 }
 
 // fetch gets the bundle of project/env. With have ≥ 0 it is a conditional
 // long poll (If-None-Match, ?wait=): nil, true means 304 Not Modified.
-func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, wait time.Duration) (*bundle.Bundle, bool, error) {
+func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, wait time.Duration) (b *bundle.Bundle, notModified bool, err error) {
+	ctx, span := h.tracer.Start(ctx, "bundle fetch", trace.SpanKindClient)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("santokit.project", project), attribute.String("santokit.env", env),
+			attribute.Bool("santokit.long_poll", have >= 0 && wait > 0))
+		defer func() { endFetch(span, b != nil, notModified, err) }()
+	}
 	u := h.base + "/internal/v1/envs/" + url.PathEscape(project) + "/" + url.PathEscape(env) + "/bundle"
 	if have >= 0 && wait > 0 {
 		u += "?wait=" + url.QueryEscape(wait.String())
@@ -51,6 +61,7 @@ func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, 
 	if have >= 0 {
 		req.Header.Set("If-None-Match", `"`+strconv.FormatInt(have, 10)+`"`)
 	}
+	h.tracer.Inject(ctx, req.Header)
 	res, err := h.http.Do(req)
 	if err != nil {
 		return nil, false, err
@@ -65,8 +76,8 @@ func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, 
 	default:
 		return nil, false, &hubError{status: res.StatusCode}
 	}
-	var b bundle.Bundle
-	if err := json.NewDecoder(io.LimitReader(res.Body, maxBundleBytes)).Decode(&b); err != nil {
+	b = &bundle.Bundle{}
+	if err := json.NewDecoder(io.LimitReader(res.Body, maxBundleBytes)).Decode(b); err != nil {
 		// The decoder's text never quotes the body.
 		return nil, false, fmt.Errorf("decode the bundle: %w", err)
 	}
@@ -79,17 +90,43 @@ func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, 
 	if b.Env == "" {
 		b.Env = env
 	}
-	return &b, false, nil
+	return b, false, nil
+}
+
+// endFetch records a bundle fetch's result on its span ("ok",
+// "not_modified" or "error", the names of the bundle-load metric) and
+// ends it. Neither the bundle nor an error's text goes into the span.
+func endFetch(span trace.Span, got, notModified bool, err error) {
+	result := "error"
+	switch {
+	case err != nil:
+		tracing.Fail(span, "bundle fetch failed")
+	case notModified:
+		result = "not_modified"
+	case got:
+		result = "ok"
+	}
+	span.SetAttributes(attribute.String("santokit.result", result))
+	span.End()
 }
 
 // locate asks the Hub which env an API key id belongs to.
-func (h *hubClient) locate(ctx context.Context, keyID string) (hubapi.APIKeyLocation, error) {
-	var loc hubapi.APIKeyLocation
+func (h *hubClient) locate(ctx context.Context, keyID string) (loc hubapi.APIKeyLocation, err error) {
+	ctx, span := h.tracer.Start(ctx, "apikey lookup", trace.SpanKindClient)
+	if span.IsRecording() {
+		defer func() {
+			if err != nil && !errors.Is(err, errHubNotFound) {
+				tracing.Fail(span, "apikey lookup failed")
+			}
+			span.End()
+		}()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.base+"/internal/v1/apikeys/"+url.PathEscape(keyID), nil)
 	if err != nil {
 		return loc, err
 	}
 	req.Header.Set("Authorization", "Bearer "+h.token)
+	h.tracer.Inject(ctx, req.Header)
 	res, err := h.http.Do(req)
 	if err != nil {
 		return loc, err

@@ -77,8 +77,8 @@ func Parse(s string) (r Rule, ok bool, err error) {
 	return Rule{Rate: rate.Limit(n / per.Seconds()), Burst: burst}, true, nil
 }
 
-// DefaultMaxBuckets bounds the table: at about 200 bytes a bucket, some
-// 13 MB at most.
+// DefaultMaxBuckets bounds the table: at a few hundred bytes a bucket
+// (its key included), some 20 MB at most.
 const DefaultMaxBuckets = 1 << 16
 
 // Limiter is the bucket table. Its zero value is unusable; use New.
