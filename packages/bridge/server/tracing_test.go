@@ -149,8 +149,9 @@ func wantAttrs(t *testing.T, s span, want map[string]string) {
 	}
 }
 
-// startTracedHub is startHub exporting its spans to endpoint.
-func startTracedHub(t *testing.T, endpoint string) (string, string) {
+// startTracedHub is startHub exporting its spans to endpoint, its log in
+// logs.
+func startTracedHub(t *testing.T, endpoint string, logs *syncBuffer) (string, string) {
 	t.Helper()
 	cfg := hubserver.Config{Addr: "127.0.0.1:0", DatabaseURL: "sqlite://" + filepath.Join(t.TempDir(), "hub.db"),
 		Version: "test", BridgeTokens: []string{bridgeToken},
@@ -158,7 +159,7 @@ func startTracedHub(t *testing.T, endpoint string) (string, string) {
 		MasterKeys:   "v1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
 		DBTargets:    dbtarget.Config{SQLiteDir: os.TempDir()},
 		OTLPEndpoint: endpoint}
-	hub, err := hubserver.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	hub, err := hubserver.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,8 @@ func startTracedHub(t *testing.T, endpoint string) (string, string) {
 func TestTracingExportsJoinedSpans(t *testing.T) {
 	col, endpoint := newCollector(t)
 	s := &stack{t: t}
-	s.hubURL, s.hubToken = startTracedHub(t, endpoint)
+	hubLogs := &syncBuffer{}
+	s.hubURL, s.hubToken = startTracedHub(t, endpoint, hubLogs)
 	cfg := testConfig(s.hubURL)
 	cfg.OTLPEndpoint = endpoint
 	s.bridge, s.bridgeURL, s.logs = startBridge(t, cfg)
@@ -273,6 +275,10 @@ func TestTracingExportsJoinedSpans(t *testing.T) {
 	}
 	if !strings.Contains(s.logs.String(), `"traceId":"`+traceID+`"`) {
 		t.Fatalf("the access log lacks the trace id:\n%s", s.logs.String())
+	}
+	if !strings.Contains(hubLogs.String(), `"path":"/internal/v1/envs/demo/dev/bundle","status":200`) ||
+		!strings.Contains(hubLogs.String(), `"traceId":"`+traceID+`"`) {
+		t.Fatalf("the Hub's access log lacks the trace id of the bundle fetch:\n%s", hubLogs.String())
 	}
 	for _, sp := range col.all() {
 		if !t.Failed() {
