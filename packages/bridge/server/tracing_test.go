@@ -314,3 +314,23 @@ func TestTracingOffLogsIncomingTraceID(t *testing.T) {
 		t.Fatalf("the start-up config does not show tracing off:\n%s", logs)
 	}
 }
+
+// A malformed OTEL_EXPORTER_OTLP_ENDPOINT stops either server at start,
+// naming the variable; a valid one is kept.
+func TestTracingConfig(t *testing.T) {
+	env := map[string]string{"STK_BRIDGE_TOKEN": "t", "STK_MASTER_KEYS": "v1:x", "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}
+	getenv := func(k string) string { return env[k] }
+	if _, err := ConfigFromEnv(getenv); err == nil || !strings.Contains(err.Error(), `OTEL_EXPORTER_OTLP_ENDPOINT "collector:4318"`) {
+		t.Fatalf("bridge: want an error naming the variable, got %v", err)
+	}
+	if _, err := hubserver.ConfigFromEnv(getenv); err == nil || !strings.Contains(err.Error(), `OTEL_EXPORTER_OTLP_ENDPOINT "collector:4318"`) {
+		t.Fatalf("hub: want an error naming the variable, got %v", err)
+	}
+	env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4318"
+	if c, err := ConfigFromEnv(getenv); err != nil || c.OTLPEndpoint != "http://127.0.0.1:4318" {
+		t.Fatalf("bridge: %q %v", c.OTLPEndpoint, err)
+	}
+	if c, err := hubserver.ConfigFromEnv(getenv); err != nil || c.OTLPEndpoint != "http://127.0.0.1:4318" {
+		t.Fatalf("hub: %q %v", c.OTLPEndpoint, err)
+	}
+}
