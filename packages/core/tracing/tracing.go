@@ -85,7 +85,13 @@ func New(ctx context.Context, endpoint, service, version string) (*Tracer, error
 	res := resource.NewSchemaless(attribute.String("service.name", service), attribute.String("service.version", version))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(time.Second)),
 		sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())))
-	return &Tracer{provider: tp, tracer: tp.Tracer("github.com/santokit/santokit")}, nil
+	return FromProvider(tp), nil
+}
+
+// FromProvider is a Tracer making its spans with tp: tests record spans
+// in memory with it; New uses it with an OTLP exporter.
+func FromProvider(tp *sdktrace.TracerProvider) *Tracer {
+	return &Tracer{provider: tp, tracer: tp.Tracer("github.com/santokit/santokit")}
 }
 
 // Enabled reports whether spans are made and exported.

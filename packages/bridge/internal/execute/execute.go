@@ -517,10 +517,10 @@ func (r *run) sqlite(ctx context.Context, pool *dbpool.Pool) error {
 }
 
 func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) (err error) {
-	// The statement's span ends before the count's starts.
-	ctx, span := r.statement(ctx, dbpool.SQLite, false)
+	// The statement's span ends before the count's, its sibling, starts.
+	sctx, span := r.statement(ctx, dbpool.SQLite, false)
 	defer func() { r.done(span, err) }()
-	rows, err := q.QueryContext(ctx, r.p.SQL, r.p.Args...)
+	rows, err := q.QueryContext(sctx, r.p.SQL, r.p.Args...)
 	if err != nil {
 		return err
 	}
@@ -608,7 +608,7 @@ func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) (err erro
 			r.res.Affected = int64(n) // RETURNING: one row per written row
 		} else if inTx {
 			// changes() of this connection: the transaction's.
-			if err := q.(*sql.Tx).QueryRowContext(ctx, "SELECT changes()").Scan(&r.res.Affected); err != nil {
+			if err := q.(*sql.Tx).QueryRowContext(sctx, "SELECT changes()").Scan(&r.res.Affected); err != nil {
 				return err
 			}
 		}
