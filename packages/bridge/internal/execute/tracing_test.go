@@ -68,7 +68,7 @@ func TestStatementSpans(t *testing.T) {
 			system := map[string]string{dbpool.Postgres: "postgresql", dbpool.SQLite: "sqlite"}[engine]
 
 			spans, err := run(&plan.Plan{Connection: "main", Engine: engine, Table: "users", Op: plan.Select, Columns: userCols,
-				SQL:      `SELECT id, email, name, age FROM users WHERE email = ` + d.ph("1"), Args: []any{"b@x"},
+				SQL: `SELECT id, email, name, age FROM users WHERE email = ` + d.ph("1"), Args: []any{"b@x"},
 				CountSQL: `SELECT count(*) FROM users WHERE email = ` + d.ph("1"), CountArgs: []any{"b@x"}})
 			if err != nil || len(spans) != 2 {
 				t.Fatalf("select with count: %v, %d spans", err, len(spans))
