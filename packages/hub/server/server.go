@@ -73,14 +73,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		authz = auth.AllowAll{}
 	}
 	svc := service.New(st, ring, authz, targets, log)
-	tracer, err := tracing.New(ctx, cfg.OTLPEndpoint, "stk-hub", cfg.Version)
-	if err != nil {
-		_ = st.Close()
-		return nil, err
-	}
-	log.Info("tracing", "otlpEndpoint", tracing.Redact(cfg.OTLPEndpoint), "enabled", tracer.Enabled())
 	apiCfg := api.Config{Version: cfg.Version, AuthDisabled: cfg.AuthDisabled, BridgeTokens: cfg.BridgeTokens,
-		Metrics: metrics.New(st.PoolStats), Tracer: tracer}
+		Metrics: metrics.New(st.PoolStats)}
 	if !cfg.AuthDisabled {
 		created, err := svc.Bootstrap(ctx, cfg.BootstrapEmail, cfg.BootstrapPassword)
 		if err != nil {
@@ -94,6 +88,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		apiCfg.Authenticator = &auth.Authenticator{Store: st, Keys: svc.Keys(), Now: time.Now}
 	}
+	// Last: a started exporter has nothing to stop on the error paths above.
+	tracer, err := tracing.New(ctx, cfg.OTLPEndpoint, "stk-hub", cfg.Version)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	log.Info("tracing", "otlpEndpoint", tracing.Redact(cfg.OTLPEndpoint), "enabled", tracer.Enabled())
+	apiCfg.Tracer = tracer
 	return &Server{cfg: cfg, log: log, store: st, svc: svc, tracer: tracer, handler: api.New(svc, log, apiCfg)}, nil
 }
 

@@ -16,7 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 )
 
-// routeOf is the ServeMux pattern serving r ("GET /v1/projects/{project}"),
+// routeOf is the ServeMux pattern serving r ("GET /v1/projects/{p}"),
 // or "unmatched": a client's path is no span name.
 func routeOf(mux *http.ServeMux, r *http.Request) string {
 	if _, p := mux.Handler(r); strings.Contains(p, " /") {
