@@ -49,7 +49,7 @@ func TestStatementSpans(t *testing.T) {
 						t.Fatalf("span %q is not the caller's child", s.Name)
 					}
 					for _, a := range s.Attributes {
-						if v := a.Value.Emit(); strings.Contains(v, "FROM") || strings.Contains(v, "b@x") || strings.Contains(v, "Zoe") {
+						if v := a.Value.String(); strings.Contains(v, "FROM") || strings.Contains(v, "b@x") || strings.Contains(v, "Zoe") {
 							t.Fatalf("span %q attribute %s = %q holds SQL or a value", s.Name, a.Key, v)
 						}
 					}
@@ -60,7 +60,7 @@ func TestStatementSpans(t *testing.T) {
 			attr := func(s tracetest.SpanStub, k string) string {
 				for _, a := range s.Attributes {
 					if string(a.Key) == k {
-						return a.Value.Emit()
+						return a.Value.String()
 					}
 				}
 				return ""
