@@ -88,11 +88,16 @@ tools: $(STATICCHECK)
 	$(STATICCHECK) -version
 
 ## bench: Go benchmarks (no unit tests), then the /call load test against
-## pgbench on a 1,000,000-row table (tools/callbench; BENCH_DURATION per point)
+## pgbench on a 1,000,000-row table (tools/callbench; BENCH_DURATION per point),
+## then the soak: mixed reads and writes through real stk-hub and stk-bridge
+## processes for SOAK_DURATION, failing on >10% RSS or goroutine growth, any
+## non-2xx or a lost insert (tools/callbench/soak.go)
 BENCH_DURATION ?= 10s
+SOAK_DURATION ?= 5m
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./tools/callbench -duration $(BENCH_DURATION)
+	$(GO) run ./tools/callbench -soak $(SOAK_DURATION)
 
 ## fmt: rewrite Go files in gofmt style
 fmt:

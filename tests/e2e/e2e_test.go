@@ -426,7 +426,7 @@ func startProc(ts *testscript.TestScript, bin, logName string, env []string) (*p
 	// The connection policy (SPEC §12) and the connection bounds
 	// (limits_test.go), as a script sets them with env, reach both servers.
 	for _, k := range []string{"STK_SQLITE_DIR", "STK_ALLOW_LOCAL_SOCKETS", "STK_DB_ALLOWED_HOSTS",
-		"STK_READ_TIMEOUT", "STK_MAX_CONNECTIONS"} {
+		"STK_READ_TIMEOUT", "STK_MAX_CONNECTIONS", "STK_RATE_LIMIT"} {
 		if v := ts.Getenv(k); v != "" {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}

@@ -78,10 +78,22 @@ func main() {
 	endUserC := flag.Int("enduser-c", 32, "concurrency of the end-user (JWT) point, measured beside the API-key point of the same concurrency (0: none)")
 	logicC := flag.Int("logic-c", 32, "concurrency of the logic point (a readonly logic selecting by primary key), measured beside the Auto CRUD point of the same concurrency (0: none)")
 	hold := flag.Bool("hold", false, "set up, print the Bridge's URL, the API key and a wrk script, then wait for ^C instead of measuring (for profiling by hand)")
+	soakFor := flag.Duration("soak", 0, "instead of measuring, run the soak this long (soak.go; make bench passes SOAK_DURATION)")
+	soakRPS := flag.Int("soak-rps", 300, "the soak's calls per second, in all (moderate: a fraction of what the Bridge serves on 2 cores)")
+	soakC := flag.Int("soak-c", 16, "the soak's concurrent callers")
 	flag.Parse()
 	if *bareAddr != "" {
 		if err := serveBare(*bareAddr, *bareDB, *pool); err != nil {
 			fmt.Fprintln(os.Stderr, "callbench -serve-bare:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *soakFor > 0 {
+		err := soak(*soakFor, *soakRPS, *soakC)
+		testpg.Stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "callbench -soak:", err)
 			os.Exit(1)
 		}
 		return

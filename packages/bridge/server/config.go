@@ -11,10 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/santokit/santokit/packages/bridge/internal/ratelimit"
 	"github.com/santokit/santokit/packages/core/cors"
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/duration"
 	"github.com/santokit/santokit/packages/core/httpserve"
+	"github.com/santokit/santokit/packages/core/tracing"
 )
 
 // Config is the Bridge's configuration (SPEC §4.6, §8, §12). BridgeToken is
@@ -32,7 +34,14 @@ type Config struct {
 	MaxLimit         int           // STK_MAX_LIMIT
 	MaxBatch         int           // STK_MAX_BATCH
 	MaxAffected      int           // STK_MAX_AFFECTED
-	LogLevel         slog.Level    // STK_LOG_LEVEL
+	// RateLimit is STK_RATE_LIMIT, the budget of each verified API key
+	// and end user on this Bridge (RateLimitOn false: no limit).
+	RateLimit   ratelimit.Rule
+	RateLimitOn bool
+	// OTLPEndpoint is OTEL_EXPORTER_OTLP_ENDPOINT: spans are exported
+	// there over OTLP/HTTP; "" turns tracing off (decision 0032).
+	OTLPEndpoint string
+	LogLevel     slog.Level // STK_LOG_LEVEL
 	// AuthDisabled (STK_DISABLE_AUTH) skips credential checks and
 	// authorization: the hint headers select the env (dev only).
 	AuthDisabled bool
@@ -144,6 +153,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	num("STK_MAX_BATCH", &c.MaxBatch)
 	num("STK_MAX_AFFECTED", &c.MaxAffected)
 	flag("STK_DISABLE_AUTH", &c.AuthDisabled)
+	c.OTLPEndpoint = strings.TrimSpace(getenv(tracing.EndpointVariable))
+	if err := tracing.CheckEndpoint(c.OTLPEndpoint); err != nil {
+		errs = append(errs, err)
+	}
+	if rl, on, err := ratelimit.Parse(getenv("STK_RATE_LIMIT")); err != nil {
+		errs = append(errs, fmt.Errorf("STK_RATE_LIMIT %w", err))
+	} else {
+		c.RateLimit, c.RateLimitOn = rl, on
+	}
 	flag("STK_ALLOW_INSECURE_HUB", &c.AllowInsecureHub)
 	if s := getenv("STK_CORS_ORIGINS"); s != "" {
 		if p, err := cors.Parse(s); err != nil {

@@ -22,12 +22,14 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/enduser"
 	"github.com/santokit/santokit/packages/bridge/internal/execute"
 	"github.com/santokit/santokit/packages/bridge/internal/metrics"
+	"github.com/santokit/santokit/packages/bridge/internal/ratelimit"
 	"github.com/santokit/santokit/packages/bridge/internal/usage"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/cors"
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/plan"
+	"github.com/santokit/santokit/packages/core/tracing"
 )
 
 // Server is a configured Bridge.
@@ -38,6 +40,7 @@ type Server struct {
 	pools     *dbpool.Pools
 	metrics   *metrics.Metrics
 	handler   http.Handler
+	tracer    *tracing.Tracer // nil: tracing off
 	closeOnce sync.Once
 	// stopUsage ends the usage reporter, which then sends a last report;
 	// usageDone is closed when it has.
@@ -80,12 +83,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	log.Info("config", "addr", cfg.Addr, "hubUrl", strings.Join(hubURLs, ","), "bridgeToken", cfg.BridgeToken != "",
 		"bundleMaxStale", cfg.BundleMaxStale.String(), "dbMaxConns", cfg.DBMaxConns, "statementTimeout", cfg.StatementTimeout.String(),
 		"maxBodyBytes", cfg.MaxBodyBytes, "maxLimit", cfg.MaxLimit, "maxBatch", cfg.MaxBatch, "maxAffected", cfg.MaxAffected,
-		"authDisabled", cfg.AuthDisabled, "corsOrigins", corsPolicy.Origins(), "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
+		"rateLimit", rateLimitText(cfg), "otlpEndpoint", tracing.Redact(cfg.OTLPEndpoint), "authDisabled", cfg.AuthDisabled,
+		"corsOrigins", corsPolicy.Origins(), "allowInsecureHub", cfg.AllowInsecureHub, "tls", cfg.TLSCert != "",
 		"readTimeout", conns.ReadTimeout.String(), "maxConnections", conns.MaxConnections,
 		"logLevel", cfg.LogLevel.String(), "version", cfg.Version,
 		"sqliteDir", targets.SQLiteDir(), "allowLocalSockets", tc.AllowLocalSockets, "dbAllowedHosts", tc.AllowedHosts)
 
-	s := &Server{cfg: cfg, log: log}
+	tracer, err := tracing.New(ctx, cfg.OTLPEndpoint, "stk-bridge", cfg.Version)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, tracer: tracer}
 	s.pools = dbpool.New(dbpool.Config{MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.StatementTimeout, Targets: targets, Log: log})
 	client := cfg.HubClient
 	if client == nil {
@@ -99,7 +107,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		HubURL: cfg.HubURL, Token: cfg.BridgeToken, Client: client,
 		MaxStale: cfg.BundleMaxStale, PollWait: cfg.PollWait, IdleTimeout: cfg.IdleTimeout,
 		LookupRate: cfg.LookupRate, LookupBurst: cfg.LookupBurst,
-		Limits: limits, OnEvict: s.pools.CloseEnv, Log: log,
+		Limits: limits, OnEvict: s.pools.CloseEnv, Log: log, Tracer: tracer,
 		OnUpdate:     func(e *bundles.Entry) { s.pools.Sync(e.Bundle.Project, e.Bundle.Env, e.Bundle.Connections) },
 		OnLoad:       func(result string) { m.BundleLoad(result) },
 		OnOverBudget: func() { m.OverBudget() },
@@ -115,20 +123,32 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		keys.Run(usageCtx)
 	}()
 
+	var budgets *ratelimit.Limiter
+	if cfg.RateLimitOn {
+		budgets = ratelimit.New(cfg.RateLimit, 0)
+	}
 	calls := call.New(call.Config{
 		Cache: s.cache, Pools: s.pools,
-		Exec:         &execute.Executor{StatementTimeout: cfg.StatementTimeout, MaxAffected: cfg.MaxAffected},
+		Exec:         &execute.Executor{StatementTimeout: cfg.StatementTimeout, MaxAffected: cfg.MaxAffected, Tracer: tracer},
 		Users:        enduser.New(enduser.Config{Log: log}),
 		MaxBodyBytes: cfg.MaxBodyBytes, AuthDisabled: cfg.AuthDisabled,
-		Observe: m.ObserveCall, Log: log, KeyUsed: keys.Used,
+		Observe: m.ObserveCall, Log: log, KeyUsed: keys.Used, Limits: budgets,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("POST /call", calls)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", m.Handler())
-	s.handler = edge.Wrap(log, corsPolicy.Wrap("/call", edge.Mux(mux), edge.Fail))
+	s.handler = edge.Wrap(log, tracer, corsPolicy.Wrap("/call", edge.Mux(mux), edge.Fail))
 	return s, nil
+}
+
+// rateLimitText is STK_RATE_LIMIT for the start-up log.
+func rateLimitText(cfg Config) string {
+	if !cfg.RateLimitOn {
+		return "off"
+	}
+	return cfg.RateLimit.String()
 }
 
 // Handler is the Bridge's HTTP handler.
@@ -143,7 +163,9 @@ func (s *Server) Mode() string {
 }
 
 // Close sends the last API key usage report (bounded), stops the long
-// polls and closes the database pools, waiting for in-flight uses of them. It is safe to call more than once.
+// polls and closes the database pools, waiting for in-flight uses of them,
+// then exports the spans still queued (for at most 5 seconds). It is safe
+// to call more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		// The last usage report goes out while the Hub client still works.
@@ -151,6 +173,11 @@ func (s *Server) Close() error {
 		<-s.usageDone
 		s.cache.Close()
 		s.pools.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.tracer.Shutdown(ctx); err != nil {
+			s.log.Warn("exporting the last spans failed", "otlpEndpoint", tracing.Redact(s.cfg.OTLPEndpoint), "error", err.Error())
+		}
 	})
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/httpserve"
+	"github.com/santokit/santokit/packages/core/tracing"
 	"github.com/santokit/santokit/packages/hub/internal/oauth"
 )
 
@@ -54,6 +55,9 @@ type Config struct {
 	// Limits are the connection bounds (STK_READ_TIMEOUT,
 	// STK_MAX_CONNECTIONS); zero values take httpserve's defaults.
 	httpserve.Limits
+	// OTLPEndpoint is OTEL_EXPORTER_OTLP_ENDPOINT: spans are exported
+	// there over OTLP/HTTP; "" turns tracing off (decision 0032).
+	OTLPEndpoint string
 }
 
 // ConfigFromEnv reads the STK_* variables of SPEC §12 through getenv.
@@ -100,6 +104,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, errors.New("set both STK_TLS_CERT and STK_TLS_KEY, or neither")
+	}
+	c.OTLPEndpoint = strings.TrimSpace(getenv(tracing.EndpointVariable))
+	if err := tracing.CheckEndpoint(c.OTLPEndpoint); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/dbtarget"
 	"github.com/santokit/santokit/packages/core/httpserve"
+	"github.com/santokit/santokit/packages/core/tracing"
 	"github.com/santokit/santokit/packages/hub/internal/api"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/metrics"
@@ -34,6 +35,7 @@ type Server struct {
 	// when it has returned.
 	stopWatch context.CancelFunc
 	watched   chan struct{}
+	tracer    *tracing.Tracer // nil: tracing off
 }
 
 // New checks cfg, opens the store (running migrations) and builds the
@@ -96,8 +98,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		apiCfg.Authenticator = &auth.Authenticator{Store: st, Keys: svc.Keys(), Now: time.Now}
 	}
+	// Last: a started exporter has nothing to stop on the error paths above.
+	tracer, err := tracing.New(ctx, cfg.OTLPEndpoint, "stk-hub", cfg.Version)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	log.Info("tracing", "otlpEndpoint", tracing.Redact(cfg.OTLPEndpoint), "enabled", tracer.Enabled())
+	apiCfg.Tracer = tracer
 	watchCtx, stopWatch := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, log: log, store: st, svc: svc, handler: api.New(svc, log, apiCfg),
+	s := &Server{cfg: cfg, log: log, store: st, svc: svc, tracer: tracer, handler: api.New(svc, log, apiCfg),
 		stopWatch: stopWatch, watched: make(chan struct{})}
 	go func() {
 		defer close(s.watched)
@@ -150,10 +160,16 @@ func (s *Server) RotateSigningKey(ctx context.Context) (string, error) {
 // Handler is the Hub's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops the store watch and releases the store.
+// Close stops the store watch, exports the spans still queued (for at
+// most 5 seconds) and releases the store.
 func (s *Server) Close() error {
 	s.stopWatch()
 	<-s.watched
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.tracer.Shutdown(ctx); err != nil {
+		s.log.Warn("exporting the last spans failed", "otlpEndpoint", tracing.Redact(s.cfg.OTLPEndpoint), "error", err.Error())
+	}
 	return s.store.Close()
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/santokit/santokit/packages/core/bundle"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/plan"
+	"github.com/santokit/santokit/packages/core/tracing"
 )
 
 // Errors of Get and Locate; the HTTP edge maps them to §3 codes.
@@ -131,6 +132,9 @@ type Config struct {
 	// OnOverBudget is called for each lookup refused beyond the budget.
 	OnOverBudget func()
 	Log          *slog.Logger
+	// Tracer makes the spans of Hub fetches and carries their trace
+	// context to the Hub (nil: tracing off).
+	Tracer *tracing.Tracer
 }
 
 // Key names an env.
@@ -229,7 +233,7 @@ func New(cfg Config) *Cache {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Cache{cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel,
-		hub:     newHubClient(cfg.HubURL, cfg.Token, cfg.Client),
+		hub:     newHubClient(cfg.HubURL, cfg.Token, cfg.Client, cfg.Tracer),
 		lookups: newBucket(cfg.LookupRate, cfg.LookupBurst),
 		envs:    map[Key]*envState{}, unknownEnvs: newExpiring[Key, error](maxUnknownEnvs),
 		keys: map[string]Key{}, unknownKeys: newExpiring[string, struct{}](maxUnknownKeys)}
@@ -284,7 +288,9 @@ func (c *Cache) get(ctx context.Context, k Key, budgeted bool) (*Entry, error) {
 		st = &envState{key: k, ready: make(chan struct{})}
 		c.envs[k] = st
 		c.wg.Add(1)
-		go c.load(st)
+		// The first caller's trace is the load's: its fetch is the
+		// span that request waited on.
+		go c.load(st, tracing.Detach(c.ctx, ctx))
 	}
 	c.mu.Unlock()
 	st.lastUsed.Store(now.UnixNano())
@@ -334,9 +340,10 @@ func (c *Cache) GetForKey(ctx context.Context, project, env, keyID string) (*Ent
 	if st == nil || time.Since(time.Unix(0, st.lastRefresh.Load())) < refreshInterval {
 		return e, nil
 	}
+	traced := tracing.Detach(c.ctx, ctx)
 	ch := c.sf.DoChan("env:"+project+"/"+env, func() (any, error) {
 		st.lastRefresh.Store(time.Now().UnixNano())
-		ctx, cancel := context.WithTimeout(c.ctx, loadTimeout)
+		ctx, cancel := context.WithTimeout(traced, loadTimeout)
 		defer cancel()
 		b, _, err := c.hub.fetch(ctx, project, env, -1, 0)
 		if err != nil {
@@ -369,9 +376,9 @@ func (c *Cache) overBudget(wait time.Duration) error {
 		RetryAfter: wait.Truncate(time.Second) + time.Second} // whole seconds, at least one
 }
 
-func (c *Cache) load(st *envState) {
+func (c *Cache) load(st *envState, base context.Context) {
 	defer c.wg.Done()
-	ctx, cancel := context.WithTimeout(c.ctx, loadTimeout)
+	ctx, cancel := context.WithTimeout(base, loadTimeout)
 	b, _, err := c.hub.fetch(ctx, st.key.Project, st.key.Env, -1, 0)
 	cancel()
 	var (
@@ -531,12 +538,13 @@ func (c *Cache) Locate(ctx context.Context, keyID string) (Key, error) {
 	}
 	c.mu.Unlock()
 
+	traced := tracing.Detach(c.ctx, ctx)
 	ch := c.sf.DoChan(keyID, func() (any, error) {
 		// Concurrent lookups of one id share this one, and its token.
 		if ok, wait := c.lookups.take(time.Now()); !ok {
 			return Key{}, c.overBudget(wait)
 		}
-		lctx, cancel := context.WithTimeout(c.ctx, loadTimeout)
+		lctx, cancel := context.WithTimeout(traced, loadTimeout)
 		defer cancel()
 		loc, err := c.hub.locate(lctx, keyID)
 		now := time.Now()

@@ -16,6 +16,9 @@ import (
 
 	"github.com/santokit/santokit/packages/core/bundle"
 	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/core/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxBundleBytes bounds what the Bridge reads of one bundle answer.
@@ -36,14 +39,15 @@ func (e *hubError) Error() string { return fmt.Sprintf("the Hub answered %d", e.
 // error, not an HTTP status), tries the next ones in turn. Any Hub of a
 // deployment serves the same store, so they are interchangeable.
 type hubClient struct {
-	bases []string // without trailing slashes; at least one
-	cur   atomic.Int32
-	token string
-	http  *http.Client
+	bases  []string // without trailing slashes; at least one
+	cur    atomic.Int32
+	token  string
+	http   *http.Client
+	tracer *tracing.Tracer // nil: tracing off
 }
 
-func newHubClient(hubURLs, token string, client *http.Client) *hubClient {
-	h := &hubClient{token: token, http: client}
+func newHubClient(hubURLs, token string, client *http.Client, tracer *tracing.Tracer) *hubClient {
+	h := &hubClient{token: token, http: client, tracer: tracer}
 	for _, b := range strings.Split(hubURLs, ",") {
 		if b = strings.TrimRight(strings.TrimSpace(b), "/"); b != "" {
 			h.bases = append(h.bases, b)
@@ -70,6 +74,7 @@ func (h *hubClient) do(ctx context.Context, internal bool, newReq func(base stri
 		if internal {
 			req.Header.Set("Authorization", "Bearer "+h.token)
 		}
+		h.tracer.Inject(ctx, req.Header)
 		res, err := h.http.Do(req)
 		if err == nil {
 			h.cur.Store(int32(n))
@@ -85,7 +90,13 @@ func (h *hubClient) do(ctx context.Context, internal bool, newReq func(base stri
 
 // fetch gets the bundle of project/env. With have ≥ 0 it is a conditional
 // long poll (If-None-Match, ?wait=): nil, true means 304 Not Modified.
-func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, wait time.Duration) (*bundle.Bundle, bool, error) {
+func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, wait time.Duration) (b *bundle.Bundle, notModified bool, err error) {
+	ctx, span := h.tracer.Start(ctx, "bundle fetch", trace.SpanKindClient)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("santokit.project", project), attribute.String("santokit.env", env),
+			attribute.Bool("santokit.long_poll", have >= 0 && wait > 0))
+		defer func() { endFetch(span, b != nil, notModified, err) }()
+	}
 	path := "/internal/v1/envs/" + url.PathEscape(project) + "/" + url.PathEscape(env) + "/bundle"
 	if have >= 0 && wait > 0 {
 		path += "?wait=" + url.QueryEscape(wait.String())
@@ -114,8 +125,8 @@ func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, 
 	default:
 		return nil, false, &hubError{status: res.StatusCode}
 	}
-	var b bundle.Bundle
-	if err := json.NewDecoder(io.LimitReader(res.Body, maxBundleBytes)).Decode(&b); err != nil {
+	b = &bundle.Bundle{}
+	if err := json.NewDecoder(io.LimitReader(res.Body, maxBundleBytes)).Decode(b); err != nil {
 		// The decoder's text never quotes the body.
 		return nil, false, fmt.Errorf("decode the bundle: %w", err)
 	}
@@ -128,12 +139,37 @@ func (h *hubClient) fetch(ctx context.Context, project, env string, have int64, 
 	if b.Env == "" {
 		b.Env = env
 	}
-	return &b, false, nil
+	return b, false, nil
+}
+
+// endFetch records a bundle fetch's result on its span ("ok",
+// "not_modified" or "error", the names of the bundle-load metric) and
+// ends it. Neither the bundle nor an error's text goes into the span.
+func endFetch(span trace.Span, got, notModified bool, err error) {
+	result := "error"
+	switch {
+	case err != nil:
+		tracing.Fail(span, "bundle fetch failed")
+	case notModified:
+		result = "not_modified"
+	case got:
+		result = "ok"
+	}
+	span.SetAttributes(attribute.String("santokit.result", result))
+	span.End()
 }
 
 // locate asks the Hub which env an API key id belongs to.
-func (h *hubClient) locate(ctx context.Context, keyID string) (hubapi.APIKeyLocation, error) {
-	var loc hubapi.APIKeyLocation
+func (h *hubClient) locate(ctx context.Context, keyID string) (loc hubapi.APIKeyLocation, err error) {
+	ctx, span := h.tracer.Start(ctx, "apikey lookup", trace.SpanKindClient)
+	if span.IsRecording() {
+		defer func() {
+			if err != nil && !errors.Is(err, errHubNotFound) {
+				tracing.Fail(span, "apikey lookup failed")
+			}
+			span.End()
+		}()
+	}
 	res, err := h.do(ctx, true, func(base string) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodGet, base+"/internal/v1/apikeys/"+url.PathEscape(keyID), nil)
 	})

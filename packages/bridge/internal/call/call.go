@@ -23,6 +23,7 @@ import (
 	"github.com/santokit/santokit/packages/bridge/internal/edge"
 	"github.com/santokit/santokit/packages/bridge/internal/enduser"
 	"github.com/santokit/santokit/packages/bridge/internal/execute"
+	"github.com/santokit/santokit/packages/bridge/internal/ratelimit"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/apikey"
 	"github.com/santokit/santokit/packages/core/authconfig"
@@ -54,11 +55,16 @@ type Config struct {
 	// Observe records one call for metrics (op, status, duration).
 	Observe func(op string, status int, d time.Duration)
 	Log     *slog.Logger
-	// Now is the clock for key expiry (time.Now when nil).
+	// Now is the clock for key expiry and rate limits (time.Now when nil).
 	Now func() time.Time
 	// KeyUsed is told each API key that authenticated a call, and when
 	// (the usage reporter; nothing when nil). It must not block.
 	KeyUsed func(keyID string, at time.Time)
+	// Limits is STK_RATE_LIMIT's bucket table (nil: no limit). It is
+	// consulted after step 3, so only a verified caller spends from a
+	// bucket: a forged key is 401 and cannot drain a real key's budget
+	// (decision 0032).
+	Limits *ratelimit.Limiter
 }
 
 // Handler serves POST /call.
@@ -154,6 +160,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op *string, buf 
 	if err != nil {
 		return nil, err
 	}
+	if h.cfg.Limits != nil {
+		if err := h.limit(fields, caller); err != nil {
+			return nil, err
+		}
+	}
 
 	// 4. Release.
 	if !entry.Env.HasRelease() {
@@ -188,6 +199,32 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op *string, buf 
 	defer release()
 	out, _, err := h.cfg.Exec.Run(ctx, pool, p, buf)
 	return out, err
+}
+
+// limit spends one request of the verified caller's budget
+// (STK_RATE_LIMIT, SPEC §4.6): an API key's by its keyId, an end user's by
+// env, issuer and sub. Anonymous callers have no credential to count by.
+func (h *Handler) limit(f *edge.Fields, caller plan.Caller) error {
+	var key string
+	switch {
+	case caller.EndUser:
+		key = "u:" + f.Project + "/" + f.Env + "\x00" + f.Issuer + "\x00" + caller.Subject
+	case f.KeyID != "":
+		key = "k:" + f.KeyID
+	default:
+		return nil
+	}
+	ok, wait := h.cfg.Limits.Allow(key, h.cfg.Now())
+	if ok {
+		return nil
+	}
+	who := "API key " + f.KeyID
+	if caller.EndUser {
+		who = "end user " + clip(caller.Subject)
+	}
+	retry := ratelimit.RetryAfter(wait)
+	return apierr.New(apierr.TooManyRequests, "rate limit exceeded for %s (STK_RATE_LIMIT); retry after %s s", who, retry).
+		WithHeader("Retry-After", retry)
 }
 
 // pathOf is the /call path of t, for the access log.

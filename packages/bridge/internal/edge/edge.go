@@ -4,18 +4,24 @@
 // for unknown routes (404) and wrong methods (405 with Allow), and one JSON
 // access-log line per request with the fields handlers record in the
 // request's Fields (project, env, /call path, keyId — never a key), which
-// they reach through the ResponseWriter (From).
+// they reach through the ResponseWriter (From). It also holds each
+// request's server span (package tracing), whose attributes come from the
+// same Fields, and puts the trace id in the access log.
 package edge
 
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/httperr"
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/requestid"
+	"github.com/santokit/santokit/packages/core/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Fields are the access-log fields a handler learns while serving.
@@ -66,11 +72,12 @@ func RequestID(w http.ResponseWriter) string { return From(w).RequestID }
 // new id (the Hub's rule: package requestid).
 func AcceptRequestID(incoming string) string { return requestid.Accept(incoming) }
 
-// Wrap serves next with request ids, recovery and the access log. Query
-// strings are not logged.
-func Wrap(log *slog.Logger, next http.Handler) http.Handler {
+// Wrap serves next with request ids, recovery, the server span (tracer nil:
+// tracing off) and the access log. Query strings are not logged.
+func Wrap(log *slog.Logger, tracer *tracing.Tracer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r, span := tracer.StartServer(r, spanName)
 		rw := &writer{StatusWriter: httpserve.StatusWriter{ResponseWriter: w}}
 		f, sw := &rw.fields, &rw.StatusWriter
 		f.RequestID = AcceptRequestID(r.Header.Get("X-Request-Id"))
@@ -86,6 +93,9 @@ func Wrap(log *slog.Logger, next http.Handler) http.Handler {
 					httperr.Write(sw, f.RequestID, apierr.New(apierr.Internal, "internal error"))
 				}
 			}
+			if span.IsRecording() {
+				endSpan(span, r, f, sw.Status)
+			}
 			level := slog.LevelInfo
 			if sw.Status >= 500 {
 				level = slog.LevelError
@@ -94,7 +104,7 @@ func Wrap(log *slog.Logger, next http.Handler) http.Handler {
 				return
 			}
 			// Sized for every field at once: one allocation, not a growth.
-			attrs := make([]slog.Attr, 0, 11)
+			attrs := make([]slog.Attr, 0, 12)
 			attrs = append(attrs,
 				slog.String("requestId", f.RequestID), slog.String("method", r.Method),
 				slog.String("route", r.URL.Path), slog.Int("status", sw.Status),
@@ -111,10 +121,45 @@ func Wrap(log *slog.Logger, next http.Handler) http.Handler {
 			if f.Error != "" {
 				attrs = append(attrs, slog.String("error", f.Error))
 			}
+			if id := tracing.TraceID(r.Context()); id != "" {
+				attrs = append(attrs, slog.String("traceId", id))
+			}
 			log.LogAttrs(r.Context(), level, "request", attrs...)
 		}()
 		next.ServeHTTP(rw, r)
 	})
+}
+
+// route is r's route for span names: one of the Bridge's few paths, or
+// "unmatched" (a client's path is no span name: unbounded, and its own).
+func route(r *http.Request) string {
+	switch p := r.URL.Path; p {
+	case "/call", "/healthz", "/readyz", "/metrics":
+		return p
+	}
+	return "unmatched"
+}
+
+func spanName(r *http.Request) string { return r.Method + " " + route(r) }
+
+// endSpan names the request's server span after what it served and ends
+// it: for /call, the op, connection and table or logic, project and env
+// (SPEC §12) — names from the request's path and the key's binding, never
+// a value, key or token. The request id joins the span to the log line.
+func endSpan(span trace.Span, r *http.Request, f *Fields, status int) {
+	attrs := make([]attribute.KeyValue, 0, 8)
+	attrs = append(attrs, attribute.String("http.request.method", r.Method), attribute.String("http.route", route(r)),
+		attribute.String("santokit.request_id", f.RequestID))
+	if f.Project != "" {
+		attrs = append(attrs, attribute.String("santokit.project", f.Project), attribute.String("santokit.env", f.Env))
+	}
+	if logic, ok := strings.CutPrefix(f.CallPath, "logics/"); ok {
+		attrs = append(attrs, attribute.String("santokit.op", "logic"), attribute.String("santokit.logic", logic))
+	} else if parts := strings.Split(f.CallPath, "/"); len(parts) == 4 && parts[0] == "db" {
+		attrs = append(attrs, attribute.String("santokit.op", parts[3]), attribute.String("santokit.connection", parts[1]),
+			attribute.String("santokit.table", parts[2]))
+	}
+	tracing.EndServer(span, status, attrs...)
 }
 
 // Fail answers err as a §3 envelope. The internal cause of a 5xx goes to

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,9 @@ import (
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/plan"
 	"github.com/santokit/santokit/packages/core/schema"
+	"github.com/santokit/santokit/packages/core/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Executor runs plans with the Bridge's limits.
@@ -37,6 +41,8 @@ type Executor struct {
 	StatementTimeout time.Duration
 	// MaxAffected caps the rows one update/delete may touch (0: no cap).
 	MaxAffected int
+	// Tracer makes a span per SQL statement (nil: tracing off).
+	Tracer *tracing.Tracer
 }
 
 // Result summarizes a run for logs and metrics.
@@ -161,6 +167,65 @@ func (r *run) overRows(n int) error {
 		WithDetail("maxRows", r.p.MaxRows)
 }
 
+// ---- Tracing ----
+
+// statement starts the span of one SQL statement of the plan (SPEC §12):
+// db.system, db.operation and the table (or the logic's name) — never the
+// SQL text or its arguments. With tracing off it costs a nil check.
+func (r *run) statement(ctx context.Context, engine string, count bool) (context.Context, trace.Span) {
+	if !r.x.Tracer.Enabled() {
+		return ctx, noSpan()
+	}
+	system := "postgresql"
+	if engine == dbpool.SQLite {
+		system = "sqlite"
+	}
+	op, target := strings.ToUpper(string(r.p.Op)), r.p.Table
+	attrs := make([]attribute.KeyValue, 0, 6)
+	attrs = append(attrs, attribute.String("db.system", system), attribute.String("santokit.connection", r.p.Connection))
+	if r.p.Logic != "" {
+		op, target = leadingKeyword(r.p.SQL), r.p.Logic
+		attrs = append(attrs, attribute.String("santokit.logic", r.p.Logic))
+	} else {
+		attrs = append(attrs, attribute.String("db.sql.table", r.p.Table))
+	}
+	if count {
+		op = "SELECT"
+		attrs = append(attrs, attribute.String("santokit.statement", "count"))
+	}
+	attrs = append(attrs, attribute.String("db.operation", op))
+	return r.x.Tracer.Start(ctx, op+" "+target, trace.SpanKindClient, attrs...)
+}
+
+// done ends a statement's span, failed when err is not nil (with a fixed
+// description: a driver's message may quote row values).
+func (r *run) done(span trace.Span, err error) {
+	if !span.IsRecording() {
+		return
+	}
+	if err != nil {
+		tracing.Fail(span, "statement failed")
+	}
+	span.End()
+}
+
+// noSpan is the non-recording span.
+func noSpan() trace.Span { return trace.SpanFromContext(context.Background()) }
+
+// leadingKeyword is the first word of a logic's SQL (SELECT, WITH,
+// INSERT, …): its operation, never its text.
+func leadingKeyword(sql string) string {
+	sql = strings.TrimLeft(sql, " \t\r\n(")
+	end := 0
+	for end < len(sql) && end < 16 && (sql[end]|0x20 >= 'a' && sql[end]|0x20 <= 'z') {
+		end++
+	}
+	if end == 0 {
+		return "QUERY"
+	}
+	return strings.ToUpper(sql[:end])
+}
+
 // ---- PostgreSQL ----
 
 func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
@@ -168,7 +233,10 @@ func (r *run) postgres(ctx context.Context, pool *dbpool.Pool) error {
 		// One read statement: it may share a pipeline with others'.
 		// The connections' transactions are read-only by default
 		// (dbpool), which is what refuses a write in a readonly logic.
-		return pool.Reads.Query(ctx, r.p.SQL, r.p.Args, r.readSingle)
+		ctx, span := r.statement(ctx, pool.Engine, false)
+		err := pool.Reads.Query(ctx, r.p.SQL, r.p.Args, r.readSingle)
+		r.done(span, err)
+		return err
 	}
 	conn, err := pool.PG.Acquire(ctx)
 	if err != nil {
@@ -238,37 +306,54 @@ type pgQuerier interface {
 
 // pgRows runs the plan's statement, and its count, in a transaction.
 func (r *run) pgRows(ctx context.Context, q pgQuerier) error {
-	rows, err := q.Query(ctx, r.p.SQL, append([]any{textResults}, r.p.Args...)...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	fields, err := r.encodePG(pgxResult{rows})
+	fields, err := r.pgMain(ctx, q)
 	if err != nil {
 		return err
 	}
 	total := false
 	if r.p.CountSQL != "" {
 		total = true
-		var raw []byte
-		crow, err := q.Query(ctx, r.p.CountSQL, append([]any{textResults}, r.p.CountArgs...)...)
-		if err != nil {
+		if err := r.pgCount(ctx, q); err != nil {
 			return err
-		}
-		for crow.Next() {
-			if v := crow.RawValues(); len(v) > 0 {
-				raw = append(raw[:0], v[0]...)
-			}
-		}
-		crow.Close()
-		if err := crow.Err(); err != nil {
-			return err
-		}
-		if r.res.Total, err = strconv.ParseInt(string(raw), 10, 64); err != nil {
-			return fmt.Errorf("count: %w", err)
 		}
 	}
 	r.endData(total, r.wantsAffected(fields))
+	return nil
+}
+
+// pgMain runs the plan's statement and encodes its rows.
+func (r *run) pgMain(ctx context.Context, q pgQuerier) (fields int, err error) {
+	ctx, span := r.statement(ctx, dbpool.Postgres, false)
+	defer func() { r.done(span, err) }()
+	rows, err := q.Query(ctx, r.p.SQL, append([]any{textResults}, r.p.Args...)...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	return r.encodePG(pgxResult{rows})
+}
+
+// pgCount runs the plan's count statement into r.res.Total.
+func (r *run) pgCount(ctx context.Context, q pgQuerier) (err error) {
+	ctx, span := r.statement(ctx, dbpool.Postgres, true)
+	defer func() { r.done(span, err) }()
+	var raw []byte
+	crow, err := q.Query(ctx, r.p.CountSQL, append([]any{textResults}, r.p.CountArgs...)...)
+	if err != nil {
+		return err
+	}
+	for crow.Next() {
+		if v := crow.RawValues(); len(v) > 0 {
+			raw = append(raw[:0], v[0]...)
+		}
+	}
+	crow.Close()
+	if err := crow.Err(); err != nil {
+		return err
+	}
+	if r.res.Total, err = strconv.ParseInt(string(raw), 10, 64); err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
 	return nil
 }
 
@@ -431,8 +516,11 @@ func (r *run) sqlite(ctx context.Context, pool *dbpool.Pool) error {
 	return tx.Commit()
 }
 
-func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) error {
-	rows, err := q.QueryContext(ctx, r.p.SQL, r.p.Args...)
+func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) (err error) {
+	// The statement's span ends before the count's, its sibling, starts.
+	sctx, span := r.statement(ctx, dbpool.SQLite, false)
+	defer func() { r.done(span, err) }()
+	rows, err := q.QueryContext(sctx, r.p.SQL, r.p.Args...)
 	if err != nil {
 		return err
 	}
@@ -520,19 +608,23 @@ func (r *run) sqliteRows(ctx context.Context, q sqlQuerier, inTx bool) error {
 			r.res.Affected = int64(n) // RETURNING: one row per written row
 		} else if inTx {
 			// changes() of this connection: the transaction's.
-			if err := q.(*sql.Tx).QueryRowContext(ctx, "SELECT changes()").Scan(&r.res.Affected); err != nil {
+			if err := q.(*sql.Tx).QueryRowContext(sctx, "SELECT changes()").Scan(&r.res.Affected); err != nil {
 				return err
 			}
 		}
 	}
 	total := false
 	if r.p.CountSQL != "" {
+		r.done(span, nil)
+		span = noSpan()
 		total = true
 		tx, ok := q.(*sql.Tx)
 		if !ok {
 			return errors.New("count outside a transaction")
 		}
-		if err := tx.QueryRowContext(ctx, r.p.CountSQL, r.p.CountArgs...).Scan(&r.res.Total); err != nil {
+		cctx, cspan := r.statement(ctx, dbpool.SQLite, true)
+		err := tx.QueryRowContext(cctx, r.p.CountSQL, r.p.CountArgs...).Scan(&r.res.Total)
+		if r.done(cspan, err); err != nil {
 			return err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/hubapi"
+	"github.com/santokit/santokit/packages/core/tracing"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
 	"github.com/santokit/santokit/packages/hub/internal/metrics"
 	"github.com/santokit/santokit/packages/hub/internal/service"
@@ -32,6 +33,8 @@ type Config struct {
 	// Metrics counts requests, long polls and failed logins, and serves
 	// GET /metrics.
 	Metrics *metrics.Metrics
+	// Tracer makes each request's server span (nil: tracing off).
+	Tracer *tracing.Tracer
 }
 
 type handlers struct {
@@ -50,7 +53,8 @@ func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
 	}
 	mux := http.NewServeMux()
 	register(h, mux.HandleFunc)
-	return cfg.Metrics.Observe(mux, edge(log, h.principal, h.requireOperator(httpserve.EnvelopeMux(mux, fail))))
+	route := func(r *http.Request) string { return routeOf(mux, r) }
+	return cfg.Metrics.Observe(mux, edge(log, cfg.Tracer, route, h.principal, h.requireOperator(httpserve.EnvelopeMux(mux, fail))))
 }
 
 // openRoutes are the /v1 paths that answer callers without a credential:
