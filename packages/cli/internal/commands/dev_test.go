@@ -241,9 +241,11 @@ func TestDevWatchProject(t *testing.T) {
 		status, _ := d.call(t, d.out.APIKey, "")
 		return status == 403
 	})
-	if !strings.Contains(d.stderr.String(), "applied "+perm+": released rel_") {
-		t.Errorf("no apply line: %s", d.stderr)
-	}
+	// The Bridge may serve the new release before stk dev has printed
+	// the line that reports it.
+	waitFor(t, 5*time.Second, "apply line", func() bool {
+		return strings.Contains(d.stderr.String(), "applied "+perm+": released rel_")
+	}, func() string { return d.stderr.String() })
 }
 
 // waitFor polls ok until it holds; on timeout it fails, showing the
