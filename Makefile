@@ -24,7 +24,7 @@ GOFILES = $(shell find . -name '*.go' \
 
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
+.PHONY: all build test test-worker lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
 
 all: build
 
@@ -37,6 +37,18 @@ build:
 ## STK_TEST_DATABASE_URL is set.
 test: lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) test-worker
+
+## test-worker: the Workers runtime (packages/worker, SPEC §16) built with
+## npm, then the conformance cases and its bundle tests against it in workerd
+## with a real Hub and PostgreSQL; prints `worker: N passed, M failed`
+test-worker:
+	@test -x node_modules/.bin/workerd || npm ci --no-audit --no-fund
+	npm run build --workspace packages/worker
+	@log="$$(mktemp)"; status=0; \
+	$(GO) test -tags worker -count=1 -v -timeout $(TEST_TIMEOUT) -run '^TestWorker' ./tests/conformance/ >"$$log" 2>&1 || status=$$?; \
+	if [ $$status -ne 0 ]; then grep -E -A14 '^\s*--- FAIL' "$$log" | head -300; fi; \
+	grep -E '^(--- |ok|FAIL|panic)|passed, [0-9]+ failed' "$$log"; rm -f "$$log"; exit $$status
 
 ## lint: go vet, gofmt -l (must list nothing), staticcheck, and the planner's
 ## WebAssembly build (the edge adapter runs the same planner, ARCHITECTURE §1)

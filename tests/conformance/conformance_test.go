@@ -192,6 +192,10 @@ type stack struct {
 	seed   string
 	// issuers mint the tokens of cases with a user.
 	issuers *issuers
+	// hub drives the Hub's API, dataURL is the data database's URL: other
+	// runtimes' runners (worker_test.go) configure themselves from them.
+	hub     *hubClient
+	dataURL string
 }
 
 func setup(t *testing.T, engine string) *stack {
@@ -260,6 +264,7 @@ func setup(t *testing.T, engine string) *stack {
 	var tok hubapi.Tokens
 	h.do("POST", "/v1/auth/login", "", hubapi.Login{Email: "owner@example.com", Password: "conformance-owner-pw"}, &tok, 200)
 	h.token = tok.AccessToken
+	s.hub, s.dataURL = h, dataURL
 
 	h.do("POST", "/v1/projects", "", hubapi.CreateProject{Name: project}, nil, 201)
 	perms := map[string]string{"dev": "permissions.yaml", "other": "permissions-other.yaml"}
