@@ -107,8 +107,12 @@ func startWorkerHub(t *testing.T, st *stack, hubURL string, opts workerOptions) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pass, _ := pg.User.Password()
-	config := workerdConfig(vars, pg.Host, strings.TrimPrefix(pg.Path, "/"), pg.User.Username(), pass)
+	var hyperdrive string
+	if pg.Scheme == "postgres" || pg.Scheme == "postgresql" {
+		pass, _ := pg.User.Password()
+		hyperdrive = hyperdriveBinding("HYPERDRIVE_MAIN", "pg", strings.TrimPrefix(pg.Path, "/"), pg.User.Username(), pass)
+	}
+	config := workerdConfig(vars, pg.Host, hyperdrive)
 	if err := os.WriteFile(filepath.Join(dir, "config.capnp"), []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -156,10 +160,19 @@ func startWorkerHub(t *testing.T, st *stack, hubURL string, opts workerOptions) 
 	}
 }
 
+// hyperdriveBinding is an emulated Hyperdrive binding: workerd hands the
+// Worker a connection string whose host it routes to the service named by
+// designator (here the data database's address).
+func hyperdriveBinding(name, designator, database, user, password string) string {
+	q := strconv.Quote
+	return fmt.Sprintf("    (name = %s, hyperdrive = (designator = %s, database = %s, user = %s, password = %s, scheme = \"postgresql\")),\n",
+		q(name), q(designator), q(database), q(user), q(password))
+}
+
 // workerdConfig is a workerd configuration for the Worker: the bindings a
-// wrangler.toml would give it, and HYPERDRIVE_MAIN, an emulated Hyperdrive
-// binding whose designator is the data database's address.
-func workerdConfig(vars map[string]string, pgAddr, database, user, password string) string {
+// wrangler.toml would give it, and a Hyperdrive binding to pgAddr (none
+// when hyperdrive is empty).
+func workerdConfig(vars map[string]string, pgAddr, hyperdrive string) string {
 	q := strconv.Quote
 	var b strings.Builder
 	names := make([]string, 0, len(vars))
@@ -170,8 +183,12 @@ func workerdConfig(vars map[string]string, pgAddr, database, user, password stri
 	for _, k := range names {
 		fmt.Fprintf(&b, "    (name = %s, text = %s),\n", q(k), q(vars[k]))
 	}
-	fmt.Fprintf(&b, "    (name = \"HYPERDRIVE_MAIN\", hyperdrive = (designator = \"pg\", database = %s, user = %s, password = %s, scheme = \"postgresql\")),\n",
-		q(database), q(user), q(password))
+	b.WriteString(hyperdrive)
+	pgService := ""
+	if hyperdrive != "" {
+		pgService = `    (name = "pg", external = (address = ` + q(pgAddr) + `, tcp = ())),
+`
+	}
 	return `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -179,8 +196,7 @@ const config :Workerd.Config = (
     (name = "main", worker = .worker),
     # The Hub and the issuers' JWKS are on loopback in tests.
     (name = "internet", network = (allow = ["public", "private", "local"])),
-    (name = "pg", external = (address = ` + q(pgAddr) + `, tcp = ())),
-  ],
+` + pgService + `  ],
   sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "main")],
 );
 
