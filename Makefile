@@ -82,10 +82,13 @@ tools: $(STATICCHECK)
 	$(STATICCHECK) -version
 
 ## bench: Go benchmarks (no unit tests), then the /call load test against
-## pgbench on a 1,000,000-row table (tools/callbench; BENCH_DURATION per point)
+## pgbench on a 1,000,000-row table (tools/callbench; BENCH_DURATION per point),
+## with a point for the Workers runtime in workerd (built here)
 BENCH_DURATION ?= 10s
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@test -x node_modules/.bin/workerd || npm ci --no-audit --no-fund
+	npm run build --workspace packages/worker
 	$(GO) run ./tools/callbench -duration $(BENCH_DURATION)
 
 ## fmt: rewrite Go files in gofmt style

@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/apikey"
@@ -34,7 +33,6 @@ func main() {}
 // The module's state: one isolate runs one request at a time through it
 // (JavaScript is single-threaded), so plain variables in main suffice.
 var (
-	in, out []byte
 	envs    = map[uint32]*plan.Env{}
 	nextEnv uint32
 )
@@ -49,31 +47,18 @@ const (
 	opPlan         = 6 // {"env", "caller", "body"} → the plan
 )
 
-//go:wasmexport stk_buffer
-func stkBuffer(n uint32) unsafe.Pointer {
-	if uint32(cap(in)) < n {
-		in = make([]byte, n)
-	}
-	in = in[:n]
-	if n == 0 {
-		return nil
-	}
-	return unsafe.Pointer(&in[0])
-}
-
-//go:wasmexport stk_invoke
-func stkInvoke(op, n uint32) uint64 {
-	res, err := invoke(op, in[:n])
+// answer runs one operation and renders its answer (the exports live in
+// exports_wasip1.go; tests call this directly).
+func answer(op uint32, req []byte) []byte {
+	res, err := invoke(op, req)
+	var out []byte
 	if err != nil {
 		e := apierr.As(err)
 		out, _ = json.Marshal(errorAnswer{Error: e.Envelope(""), Headers: e.Headers})
 	} else {
 		out, _ = json.Marshal(okAnswer{OK: res})
 	}
-	if len(out) == 0 {
-		return 0
-	}
-	return uint64(uintptr(unsafe.Pointer(&out[0])))<<32 | uint64(len(out))
+	return out
 }
 
 type okAnswer struct {
