@@ -48,7 +48,7 @@ test-worker:
 	npm run build --workspace packages/worker
 	@log="$$(mktemp)"; status=0; \
 	$(GO) test -tags worker -count=1 -v -timeout $(TEST_TIMEOUT) -run '^TestWorker' ./tests/conformance/ >"$$log" 2>&1 || status=$$?; \
-	if [ $$status -ne 0 ]; then grep -E -A14 '^\s*--- FAIL' "$$log" | head -300; fi; \
+	if [ $$status -ne 0 ]; then grep -v -E '^\s*(=== RUN|--- PASS)' "$$log" | tail -300; fi; \
 	grep -E '^(--- |ok|FAIL|panic)|passed, [0-9]+ failed' "$$log"; rm -f "$$log"; exit $$status
 
 ## lint: go vet, gofmt -l (must list nothing), staticcheck, and the planner's

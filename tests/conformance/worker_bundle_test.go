@@ -62,12 +62,14 @@ func TestWorkerBundles(t *testing.T) {
 	st := setup(t, "postgres")
 	worker := startWorker(t, st, nil)
 	key := func(k string) map[string]string { return map[string]string{"X-Santokit-Api-Key": k} }
+	// hub is st.hub failing the subtest that uses it, not the parent.
+	hub := func(t *testing.T) *hubClient { h := *st.hub; h.t = t; return &h }
 
 	t.Run("a new release is served within 3s", func(t *testing.T) {
 		within(t, 5*time.Second, worker, key(st.keys["other"]), 200)
 		envPath := "/v1/projects/" + project + "/envs/other"
-		st.hub.do("PUT", envPath+"/permissions", "application/yaml", "version: 1\ntables:\n  _default:\n    select: [admin]\n", nil, 200, 201)
-		st.hub.do("POST", envPath+"/releases", "", hubapi.CreateRelease{Ref: "admins-only"}, nil, 200, 201)
+		hub(t).do("PUT", envPath+"/permissions", "application/yaml", "version: 1\ntables:\n  _default:\n    select: [admin]\n", nil, 200, 201)
+		hub(t).do("POST", envPath+"/releases", "", hubapi.CreateRelease{Ref: "admins-only"}, nil, 200, 201)
 		took := within(t, 3*time.Second, worker, key(st.keys["other"]), 403)
 		t.Logf("the new release was served after %s", took.Round(time.Millisecond))
 	})
@@ -75,9 +77,9 @@ func TestWorkerBundles(t *testing.T) {
 	t.Run("a revoked key is refused within 3s", func(t *testing.T) {
 		var k hubapi.CreatedAPIKey
 		envPath := "/v1/projects/" + project + "/envs/dev"
-		st.hub.do("POST", envPath+"/apikeys", "", hubapi.CreateAPIKey{Name: "short-lived", Roles: []string{"reader"}}, &k, 200, 201)
+		hub(t).do("POST", envPath+"/apikeys", "", hubapi.CreateAPIKey{Name: "short-lived", Roles: []string{"reader"}}, &k, 200, 201)
 		within(t, 5*time.Second, worker, key(k.Key), 200)
-		st.hub.do("DELETE", envPath+"/apikeys/"+k.KeyID, "", nil, nil, 200, 204)
+		hub(t).do("DELETE", envPath+"/apikeys/"+k.KeyID, "", nil, nil, 200, 204)
 		took := within(t, 3*time.Second, worker, key(k.Key), 401)
 		t.Logf("the revocation was served after %s", took.Round(time.Millisecond))
 	})

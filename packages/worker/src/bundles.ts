@@ -96,14 +96,24 @@ export class BundleCache {
       await res.body?.cancel();
       throw unavailable(`the Hub answered ${res.status} to a key lookup`);
     }
-    const loc = (await res.json()) as { project: string; env: string };
+    let loc: { project: string; env: string };
+    try {
+      loc = (await res.json()) as { project: string; env: string };
+    } catch {
+      throw unavailable("the Hub's answer to a key lookup could not be read");
+    }
     const v = { project: loc.project, env: loc.env };
     this.keys.set(keyId, v);
     return v;
   }
 
-  /** get returns the env's bundle, revalidating it when it is due. */
-  async get(project: string, env: string, now: number): Promise<Entry> {
+  /**
+   * get returns the env's bundle. A cached bundle that is due for
+   * revalidation is served as it is while the revalidation runs after the
+   * response (waitUntil), so no call waits on the Hub once an env is
+   * loaded; only the first call of an env (or of an isolate) waits.
+   */
+  async get(project: string, env: string, now: number, waitUntil: (p: Promise<unknown>) => void): Promise<Entry> {
     const id = `${project}/${env}`;
     let st = this.envs.get(id);
     if (!st) {
@@ -111,12 +121,16 @@ export class BundleCache {
       this.envs.set(id, st);
     }
     if (st.notFoundUntil > now) throw new EnvNotFound();
-    if (!st.entry || now - st.checkedAt >= this.cfg.revalidateMs) {
-      st.inflight ??= this.load(st, project, env).finally(() => {
-        st!.inflight = undefined;
-      });
-      await st.inflight;
+    const state = st;
+    const refresh = () =>
+      (state.inflight ??= this.load(state, project, env).finally(() => {
+        state.inflight = undefined;
+      }));
+    if (!st.entry) {
+      await refresh();
       now = Date.now();
+    } else if (now - st.checkedAt >= this.cfg.revalidateMs) {
+      waitUntil(refresh());
     }
     if (st.notFoundUntil > now) throw new EnvNotFound();
     if (!st.entry) throw st.error ?? unavailable("the Hub is unreachable");
@@ -131,16 +145,19 @@ export class BundleCache {
 
   private async load(st: State, project: string, env: string): Promise<void> {
     st.checkedAt = Date.now();
-    let res: Response;
     try {
-      res = await this.hub(
-        `/internal/v1/envs/${encodeURIComponent(project)}/${encodeURIComponent(env)}/bundle`,
-        st.entry && st.etag ? { "If-None-Match": st.etag } : {},
-      );
+      await this.fetchBundle(st, project, env);
     } catch (e) {
-      st.error = e as ApiError;
-      return;
+      // Never the error's text: a bundle holds connection URLs.
+      st.error = e instanceof ApiError ? e : unavailable("the Hub's answer could not be read");
     }
+  }
+
+  private async fetchBundle(st: State, project: string, env: string): Promise<void> {
+    const res = await this.hub(
+      `/internal/v1/envs/${encodeURIComponent(project)}/${encodeURIComponent(env)}/bundle`,
+      st.entry && st.etag ? { "If-None-Match": st.etag } : {},
+    );
     const now = Date.now();
     switch (res.status) {
       case 304:
@@ -155,8 +172,7 @@ export class BundleCache {
         break;
       default:
         await res.body?.cancel();
-        st.error = unavailable(`the Hub is unavailable (${res.status})`);
-        return;
+        throw unavailable(`the Hub is unavailable (${res.status})`);
     }
     const text = await res.text();
     const b = JSON.parse(text) as {

@@ -207,7 +207,7 @@ async function call(rt: Runtime, request: Request, env: Env, ctx: ExecutionConte
   rt.planner.decode(body);
 
   // 2–3. Credential form, context and verification.
-  const { entry, caller } = await authenticate(rt, request);
+  const { entry, caller } = await authenticate(rt, request, (p) => ctx.waitUntil(p));
 
   // 4. Release.
   if (!entry.hasRelease) throw new ApiError("NOT_FOUND", `env ${entry.project}/${entry.env} has no release yet (stk release create)`);
@@ -274,7 +274,7 @@ async function readBody(request: Request, max: number): Promise<Uint8Array> {
 
 const unauthorized = (msg: string) => new ApiError("UNAUTHORIZED", msg);
 
-async function authenticate(rt: Runtime, request: Request): Promise<{ entry: Entry; caller: Caller }> {
+async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promise<unknown>) => void): Promise<{ entry: Entry; caller: Caller }> {
   const h = (name: string) => (request.headers.get(name) ?? "").trim();
   const key = h(H_KEY);
   const authz = h("Authorization");
@@ -309,7 +309,7 @@ async function authenticate(rt: Runtime, request: Request): Promise<{ entry: Ent
     let entry: Entry;
     try {
       loc = await rt.cache.locate(keyId, now);
-      entry = await rt.cache.get(loc.project, loc.env, now);
+      entry = await rt.cache.get(loc.project, loc.env, now, waitUntil);
     } catch (e) {
       if (e instanceof UnknownKey || e instanceof EnvNotFound) throw unauthorized("invalid API key");
       throw e;
@@ -323,7 +323,7 @@ async function authenticate(rt: Runtime, request: Request): Promise<{ entry: Ent
     }
     return { entry, caller };
   }
-  const entry = await envFromHeaders(rt, project, envName, now);
+  const entry = await envFromHeaders(rt, project, envName, now, waitUntil);
   if (authz) {
     try {
       const id = await rt.users.verify(entry.auth, token, Date.now());
@@ -343,12 +343,12 @@ async function authenticate(rt: Runtime, request: Request): Promise<{ entry: Ent
 
 const resourceName = /^[a-z][a-z0-9-]{0,62}$/;
 
-async function envFromHeaders(rt: Runtime, project: string, env: string, now: number): Promise<Entry> {
+async function envFromHeaders(rt: Runtime, project: string, env: string, now: number, waitUntil: (p: Promise<unknown>) => void): Promise<Entry> {
   const clip = (s: string) => (s.length > 200 ? s.slice(0, 200) + "…" : s);
   const notFound = new ApiError("NOT_FOUND", `env ${JSON.stringify(clip(env))} of project ${JSON.stringify(clip(project))} not found`);
   if (!resourceName.test(project) || !resourceName.test(env)) throw notFound;
   try {
-    return await rt.cache.get(project, env, now);
+    return await rt.cache.get(project, env, now, waitUntil);
   } catch (e) {
     if (e instanceof EnvNotFound) throw notFound;
     throw e;
