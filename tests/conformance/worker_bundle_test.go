@@ -12,6 +12,7 @@ package conformance
 import (
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -114,7 +115,21 @@ func TestWorkerBundles(t *testing.T) {
 		if status, code, msg := answer(t, stale, reader, selectItems); status != 200 {
 			t.Fatalf("1s after the Hub went down: %d %s (%s), want 200 from the cached bundle", status, code, msg)
 		}
+		readyz := func() int {
+			res, err := client.Get(stale + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		if s := readyz(); s != 200 {
+			t.Errorf("/readyz with the Hub down and the bundle fresh: %d, want 200", s)
+		}
 		within(t, 4*time.Second, stale, reader, 503)
+		if s := readyz(); s != 503 {
+			t.Errorf("/readyz with the Hub down and the bundle stale: %d, want 503", s)
+		}
 		if d := time.Since(wentDown); d < 2500*time.Millisecond {
 			t.Errorf("503 after %s: the bundle was refused before max-stale (3s)", d)
 		}
@@ -283,5 +298,50 @@ func TestWorkerCORS(t *testing.T) {
 	if res.StatusCode != 405 || res.Header.Get("Allow") != "POST" || res.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("OPTIONS without STK_CORS_ORIGINS: %d, Allow %q, Allow-Origin %q; want 405, POST, none",
 			res.StatusCode, res.Header.Get("Allow"), res.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+// TestWorkerRoutes: routes other than POST /call answer as the Bridge's
+// do — status, code, message and Allow header — each with an X-Request-Id.
+func TestWorkerRoutes(t *testing.T) {
+	st := setup(t, "postgres")
+	worker := startWorker(t, st, nil)
+	type got struct {
+		status        int
+		code, message string
+		allow         string
+		body          string
+	}
+	get := func(base, method, path string) got {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, nil)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		if res.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s %s on %s: no X-Request-Id", method, path, base)
+		}
+		var env struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		g := got{status: res.StatusCode, allow: res.Header.Get("Allow")}
+		if json.Unmarshal(raw, &env) == nil && env.Error.Code != "" {
+			g.code, g.message = env.Error.Code, env.Error.Message
+		} else {
+			g.body = string(raw)
+		}
+		return g
+	}
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/healthz"}, {"GET", "/readyz"}, {"POST", "/healthz"}, {"DELETE", "/readyz"},
+		{"GET", "/call"}, {"PUT", "/call"}, {"OPTIONS", "/call"}, {"GET", "/nope"}, {"POST", "/call/extra"},
+	} {
+		b, w := get(st.bridge, r.method, r.path), get(worker, r.method, r.path)
+		if b != w {
+			t.Errorf("%s %s: the Worker answers %+v, the Bridge %+v", r.method, r.path, w, b)
+		}
 	}
 }
