@@ -112,7 +112,8 @@ function parseJWK(j: any): Key | undefined {
         let i = 0;
         while (i < n.length && n[i] === 0) i++;
         k.bits = (n.length - i) * 8 - (n[i] ? Math.clz32(n[i]) - 24 : 0);
-        if (e.length === 0 || e.length > 4 || k.bits < minRSABits || (e[e.length - 1] & 1) === 0) return undefined;
+        const exp = e.reduce((v, b) => v * 256 + b, 0);
+        if (e.length === 0 || e.length > 4 || k.bits < minRSABits || exp < 3 || exp % 2 === 0) return undefined;
         k.jwk = { kty: "RSA", n: j.n, e: j.e };
         return k;
       }
