@@ -48,8 +48,8 @@ interface Runtime {
 let runtime: Runtime | undefined;
 let runtimeError: ApiError | undefined;
 
-/** duration reads a Go-style duration ("2s", "10m", "1500ms", "1m30s") in milliseconds. */
-export function duration(s: string | undefined, def: number, name: string): number {
+/** parseDuration reads a Go-style duration ("2s", "10m", "1500ms", "1m30s") in milliseconds. */
+function parseDuration(s: string | undefined, def: number, name: string): number {
   if (!s) return def;
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
   let total = 0;
@@ -85,7 +85,7 @@ function setup(env: Env): Runtime {
   const cfg: Config = {
     maxBody: int(env.STK_MAX_BODY_BYTES, 1 << 20, "STK_MAX_BODY_BYTES"),
     exec: {
-      statementTimeoutMs: duration(env.STK_STATEMENT_TIMEOUT, 5000, "STK_STATEMENT_TIMEOUT"),
+      statementTimeoutMs: parseDuration(env.STK_STATEMENT_TIMEOUT, 5000, "STK_STATEMENT_TIMEOUT"),
       maxAffected: int(env.STK_MAX_AFFECTED, 10000, "STK_MAX_AFFECTED"),
     },
     cors: origins.length === 0 ? null : { any: origins.includes("*"), origins: new Set(origins) },
@@ -95,8 +95,8 @@ function setup(env: Env): Runtime {
     {
       hubURL: hub,
       token: env.STK_BRIDGE_TOKEN,
-      revalidateMs: duration(env.STK_BUNDLE_REVALIDATE, 2000, "STK_BUNDLE_REVALIDATE"),
-      maxStaleMs: duration(env.STK_BUNDLE_MAX_STALE, 600_000, "STK_BUNDLE_MAX_STALE"),
+      revalidateMs: parseDuration(env.STK_BUNDLE_REVALIDATE, 2000, "STK_BUNDLE_REVALIDATE"),
+      maxStaleMs: parseDuration(env.STK_BUNDLE_MAX_STALE, 600_000, "STK_BUNDLE_MAX_STALE"),
       limits: {
         MaxLimit: int(env.STK_MAX_LIMIT, 1000, "STK_MAX_LIMIT"),
         MaxBatch: int(env.STK_MAX_BATCH, 1000, "STK_MAX_BATCH"),
@@ -134,7 +134,7 @@ function fail(err: unknown, id: string, headers: Headers): Response {
   return json(e.status, JSON.stringify(e.body(id)), headers);
 }
 
-/** corsHeaders adds §4.6's CORS headers for an allowed Origin; false for a disallowed one. */
+/** allowOrigin adds §4.6's CORS headers for an allowed Origin; false for a disallowed one. */
 function allowOrigin(cfg: Config, origin: string | null, headers: Headers): boolean {
   if (!cfg.cors || !origin) return false;
   if (!cfg.cors.any && !cfg.cors.origins.has(origin)) return false;
@@ -283,9 +283,10 @@ async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promis
 
   // 2. Credential form.
   let token = "";
+  let keyId = "";
   if (key && authz) throw new ApiError("BAD_REQUEST", `send one credential: ${H_KEY} or Authorization: Bearer, not both`);
   if (key) {
-    rt.planner.keyId(key); // throws the 401 for a malformed key
+    keyId = rt.planner.keyId(key); // throws the 401 for a malformed key
   } else if (authz) {
     const sp = authz.indexOf(" ");
     if (sp < 0 || authz.slice(0, sp).toLowerCase() !== "bearer" || !(token = authz.slice(sp + 1).trim())) {
@@ -304,7 +305,6 @@ async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promis
   // 3. Context and verification.
   const now = Date.now();
   if (key) {
-    const keyId = rt.planner.keyId(key);
     let loc: { project: string; env: string };
     let entry: Entry;
     try {

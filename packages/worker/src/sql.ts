@@ -323,7 +323,7 @@ function mapPG(e: PgError, cfg: ExecConfig): ApiError {
     case "23514":
       return new ApiError("BAD_REQUEST", `check constraint ${constraint} on ${table} failed`, { constraint, table });
     case "57014":
-      return new ApiError("TIMEOUT", `the statement ran past its time limit of ${duration(cfg.statementTimeoutMs)}`);
+      return new ApiError("TIMEOUT", `the statement ran past its time limit of ${formatDuration(cfg.statementTimeoutMs)}`);
     case "40001":
     case "40P01":
       return unavailable("the statement conflicted with a concurrent transaction; retry");
@@ -349,11 +349,14 @@ function mapPG(e: PgError, cfg: ExecConfig): ApiError {
   return new ApiError("INTERNAL_ERROR", "internal error");
 }
 
-/** duration prints milliseconds as Go's time.Duration does for the usual values (1s, 1.5s, 250ms). */
-export function duration(ms: number): string {
-  if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m0s`;
-  if (ms >= 1000) return `${ms / 1000}s`;
-  return `${ms}ms`;
+/** formatDuration prints milliseconds as Go's time.Duration does for the usual values (1s, 1.5s, 250ms). */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${ms / 1000}s`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const sec = (ms % 60_000) / 1000;
+  return (h > 0 ? `${h}h` : "") + `${m}m${sec}s`;
 }
 
 function conflict(msg: string, constraint: string, table: string, cols: string[] | undefined): ApiError {
