@@ -196,6 +196,9 @@ type stack struct {
 	// runtimes' runners (worker_test.go) configure themselves from them.
 	hub     *hubClient
 	dataURL string
+	// bridgeEnv is the Bridge's STK_* configuration; the Worker gets the
+	// same values (worker_test.go).
+	bridgeEnv map[string]string
 }
 
 func setup(t *testing.T, engine string) *stack {
@@ -316,6 +319,7 @@ func setup(t *testing.T, engine string) *stack {
 		"STK_MAX_BODY_BYTES":    "65536",
 		"STK_SQLITE_DIR":        dir,
 	}
+	s.bridgeEnv = env
 	bcfg, err := bridgeserver.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("bridge config: %v", err)

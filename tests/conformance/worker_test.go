@@ -65,15 +65,14 @@ func startWorker(t *testing.T, st *stack, opts workerOptions) string {
 
 func startWorkerHub(t *testing.T, st *stack, hubURL string, opts workerOptions) string {
 	t.Helper()
-	vars := map[string]string{
-		"STK_HUB_URL":           hubURL,
-		"STK_BRIDGE_TOKEN":      bridgeToken,
-		"STK_STATEMENT_TIMEOUT": "1s",
-		"STK_MAX_AFFECTED":      "3",
-		"STK_MAX_LIMIT":         "50",
-		"STK_MAX_BATCH":         "10",
-		"STK_MAX_BODY_BYTES":    "65536",
+	// The Bridge's configuration, so both runtimes answer the same cases
+	// under the same limits; the Worker has no file system (no SQLite dir).
+	vars := map[string]string{}
+	for k, v := range st.bridgeEnv {
+		vars[k] = v
 	}
+	delete(vars, "STK_SQLITE_DIR")
+	vars["STK_HUB_URL"] = hubURL
 	for k, v := range opts {
 		vars[k] = v
 	}
