@@ -7,6 +7,7 @@
 
 import planModule from "./plan.wasm";
 import { BundleCache, EnvNotFound, UnknownKey, type Entry } from "./bundles.js";
+import { apply as applyCORS, parsePolicy, type Policy } from "./cors.js";
 import { ApiError, asApiError } from "./errors.js";
 import { Verifier, TokenError } from "./jwt.js";
 import { Planner, type Caller } from "./planner.js";
@@ -34,7 +35,7 @@ const H_ENV = "X-Santokit-Env";
 interface Config {
   maxBody: number;
   exec: ExecConfig;
-  cors: { any: boolean; origins: Set<string> } | null;
+  cors: Policy | null;
 }
 
 /** Runtime is an isolate's state: the planner instance, bundle cache and JWKS cache. */
@@ -81,14 +82,13 @@ function setup(env: Env): Runtime {
     throw new Error("STK_HUB_URL must be https:// unless the Hub is on loopback (bundles carry connection URLs)");
   }
   if (!env.STK_BRIDGE_TOKEN) throw new Error("STK_BRIDGE_TOKEN is required");
-  const origins = (env.STK_CORS_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   const cfg: Config = {
     maxBody: int(env.STK_MAX_BODY_BYTES, 1 << 20, "STK_MAX_BODY_BYTES"),
     exec: {
       statementTimeoutMs: parseDuration(env.STK_STATEMENT_TIMEOUT, 5000, "STK_STATEMENT_TIMEOUT"),
       maxAffected: int(env.STK_MAX_AFFECTED, 10000, "STK_MAX_AFFECTED"),
     },
-    cors: origins.length === 0 ? null : { any: origins.includes("*"), origins: new Set(origins) },
+    cors: parsePolicy(env.STK_CORS_ORIGINS),
   };
   const planner = new Planner(planModule);
   const cache = new BundleCache(
@@ -134,16 +134,6 @@ function fail(err: unknown, id: string, headers: Headers): Response {
   return json(e.status, JSON.stringify(e.body(id)), headers);
 }
 
-/** allowOrigin adds §4.6's CORS headers for an allowed Origin; false for a disallowed one. */
-function allowOrigin(cfg: Config, origin: string | null, headers: Headers): boolean {
-  if (!cfg.cors || !origin) return false;
-  if (!cfg.cors.any && !cfg.cors.origins.has(origin)) return false;
-  headers.set("Access-Control-Allow-Origin", cfg.cors.any ? "*" : origin);
-  headers.append("Vary", "Origin");
-  headers.set("Access-Control-Expose-Headers", "X-Request-Id");
-  return true;
-}
-
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const id = requestId(request.headers.get("X-Request-Id"));
@@ -184,19 +174,8 @@ export default {
 };
 
 async function call(rt: Runtime, request: Request, env: Env, ctx: ExecutionContext, id: string, headers: Headers): Promise<Response> {
-  const origin = request.headers.get("Origin");
-  if (request.method === "OPTIONS" && rt.cfg.cors && request.headers.get("Access-Control-Request-Method")) {
-    // A preflight: answered without bundle or credential work.
-    if (request.headers.get("Access-Control-Request-Method") === "POST" && allowOrigin(rt.cfg, origin, headers)) {
-      headers.delete("Access-Control-Expose-Headers");
-      headers.set("Access-Control-Allow-Methods", "POST");
-      headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id, X-Santokit-Api-Key, X-Santokit-Env, X-Santokit-Project");
-      headers.set("Access-Control-Max-Age", "600");
-      return new Response(null, { status: 204, headers });
-    }
-    throw new ApiError("FORBIDDEN", `origin ${JSON.stringify(origin ?? "")} may not call /call (STK_CORS_ORIGINS)`);
-  }
-  allowOrigin(rt.cfg, origin, headers);
+  const preflight = applyCORS(rt.cfg.cors, request, headers);
+  if (preflight) return preflight;
   if (request.method !== "POST") {
     headers.set("Allow", "POST");
     throw new ApiError("METHOD_NOT_ALLOWED", `method ${request.method} is not allowed on /call (allowed: POST)`);
