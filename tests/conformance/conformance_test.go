@@ -319,11 +319,11 @@ func setup(t *testing.T, engine string) *stack {
 		"STK_MAX_BODY_BYTES":    "65536",
 		"STK_SQLITE_DIR":        dir,
 	}
-	s.bridgeEnv = env
 	bcfg, err := bridgeserver.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("bridge config: %v", err)
 	}
+	s.bridgeEnv = env
 	bridge, err := bridgeserver.New(ctx, bcfg, quiet)
 	if err != nil {
 		t.Fatalf("bridge: %v", err)
