@@ -24,7 +24,7 @@ GOFILES = $(shell find . -name '*.go' \
 
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test test-ts todo-web lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
+.PHONY: all build test test-ts test-worker todo-web lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
 
 all: build
 
@@ -38,6 +38,19 @@ build:
 test: lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) test-ts
+	$(MAKE) test-worker
+
+## test-worker: the Workers runtime (packages/worker, SPEC §16) built with
+## npm, then the conformance cases and its bundle tests against it in workerd
+## with a real Hub and PostgreSQL; prints `worker: N passed, M failed`
+test-worker:
+	@test -x node_modules/.bin/workerd || npm ci --no-audit --no-fund
+	npm run typecheck --workspace packages/worker
+	npm run build --workspace packages/worker
+	@log="$$(mktemp)"; status=0; \
+	$(GO) test -tags worker -count=1 -v -timeout $(TEST_TIMEOUT) -run '^TestWorker' ./tests/conformance/ >"$$log" 2>&1 || status=$$?; \
+	if [ $$status -ne 0 ]; then grep -v -E '^\s*(=== RUN|--- PASS)' "$$log" | tail -300; fi; \
+	grep -E '^(--- |ok|FAIL|panic)|passed, [0-9]+ failed' "$$log"; rm -f "$$log"; exit $$status
 
 ## test-ts: the TypeScript SDK (packages/client): build, type tests, unit and
 ## pack tests, then its integration and browser tests against live stk dev
@@ -89,6 +102,7 @@ tools: $(STATICCHECK)
 
 ## bench: Go benchmarks (no unit tests), then the /call load test against
 ## pgbench on a 1,000,000-row table (tools/callbench; BENCH_DURATION per point),
+## with a point for the Workers runtime in workerd (built here),
 ## then the soak: mixed reads and writes through real stk-hub and stk-bridge
 ## processes for SOAK_DURATION, failing on >10% RSS or goroutine growth, any
 ## non-2xx or a lost insert (tools/callbench/soak.go)
@@ -96,6 +110,8 @@ BENCH_DURATION ?= 10s
 SOAK_DURATION ?= 5m
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@test -x node_modules/.bin/workerd || npm ci --no-audit --no-fund
+	npm run build --workspace packages/worker
 	$(GO) run ./tools/callbench -duration $(BENCH_DURATION)
 	$(GO) run ./tools/callbench -soak $(SOAK_DURATION)
 

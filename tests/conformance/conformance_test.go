@@ -211,6 +211,13 @@ type stack struct {
 	seed   string
 	// issuers mint the tokens of cases with a user.
 	issuers *issuers
+	// hub drives the Hub's API, dataURL is the data database's URL: other
+	// runtimes' runners (worker_test.go) configure themselves from them.
+	hub     *hubClient
+	dataURL string
+	// bridgeEnv is the Bridge's STK_* configuration; the Worker gets the
+	// same values (worker_test.go).
+	bridgeEnv map[string]string
 }
 
 func setup(t *testing.T, engine string) *stack {
@@ -279,6 +286,7 @@ func setup(t *testing.T, engine string) *stack {
 	var tok hubapi.Tokens
 	h.do("POST", "/v1/auth/login", "", hubapi.Login{Email: "owner@example.com", Password: "conformance-owner-pw"}, &tok, 200)
 	h.token = tok.AccessToken
+	s.hub, s.dataURL = h, dataURL
 
 	h.do("POST", "/v1/projects", "", hubapi.CreateProject{Name: project}, nil, 201)
 	perms := map[string]string{"dev": "permissions.yaml", "other": "permissions-other.yaml"}
@@ -335,6 +343,7 @@ func setup(t *testing.T, engine string) *stack {
 	if err != nil {
 		t.Fatalf("bridge config: %v", err)
 	}
+	s.bridgeEnv = env
 	bridge, err := bridgeserver.New(ctx, bcfg, quiet)
 	if err != nil {
 		t.Fatalf("bridge: %v", err)

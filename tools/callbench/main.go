@@ -63,6 +63,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/santokit/santokit/internal/devissuer"
 	"github.com/santokit/santokit/internal/testpg"
+	"github.com/santokit/santokit/internal/workerd"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	hubserver "github.com/santokit/santokit/packages/hub/server"
 )
@@ -77,6 +78,7 @@ func main() {
 	bareDB := flag.String("bare-db", "", "internal: the database of -serve-bare")
 	endUserC := flag.Int("enduser-c", 32, "concurrency of the end-user (JWT) point, measured beside the API-key point of the same concurrency (0: none)")
 	logicC := flag.Int("logic-c", 32, "concurrency of the logic point (a readonly logic selecting by primary key), measured beside the Auto CRUD point of the same concurrency (0: none)")
+	workerC := flag.Int("worker-c", 32, "concurrency of the Workers runtime point (packages/worker in workerd, built by make bench), measured beside the Bridge at the same concurrency (0: none)")
 	hold := flag.Bool("hold", false, "set up, print the Bridge's URL, the API key and a wrk script, then wait for ^C instead of measuring (for profiling by hand)")
 	soakFor := flag.Duration("soak", 0, "instead of measuring, run the soak this long (soak.go; make bench passes SOAK_DURATION)")
 	soakRPS := flag.Int("soak-rps", 300, "the soak's calls per second, in all (moderate: a fraction of what the Bridge serves on 2 cores)")
@@ -98,7 +100,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*duration, *concs, *pool, *endUserC, *logicC, *hold); err != nil {
+	if err := run(*duration, *concs, *pool, *endUserC, *logicC, *workerC, *hold); err != nil {
 		fmt.Fprintln(os.Stderr, "callbench:", err)
 		testpg.Stop()
 		os.Exit(1)
@@ -106,7 +108,7 @@ func main() {
 	testpg.Stop()
 }
 
-func run(d time.Duration, concList string, poolSize, endUserC, logicC int, hold bool) error {
+func run(d time.Duration, concList string, poolSize, endUserC, logicC, workerC int, hold bool) error {
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "callbench-")
 	if err != nil {
@@ -323,6 +325,11 @@ func run(d time.Duration, concList string, poolSize, endUserC, logicC int, hold 
 		fmt.Println("(logics/items/by-id, a readonly logic selecting the same row by primary key, beside the\n" +
 			"Auto CRUD select of the same concurrency; target ratio ≥ 0.90, issue #13)")
 	}
+	if workerC > 0 {
+		if err := workerPoint(work, hubTS.URL, token, dbURL, apiKey, callURL, keyCred, workerC, measure); err != nil {
+			return err
+		}
+	}
 	rss, err := peakRSS(bridge.Process.Pid)
 	if err != nil {
 		return err
@@ -331,6 +338,56 @@ func run(d time.Duration, concList string, poolSize, endUserC, logicC int, hold 
 		"histogram, interpolated within its buckets; ≤5 ms: the share it answered within 5 ms;\n"+
 		"empty p99: wrk against a handler that answers a constant, no database)\n", poolSize)
 	fmt.Printf("stk-bridge peak RSS: %.1f MB\n", float64(rss)/1024)
+	return nil
+}
+
+// workerPoint measures select-by-primary-key through the Workers runtime
+// (packages/worker in workerd, SPEC §16) beside the Bridge at concurrency
+// c, then the planner's cost inside the wasm module (bench/plan.mjs).
+// workerd's emulated Hyperdrive does not pool: every call opens its own
+// PostgreSQL connection, as a Worker without Hyperdrive does.
+func workerPoint(work, hubURL, token, dbURL, apiKey, bridgeURL string, cred credential, c int,
+	measure func(string, credential, int) (result, error)) error {
+	dir := filepath.Join(work, "worker")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	w, err := workerd.Start(workerd.Options{Root: ".", Dir: dir,
+		Vars:       map[string]string{"STK_HUB_URL": hubURL, "STK_BRIDGE_TOKEN": token},
+		Hyperdrive: map[string]string{"main": dbURL}})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	workerURL := w.URL + "/call"
+	if err := waitReady(workerURL, cred); err != nil {
+		return fmt.Errorf("%w\n%s", err, w.Logs())
+	}
+	// A first run warms V8's tiers up (and is not reported).
+	if _, err := measure(workerURL, cred, c); err != nil {
+		return err
+	}
+	wres, err := measure(workerURL, cred, c)
+	if err != nil {
+		return err
+	}
+	bres, err := measure(bridgeURL, cred, c)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n%-6s %10s %7s %7s %10s %6s\n", "conc", "worker rps", "p50 ms", "p99 ms", "bridge rps", "ratio")
+	fmt.Printf("%-6d %10.0f %7.2f %7.2f %10.0f %6.2f\n", c, wres.rps, ms(wres.p50), ms(wres.p99), bres.rps, wres.rps/bres.rps)
+	fmt.Println("(the Worker in workerd, one isolate, a new PostgreSQL connection per call — workerd's\n" +
+		"Hyperdrive emulation does not pool; beside the Bridge at the same concurrency)")
+	rss, err := peakRSS(w.Pid)
+	if err == nil {
+		fmt.Printf("workerd peak RSS: %.1f MB\n", float64(rss)/1024)
+	}
+	out, err := exec.Command("node", "packages/worker/bench/plan.mjs", hubURL, token, "bench", "prod", apiKey).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("plan bench: %v\n%s", err, out)
+	}
+	fmt.Print(string(out))
 	return nil
 }
 
