@@ -26,11 +26,15 @@ func (h *handlers) oauthStart(w http.ResponseWriter, r *http.Request) {
 		h.failPage(w, r, err, false, "")
 		return
 	}
-	redirect(w, r, to)
+	http.SetCookie(w, to.Cookie)
+	redirect(w, r, to.URL)
 }
 
 func (h *handlers) oauthCallback(w http.ResponseWriter, r *http.Request) {
-	out, err := h.svc.OAuthCallback(r.Context(), r.PathValue("provider"), r.URL.Query())
+	out, err := h.svc.OAuthCallback(r.Context(), r.PathValue("provider"), r.URL.Query(), r.Cookies())
+	if out.Cookie != nil {
+		http.SetCookie(w, out.Cookie)
+	}
 	switch {
 	case err != nil:
 		h.failPage(w, r, err, false, "")
@@ -103,14 +107,22 @@ func (h *handlers) deviceToken(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) devicePage(w http.ResponseWriter, r *http.Request) {
 	writePage(w, http.StatusOK, htmlPage{Title: "Log in to the Santokit Hub", Form: true,
 		Message:  "Enter the code shown in your terminal to log in with your identity provider.",
-		UserCode: clip(r.URL.Query().Get("user_code"), 16)})
+		UserCode: clip(r.URL.Query().Get("user_code"), 16), FormTargets: h.svc.AuthorizationOrigins(r.Context())})
 }
 
 // deviceVerify takes the form's code and starts the provider login for
-// it, or shows the form again with what is wrong.
+// it, or shows the form again with what is wrong. A cross-site post is
+// refused (Sec-Fetch-Site, else Origin against Host): otherwise any web
+// page could post an attacker's user code from a victim's browser, which
+// would then carry the flow's cookie and approve the attacker's device
+// with the victim's identity at the provider.
 func (h *handlers) deviceVerify(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	r.Header.Set("Accept", "text/html") // a form post: answer pages
+	if err := h.crossOrigin.Check(r); err != nil {
+		h.failPage(w, r, apierr.New(apierr.Forbidden, "this form was posted from another site: open the Hub's device page yourself and enter your code"), true, "")
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		h.failPage(w, r, apierr.New(apierr.BadRequest, "the form could not be read: enter the code again"), true, "")
 		return
@@ -125,7 +137,8 @@ func (h *handlers) deviceVerify(w http.ResponseWriter, r *http.Request) {
 		h.failPage(w, r, err, true, clip(code, 16))
 		return
 	}
-	redirect(w, r, to)
+	http.SetCookie(w, to.Cookie)
+	redirect(w, r, to.URL)
 }
 
 // noStore marks answers that carry codes or tokens as not cacheable

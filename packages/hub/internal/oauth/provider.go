@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,4 +223,20 @@ func safeText(err error) string {
 	}
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
+}
+
+// AuthOrigin is the origin (scheme://host) of the provider's authorization
+// endpoint, discovering it first if needed.
+func (p *Provider) AuthOrigin(ctx context.Context) (string, error) {
+	if err := p.Discover(ctx); err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	auth := p.endpoint.AuthURL
+	p.mu.Unlock()
+	u, err := url.Parse(auth)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("%w: authorization endpoint is not an absolute URL", ErrRejected)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }

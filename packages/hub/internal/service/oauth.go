@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +71,10 @@ type oauthLogin struct {
 	OAuthSettings
 	byName map[string]*oauth.Provider
 	tries  *auth.LoginLimiter
+	// cookiePath and cookieSecure place the flow cookies under the
+	// public URL's /v1/auth/oauth/ (a path-prefix proxy included).
+	cookiePath   string
+	cookieSecure bool
 }
 
 // EnableOAuth configures the providers; call it before serving.
@@ -85,6 +91,46 @@ func (s *Service) EnableOAuth(o OAuthSettings) {
 	for _, p := range o.Providers {
 		s.oauth.byName[p.Config().Name] = p
 	}
+	s.oauth.cookiePath = "/v1/auth/oauth/"
+	if u, err := url.Parse(o.PublicURL); err == nil {
+		s.oauth.cookiePath = strings.TrimSuffix(u.Path, "/") + s.oauth.cookiePath
+		s.oauth.cookieSecure = u.Scheme == "https"
+	}
+}
+
+// flowCookiePrefix names the cookie that binds a login at a provider to
+// the browser that started it (RFC 6749 §10.12): the callback is honoured
+// only in a browser holding the flow's cookie. Without it, anyone could
+// start a device login (or a browser login to a loopback port they hold),
+// send the provider's authorization URL to a victim already signed in at
+// the provider, and receive the victim's session when the victim's browser
+// came back to the callback. The name carries part of the state digest so
+// that concurrent logins in one browser each keep their own.
+const flowCookiePrefix = "stk_oauth_"
+
+func flowCookieName(stateHash string) string { return flowCookiePrefix + stateHash[:16] }
+
+// flowCookie is the binding cookie of a flow (maxAge < 0 deletes it).
+// SameSite=Lax: it comes back on the provider's top-level redirect to the
+// callback, never on a cross-site subrequest.
+func (s *Service) flowCookie(stateHash, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: flowCookieName(stateHash), Value: value, Path: s.oauth.cookiePath, MaxAge: maxAge,
+		HttpOnly: true, Secure: s.oauth.cookieSecure, SameSite: http.SameSiteLaxMode}
+}
+
+// AuthorizationOrigins are the origins (scheme://host) of the providers'
+// authorization endpoints that are known (discovery done, or GitHub). The
+// device page's Content-Security-Policy lists them in form-action: a
+// browser enforces form-action on the redirects that follow a form post,
+// and the device form's post is redirected to the provider.
+func (s *Service) AuthorizationOrigins(ctx context.Context) []string {
+	var out []string
+	for _, p := range s.oauth.Providers {
+		if o, err := p.AuthOrigin(ctx); err == nil && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // ResultMessage is the fixed text of a login result (hubapi.Result*):
@@ -190,48 +236,57 @@ func checkBrowserStart(in BrowserStart) error {
 type flowSecrets struct {
 	Verifier string `json:"v"`
 	Nonce    string `json:"n"`
+	// Binding is the value of the flow's browser cookie.
+	Binding string `json:"b"`
+}
+
+// Started is a login sent to its provider: the browser goes to URL and
+// keeps Cookie, which binds the login to it.
+type Started struct {
+	URL    string
+	Cookie *http.Cookie
 }
 
 func flowAAD(stateHash string) []byte { return []byte("oauth-flow:" + stateHash) }
 
 // beginFlow stores a login at p (browser: the CLI's redirect, state and
 // challenge; device: its device code digest) and returns the provider's
-// authorization URL.
-func (s *Service) beginFlow(ctx context.Context, p *oauth.Provider, f store.OAuthFlow) (string, error) {
+// authorization URL with the cookie binding the login to this browser.
+func (s *Service) beginFlow(ctx context.Context, p *oauth.Provider, f store.OAuthFlow) (Started, error) {
 	if err := s.store.SweepOAuth(ctx, s.now()); err != nil {
-		return "", storeErr(err, "oauth flows")
+		return Started{}, storeErr(err, "oauth flows")
 	}
 	state, nonce := randomText(32), randomText(24)
-	sec := flowSecrets{Verifier: oauth2.GenerateVerifier(), Nonce: nonce}
+	sec := flowSecrets{Verifier: oauth2.GenerateVerifier(), Nonce: nonce, Binding: randomText(32)}
 	authURL, err := p.AuthURL(ctx, state, sec.Nonce, sec.Verifier)
 	if err != nil {
 		s.log.Warn("oauth provider unavailable", "requestId", requestid.From(ctx), "provider", p.Config().Name, "error", err.Error())
-		return "", apierr.Wrap(apierr.ServiceUnavailable, err, "the identity provider %s is unreachable: try again later", p.Config().Name)
+		return Started{}, apierr.Wrap(apierr.ServiceUnavailable, err, "the identity provider %s is unreachable: try again later", p.Config().Name)
 	}
 	plain, _ := json.Marshal(sec)
 	f.StateHash = auth.HashSecret(state)
 	f.Provider = p.Config().Name
 	f.KeyVersion, f.Ciphertext, err = s.ring.Seal(plain, flowAAD(f.StateHash))
 	if err != nil {
-		return "", apierr.Wrap(apierr.Internal, err, "internal error")
+		return Started{}, apierr.Wrap(apierr.Internal, err, "internal error")
 	}
 	f.CreatedAt = s.now()
 	f.ExpiresAt = f.CreatedAt.Add(FlowTTL)
 	if err := s.store.CreateOAuthFlow(ctx, f); err != nil {
-		return "", storeErr(err, "oauth flow")
+		return Started{}, storeErr(err, "oauth flow")
 	}
-	return authURL, nil
+	return Started{URL: authURL, Cookie: s.flowCookie(f.StateHash, sec.Binding, int(FlowTTL/time.Second))}, nil
 }
 
 // StartBrowserLogin checks the CLI's request and answers the provider's
 // authorization URL for a new flow.
-func (s *Service) StartBrowserLogin(ctx context.Context, provider string, in BrowserStart) (string, error) {
+func (s *Service) StartBrowserLogin(ctx context.Context, provider string, in BrowserStart) (Started, error) {
 	p, err := s.provider(provider)
 	if err != nil {
-		return "", err
+		return Started{}, err
 	}
 	if err := checkBrowserStart(in); err != nil {
-		return "", err
+		return Started{}, err
 	}
 	return s.beginFlow(ctx, p, store.OAuthFlow{RedirectURI: in.RedirectURI, CLIState: in.State, CodeChallenge: in.CodeChallenge})
 }
@@ -244,12 +299,15 @@ type Callback struct {
 	// Result is the page to show otherwise (device flow, or
 	// hubapi.ResultExpired for a state the Hub does not know).
 	Result string
+	// Cookie, when set, deletes the flow's binding cookie.
+	Cookie *http.Cookie
 }
 
-// OAuthCallback finishes a login at the provider: query is the callback's.
-// An unknown, reused, expired or tampered state has no flow, so no
-// redirect: its Result is ResultExpired.
-func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.Values) (Callback, error) {
+// OAuthCallback finishes a login at the provider: query is the callback's,
+// cookies the browser's. An unknown, reused, expired or tampered state has
+// no flow, so no redirect: its Result is ResultExpired; so has a flow
+// presented by a browser without its binding cookie (the flow is spent).
+func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.Values, cookies []*http.Cookie) (Callback, error) {
 	if _, err := s.provider(provider); err != nil {
 		return Callback{}, err
 	}
@@ -278,13 +336,19 @@ func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.
 		s.log.Warn("oauth flow unreadable (key ring changed?)", "requestId", requestid.From(ctx), "provider", provider)
 		return invalid, nil
 	}
+	invalid.Cookie = s.flowCookie(f.StateHash, "", -1)
+	if !boundTo(cookies, flowCookieName(f.StateHash), sec.Binding) {
+		s.log.Warn("oauth callback refused: the browser did not start this login (a forwarded provider link?)",
+			"requestId", requestid.From(ctx), "provider", provider)
+		return invalid, nil
+	}
 	u, result := s.loginAt(ctx, p, query, sec)
 	if f.DeviceHash != "" {
 		settled, err := s.settleDevice(ctx, f.DeviceHash, u, result)
 		if !settled {
 			result = hubapi.ResultExpired
 		}
-		return Callback{Result: result}, err
+		return Callback{Result: result, Cookie: invalid.Cookie}, err
 	}
 	back, err := url.Parse(f.RedirectURI)
 	if err != nil {
@@ -309,7 +373,17 @@ func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.
 	}
 	q.Set("state", f.CLIState)
 	back.RawQuery = q.Encode()
-	return Callback{Redirect: back.String()}, nil
+	return Callback{Redirect: back.String(), Cookie: invalid.Cookie}, nil
+}
+
+// boundTo reports whether cookies hold name with value (constant time).
+func boundTo(cookies []*http.Cookie, name, value string) bool {
+	for _, c := range cookies {
+		if c.Name == name && value != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(value)) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // loginAt turns the provider's answer into a user, or a refusal's result.
@@ -553,31 +627,31 @@ var errUnknownUserCode = apierr.New(apierr.BadRequest, "unknown or expired code:
 // DeviceVerify takes the user code typed on the Hub's device page and
 // starts the provider flow for its device code. Wrong codes count against
 // the client address (429 past DeviceTriesPerMinute a minute).
-func (s *Service) DeviceVerify(ctx context.Context, userCode, clientAddr string) (string, error) {
+func (s *Service) DeviceVerify(ctx context.Context, userCode, clientAddr string) (Started, error) {
 	if len(s.oauth.Providers) == 0 {
-		return "", errUnknownUserCode
+		return Started{}, errUnknownUserCode
 	}
 	key := "device:" + clientAddr
 	if wait := s.oauth.tries.Blocked(key); wait > 0 {
-		return "", apierr.New(apierr.TooManyRequests, "too many wrong codes: try again in %d seconds", retryAfter(wait)).
+		return Started{}, apierr.New(apierr.TooManyRequests, "too many wrong codes: try again in %d seconds", retryAfter(wait)).
 			WithHeader("Retry-After", strconv.Itoa(retryAfter(wait)))
 	}
 	code, ok := NormalizeUserCode(userCode)
 	if !ok {
 		s.oauth.tries.Fail(key)
-		return "", errUnknownUserCode
+		return Started{}, errUnknownUserCode
 	}
 	d, err := s.store.PendingDeviceCode(ctx, auth.HashSecret(code), s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		s.oauth.tries.Fail(key)
-		return "", errUnknownUserCode
+		return Started{}, errUnknownUserCode
 	}
 	if err != nil {
-		return "", storeErr(err, "device code")
+		return Started{}, storeErr(err, "device code")
 	}
 	p, err := s.provider(d.Provider)
 	if err != nil {
-		return "", err
+		return Started{}, err
 	}
 	return s.beginFlow(ctx, p, store.OAuthFlow{DeviceHash: d.Hash})
 }
