@@ -334,7 +334,7 @@ func checkPageHeaders(t *testing.T, res *http.Response, formTargets ...string) {
 	for k, v := range map[string]string{
 		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action " +
 			strings.Join(append([]string{"'self'"}, formTargets...), " "),
-		"Cache-Control":           "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
+		"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
 	} {
 		if got := res.Header.Get(k); got != v {
 			t.Fatalf("%s: %q, want %q", k, got, v)
