@@ -418,7 +418,7 @@ func (s *Service) loginAt(ctx context.Context, p *oauth.Provider, query url.Valu
 // org. Refusals are audited with their reason.
 func (s *Service) resolveAccount(ctx context.Context, cfg oauth.Config, id oauth.Identity) (store.User, string, error) {
 	now := s.now()
-	email := strings.ToLower(strings.TrimSpace(id.Email))
+	email := oauth.FoldEmail(id.Email)
 	link, err := s.store.GetIdentity(ctx, cfg.Name, id.Subject)
 	switch {
 	case err == nil:

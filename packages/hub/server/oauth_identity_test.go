@@ -1,0 +1,46 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/santokit/santokit/internal/testoidc"
+	"github.com/santokit/santokit/packages/core/hubapi"
+)
+
+// What go-oidc leaves to the relying party (OIDC Core §3.1.3.7), and email
+// matching that folds nothing but ASCII case (#14 review, decision 0026).
+func TestOAuthIdentityChecks(t *testing.T) {
+	prov := startProvider(t)
+	h := newOAuthHub(t, "sqlite", withProviders(prov, "korp.example"))
+	h.newOperator("kim@example.com")
+
+	// An ID token without sub, or issued with another authorized party,
+	// or to several audiences without azp, proves no identity of ours.
+	prov.SetUser(testoidc.User{Subject: "", Email: adminEmail, EmailVerified: true})
+	newCLI().refusal(t, h, "corp", hubapi.ResultError)
+	prov.SetUser(testoidc.User{Subject: "s1", Email: adminEmail, EmailVerified: true})
+	for _, f := range []testoidc.Faults{{ExtraAudience: true}, {OtherParty: true}} {
+		prov.SetFaults(f)
+		newCLI().refusal(t, h, "corp", hubapi.ResultError)
+	}
+	prov.SetFaults(testoidc.Faults{})
+
+	// The provider verified an address with a Kelvin sign (U+212A), which
+	// Unicode lower-cases to k: it is not kim@example.com's, and not in
+	// the allowed korp.example.
+	prov.SetUser(testoidc.User{Subject: "k1", Email: "\u212Aim@example.com", EmailVerified: true})
+	newCLI().refusal(t, h, "corp", hubapi.ResultUnknownEmail)
+	prov.SetUser(testoidc.User{Subject: "k2", Email: "new@\u212Aorp.example", EmailVerified: true})
+	newCLI().refusal(t, h, "corp", hubapi.ResultUnknownEmail)
+	// ASCII case still does not matter.
+	prov.SetUser(testoidc.User{Subject: "k3", Email: "KIM@Example.com", EmailVerified: true})
+	if who := whoami(t, h, newCLI().tokens(t, h, "corp").AccessToken); who.Email != "kim@example.com" {
+		t.Fatalf("logged in as %s", who.Email)
+	}
+	// Nothing else was linked or created.
+	var users hubapi.List[hubapi.User]
+	h.expect(h.do("GET", "/v1/users", nil), 200, "", &users)
+	if len(users.Items) != 2 {
+		t.Fatalf("users %+v", users.Items)
+	}
+}
