@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net"
 	"net/http"
 
 	"github.com/santokit/santokit/packages/core/apierr"
@@ -21,7 +20,7 @@ func (h *handlers) oauthStart(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	to, err := h.svc.StartBrowserLogin(r.Context(), r.PathValue("provider"), service.BrowserStart{
 		RedirectURI: q.Get("redirect_uri"), CodeChallenge: q.Get("code_challenge"),
-		CodeChallengeMethod: q.Get("code_challenge_method"), State: q.Get("state")})
+		CodeChallengeMethod: q.Get("code_challenge_method"), State: q.Get("state")}, peerAddr(r))
 	if err != nil {
 		h.failPage(w, r, err, false, "")
 		return
@@ -87,7 +86,7 @@ func (h *handlers) deviceCode(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out, err := h.svc.DeviceCode(r.Context(), in)
+	out, err := h.svc.DeviceCode(r.Context(), in, peerAddr(r))
 	h.reply(w, r, http.StatusOK, out, err)
 }
 
@@ -128,11 +127,7 @@ func (h *handlers) deviceVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := r.PostForm.Get("user_code")
-	addr, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		addr = r.RemoteAddr
-	}
-	to, err := h.svc.DeviceVerify(r.Context(), code, addr)
+	to, err := h.svc.DeviceVerify(r.Context(), code, peerAddr(r))
 	if err != nil {
 		h.failPage(w, r, err, true, clip(code, 16))
 		return

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -53,6 +54,10 @@ const (
 	// DeviceTriesPerMinute is how many wrong user codes a client address
 	// may enter per minute before the device page answers 429.
 	DeviceTriesPerMinute = 10
+	// FlowsPerMinute is how many logins (provider flows and device codes)
+	// a client address may start per minute before 429: each is a row an
+	// anonymous caller makes the Hub store for up to FlowTTL/DeviceTTL.
+	FlowsPerMinute = 30
 )
 
 // OAuthSettings configure operator login through providers.
@@ -71,6 +76,7 @@ type oauthLogin struct {
 	OAuthSettings
 	byName map[string]*oauth.Provider
 	tries  *auth.LoginLimiter
+	starts *auth.LoginLimiter
 	// cookiePath and cookieSecure place the flow cookies under the
 	// public URL's /v1/auth/oauth/ (a path-prefix proxy included).
 	cookiePath   string
@@ -87,7 +93,8 @@ func (s *Service) EnableOAuth(o OAuthSettings) {
 	}
 	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
 	s.oauth = oauthLogin{OAuthSettings: o, byName: map[string]*oauth.Provider{},
-		tries: auth.NewLoginLimiter(DeviceTriesPerMinute, time.Minute, s.now)}
+		tries:  auth.NewLoginLimiter(DeviceTriesPerMinute, time.Minute, s.now),
+		starts: auth.NewLoginLimiter(FlowsPerMinute, time.Minute, s.now)}
 	for _, p := range o.Providers {
 		s.oauth.byName[p.Config().Name] = p
 	}
@@ -231,6 +238,29 @@ func checkBrowserStart(in BrowserStart) error {
 	return nil
 }
 
+// limitStarts counts a login started from clientAddr and answers 429 past
+// FlowsPerMinute a minute, so that anonymous callers cannot fill the store
+// with flows and device codes faster than the sweep empties it.
+func (s *Service) limitStarts(clientAddr string) error {
+	key := "start:" + addressKey(clientAddr)
+	if wait := s.oauth.starts.Blocked(key); wait > 0 {
+		return apierr.New(apierr.TooManyRequests, "too many logins started from this address: try again in %d seconds", retryAfter(wait)).
+			WithHeader("Retry-After", strconv.Itoa(retryAfter(wait)))
+	}
+	s.oauth.starts.Fail(key)
+	return nil
+}
+
+// addressKey is the rate-limit key of a client address: an IPv6 address
+// by its /64 (one host commonly holds the whole /64), others as they are.
+func addressKey(addr string) string {
+	if ip, err := netip.ParseAddr(addr); err == nil && ip.Is6() && !ip.Is4In6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return addr
+}
+
 // flowSecrets are the Hub's PKCE verifier and OIDC nonce toward the
 // provider, sealed in the flow record.
 type flowSecrets struct {
@@ -280,12 +310,15 @@ func (s *Service) beginFlow(ctx context.Context, p *oauth.Provider, f store.OAut
 
 // StartBrowserLogin checks the CLI's request and answers the provider's
 // authorization URL for a new flow.
-func (s *Service) StartBrowserLogin(ctx context.Context, provider string, in BrowserStart) (Started, error) {
+func (s *Service) StartBrowserLogin(ctx context.Context, provider string, in BrowserStart, clientAddr string) (Started, error) {
 	p, err := s.provider(provider)
 	if err != nil {
 		return Started{}, err
 	}
 	if err := checkBrowserStart(in); err != nil {
+		return Started{}, err
+	}
+	if err := s.limitStarts(clientAddr); err != nil {
 		return Started{}, err
 	}
 	return s.beginFlow(ctx, p, store.OAuthFlow{RedirectURI: in.RedirectURI, CLIState: in.State, CodeChallenge: in.CodeChallenge})
@@ -547,7 +580,7 @@ func (s *Service) sessionFor(ctx context.Context, userID string) (hubapi.Tokens,
 
 // DeviceCode starts a device login (RFC 8628 §3.2) at the named provider,
 // or the only one.
-func (s *Service) DeviceCode(ctx context.Context, in hubapi.DeviceCodeRequest) (hubapi.DeviceCode, error) {
+func (s *Service) DeviceCode(ctx context.Context, in hubapi.DeviceCodeRequest, clientAddr string) (hubapi.DeviceCode, error) {
 	name := in.Provider
 	if name == "" {
 		switch len(s.oauth.Providers) {
@@ -566,6 +599,9 @@ func (s *Service) DeviceCode(ctx context.Context, in hubapi.DeviceCodeRequest) (
 	}
 	p, err := s.provider(name)
 	if err != nil {
+		return hubapi.DeviceCode{}, err
+	}
+	if err := s.limitStarts(clientAddr); err != nil {
 		return hubapi.DeviceCode{}, err
 	}
 	now := s.now()
@@ -631,7 +667,7 @@ func (s *Service) DeviceVerify(ctx context.Context, userCode, clientAddr string)
 	if len(s.oauth.Providers) == 0 {
 		return Started{}, errUnknownUserCode
 	}
-	key := "device:" + clientAddr
+	key := "device:" + addressKey(clientAddr)
 	if wait := s.oauth.tries.Blocked(key); wait > 0 {
 		return Started{}, apierr.New(apierr.TooManyRequests, "too many wrong codes: try again in %d seconds", retryAfter(wait)).
 			WithHeader("Retry-After", strconv.Itoa(retryAfter(wait)))
@@ -651,6 +687,9 @@ func (s *Service) DeviceVerify(ctx context.Context, userCode, clientAddr string)
 	}
 	p, err := s.provider(d.Provider)
 	if err != nil {
+		return Started{}, err
+	}
+	if err := s.limitStarts(clientAddr); err != nil {
 		return Started{}, err
 	}
 	return s.beginFlow(ctx, p, store.OAuthFlow{DeviceHash: d.Hash})
