@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
@@ -105,8 +106,22 @@ func (h *handlers) deviceToken(w http.ResponseWriter, r *http.Request) {
 // printed (prefilled from verificationUriComplete).
 func (h *handlers) devicePage(w http.ResponseWriter, r *http.Request) {
 	writePage(w, http.StatusOK, htmlPage{Title: "Log in to the Santokit Hub", Form: true,
-		Message:  "Enter the code shown in your terminal to log in with your identity provider.",
-		UserCode: clip(r.URL.Query().Get("user_code"), 16), FormTargets: h.svc.AuthorizationOrigins(r.Context())})
+		Message: "Enter the code shown in your terminal to log in with your identity provider. " +
+			"Continue only if you ran stk login --device yourself: whoever started this login receives your session.",
+		UserCode: userCodeText(r.URL.Query().Get("user_code")), FormTargets: h.svc.AuthorizationOrigins(r.Context())})
+}
+
+// userCodeText is what the form shows back of a typed or linked code:
+// letters and dashes only, 16 at most, so that a crafted link cannot put
+// words of its own on the Hub's page.
+func userCodeText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-' {
+			return r
+		}
+		return -1
+	}, s)
+	return clip(s, 16)
 }
 
 // deviceVerify takes the form's code and starts the provider login for
@@ -129,7 +144,7 @@ func (h *handlers) deviceVerify(w http.ResponseWriter, r *http.Request) {
 	code := r.PostForm.Get("user_code")
 	to, err := h.svc.DeviceVerify(r.Context(), code, peerAddr(r))
 	if err != nil {
-		h.failPage(w, r, err, true, clip(code, 16))
+		h.failPage(w, r, err, true, userCodeText(code))
 		return
 	}
 	http.SetCookie(w, to.Cookie)

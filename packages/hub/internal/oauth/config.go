@@ -42,6 +42,9 @@ func (c Config) LogValue() slog.Value {
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
+// ValidName reports whether name is spelled as a provider name can be.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
 // Default scopes per type.
 var (
 	oidcScopes   = []string{"openid", "email", "profile"}

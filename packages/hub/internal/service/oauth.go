@@ -173,8 +173,13 @@ func (s *Service) Providers() []hubapi.Provider {
 
 func (s *Service) provider(name string) (*oauth.Provider, error) {
 	p, ok := s.oauth.byName[name]
-	if !ok {
-		return nil, apierr.New(apierr.NotFound, "OAuth provider %q not found", clipText(name))
+	switch {
+	case !ok && !oauth.ValidName(name):
+		// Not quoted: the Hub's pages show this message, and text of the
+		// URL must not read as the Hub's own words there.
+		return nil, apierr.New(apierr.NotFound, "OAuth provider not found (provider names are lower-case letters, digits and _)")
+	case !ok:
+		return nil, apierr.New(apierr.NotFound, "OAuth provider %q not found", name)
 	}
 	return p, nil
 }
