@@ -10,11 +10,11 @@ import (
 	"github.com/santokit/santokit/packages/core/hubapi"
 )
 
-// A login at a provider is bound to the browser that started it (RFC 6749
-// §10.12, decision 0026): an attacker who starts a login and sends the
-// provider's authorization URL to a victim signed in at the provider must
-// not receive the victim's session, and a cross-site page must not post
-// the device form from a victim's browser.
+// A device login at a provider is bound to the browser that entered its
+// user code (RFC 6749 §10.12, decision 0026): an attacker who enters his
+// own code and sends the provider's authorization URL to a victim signed
+// in at the provider must not receive the victim's session, and a
+// cross-site page must not post the device form from a victim's browser.
 
 // otherBrowser is a browser that did not start the flow: its own cookies.
 var otherBrowser = &http.Client{Jar: newJar(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -40,62 +40,45 @@ func getWith(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 
 // The victim follows the attacker's provider link: the provider (signed in,
 // consent given) sends the victim's browser to the Hub's callback, which
-// refuses it for want of the flow's cookie — for a device login and for a
-// browser login — and spends the flow.
+// refuses it for want of the flow's cookie and spends the flow; the
+// attacker's device code stays pending.
 func TestOAuthForwardedProviderLink(t *testing.T) {
 	prov := startProvider(t)
 	h := newOAuthHub(t, "sqlite", withProviders(prov))
 	prov.SetUser(testoidc.User{Subject: "victim", Email: adminEmail, EmailVerified: true})
-	victimFollows := func(providerURL string) {
-		t.Helper()
-		res, body := getWith(t, otherBrowser, providerURL)
-		if res.StatusCode != http.StatusFound {
-			t.Fatalf("provider: %d %s", res.StatusCode, body)
-		}
-		cb := res.Header.Get("Location")
-		if !strings.HasPrefix(cb, h.url+"/v1/auth/oauth/corp/callback?") {
-			t.Fatalf("provider sent the victim to %s", cb)
-		}
-		res, body = getWith(t, otherBrowser, cb)
-		if res.StatusCode != 400 || res.Header.Get("Location") != "" || !strings.Contains(body, "invalid or has expired") ||
-			strings.Contains(body, "You are logged in") {
-			t.Fatalf("victim's callback: %d %q %s", res.StatusCode, res.Header.Get("Location"), body)
-		}
-		// The attacker's own browser cannot use the flow afterwards: it is spent.
-		if res, _ := get(t, cb); res.StatusCode != 400 || res.Header.Get("Location") != "" {
-			t.Fatalf("attacker's callback after the victim's: %d %q", res.StatusCode, res.Header.Get("Location"))
-		}
-	}
 
-	// Device: the attacker asks for a code, posts it on the device page
-	// and keeps the provider URL instead of following it.
+	// The attacker asks for a code, posts it on the device page and keeps
+	// the provider URL instead of following it.
 	dc := deviceCode(t, h, "corp")
 	res, body := postForm(t, h, dc.UserCode)
 	if res.StatusCode != http.StatusFound {
 		t.Fatalf("device form: %d %s", res.StatusCode, body)
 	}
 	checkFlowCookie(t, res)
-	victimFollows(res.Header.Get("Location"))
+	res, body = getWith(t, otherBrowser, res.Header.Get("Location"))
+	if res.StatusCode != http.StatusFound {
+		t.Fatalf("provider: %d %s", res.StatusCode, body)
+	}
+	cb := res.Header.Get("Location")
+	if !strings.HasPrefix(cb, h.url+"/v1/auth/oauth/corp/callback?") {
+		t.Fatalf("provider sent the victim to %s", cb)
+	}
+	res, body = getWith(t, otherBrowser, cb)
+	if res.StatusCode != 400 || !strings.Contains(body, "invalid or has expired") || strings.Contains(body, "You are logged in") {
+		t.Fatalf("victim's callback: %d %s", res.StatusCode, body)
+	}
 	rewind(t, h)
 	wantPoll(t, h, dc, 400, hubapi.DeviceAuthorizationPending)
-
-	// Browser: the attacker's loopback redirect would get a code for the
-	// victim's account.
-	c := newCLI()
-	res, _ = get(t, c.startURL(h, "corp"))
-	if res.StatusCode != http.StatusFound {
-		t.Fatalf("start: %d", res.StatusCode)
+	// The flow is spent: the attacker's own browser cannot finish it.
+	if res, _ := get(t, cb); res.StatusCode != 400 {
+		t.Fatalf("attacker's callback after the victim's: %d", res.StatusCode)
 	}
-	checkFlowCookie(t, res)
-	victimFollows(res.Header.Get("Location"))
 
-	// The browser that started a login finishes it, and the cookie is
-	// deleted at the callback.
-	cb := c.toCallback(t, h, "corp")
-	res, _ = get(t, cb.String())
-	loc, _ := url.Parse(res.Header.Get("Location"))
-	if res.StatusCode != http.StatusFound || loc.Query().Get("code") == "" {
-		t.Fatalf("own callback: %d %s", res.StatusCode, loc)
+	// The browser that entered the code finishes the login, and the
+	// cookie is deleted at the callback.
+	res, body = approve(t, h, dc.UserCode)
+	if res.StatusCode != 200 || !strings.Contains(body, "You are logged in") {
+		t.Fatalf("own callback: %d %s", res.StatusCode, body)
 	}
 	var deleted bool
 	for _, ck := range res.Cookies() {
@@ -103,6 +86,17 @@ func TestOAuthForwardedProviderLink(t *testing.T) {
 	}
 	if !deleted {
 		t.Fatalf("the callback kept the flow cookie: %v", res.Header["Set-Cookie"])
+	}
+	rewind(t, h)
+	var tok hubapi.Tokens
+	h.as("").expect(h.as("").do("POST", "/v1/auth/device/token", hubapi.DeviceToken{DeviceCode: dc.DeviceCode}), 200, "", &tok)
+
+	// A browser login sets no cookie: its start link is as forwardable as
+	// the provider's, and its code goes to the loopback of whoever follows
+	// it, bound to the CLI's challenge.
+	res, _ = get(t, newCLI().startURL(h, "corp"))
+	if res.StatusCode != http.StatusFound || len(res.Cookies()) != 0 {
+		t.Fatalf("start: %d %v", res.StatusCode, res.Header["Set-Cookie"])
 	}
 }
 

@@ -26,7 +26,6 @@ func (h *handlers) oauthStart(w http.ResponseWriter, r *http.Request) {
 		h.failPage(w, r, err, false, "")
 		return
 	}
-	http.SetCookie(w, to.Cookie)
 	redirect(w, r, to.URL)
 }
 

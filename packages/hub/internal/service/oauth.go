@@ -105,14 +105,18 @@ func (s *Service) EnableOAuth(o OAuthSettings) {
 	}
 }
 
-// flowCookiePrefix names the cookie that binds a login at a provider to
-// the browser that started it (RFC 6749 §10.12): the callback is honoured
-// only in a browser holding the flow's cookie. Without it, anyone could
-// start a device login (or a browser login to a loopback port they hold),
-// send the provider's authorization URL to a victim already signed in at
-// the provider, and receive the victim's session when the victim's browser
-// came back to the callback. The name carries part of the state digest so
-// that concurrent logins in one browser each keep their own.
+// flowCookiePrefix names the cookie that binds a device login at the
+// provider to the browser that entered its user code (RFC 6749 §10.12):
+// the callback is honoured only in a browser holding the flow's cookie.
+// Without it, an attacker could ask for a device code, enter it, send the
+// provider's authorization URL to a victim already signed in at the
+// provider, and poll the victim's session once the victim's browser came
+// back to the callback — one click, no Santokit page seen. A browser
+// (loopback) login needs no cookie: its start link is as forwardable as
+// the provider's, and what it yields goes to the loopback of the machine
+// that follows it, bound to the CLI's PKCE challenge. The name carries
+// part of the state digest so that concurrent logins in one browser each
+// keep their own.
 const flowCookiePrefix = "stk_oauth_"
 
 func flowCookieName(stateHash string) string { return flowCookiePrefix + stateHash[:16] }
@@ -271,12 +275,12 @@ func addressKey(addr string) string {
 type flowSecrets struct {
 	Verifier string `json:"v"`
 	Nonce    string `json:"n"`
-	// Binding is the value of the flow's browser cookie.
-	Binding string `json:"b"`
+	// Binding is the value of a device flow's browser cookie.
+	Binding string `json:"b,omitempty"`
 }
 
 // Started is a login sent to its provider: the browser goes to URL and
-// keeps Cookie, which binds the login to it.
+// keeps Cookie (device logins), which binds the login to it.
 type Started struct {
 	URL    string
 	Cookie *http.Cookie
@@ -286,13 +290,17 @@ func flowAAD(stateHash string) []byte { return []byte("oauth-flow:" + stateHash)
 
 // beginFlow stores a login at p (browser: the CLI's redirect, state and
 // challenge; device: its device code digest) and returns the provider's
-// authorization URL with the cookie binding the login to this browser.
+// authorization URL, with the cookie binding a device login to this
+// browser.
 func (s *Service) beginFlow(ctx context.Context, p *oauth.Provider, f store.OAuthFlow) (Started, error) {
 	if err := s.store.SweepOAuth(ctx, s.now()); err != nil {
 		return Started{}, storeErr(err, "oauth flows")
 	}
 	state, nonce := randomText(32), randomText(24)
-	sec := flowSecrets{Verifier: oauth2.GenerateVerifier(), Nonce: nonce, Binding: randomText(32)}
+	sec := flowSecrets{Verifier: oauth2.GenerateVerifier(), Nonce: nonce}
+	if f.DeviceHash != "" {
+		sec.Binding = randomText(32)
+	}
 	authURL, err := p.AuthURL(ctx, state, sec.Nonce, sec.Verifier)
 	if err != nil {
 		s.log.Warn("oauth provider unavailable", "requestId", requestid.From(ctx), "provider", p.Config().Name, "error", err.Error())
@@ -310,7 +318,11 @@ func (s *Service) beginFlow(ctx context.Context, p *oauth.Provider, f store.OAut
 	if err := s.store.CreateOAuthFlow(ctx, f); err != nil {
 		return Started{}, storeErr(err, "oauth flow")
 	}
-	return Started{URL: authURL, Cookie: s.flowCookie(f.StateHash, sec.Binding, int(FlowTTL/time.Second))}, nil
+	out := Started{URL: authURL}
+	if sec.Binding != "" {
+		out.Cookie = s.flowCookie(f.StateHash, sec.Binding, int(FlowTTL/time.Second))
+	}
+	return out, nil
 }
 
 // StartBrowserLogin checks the CLI's request and answers the provider's
@@ -343,8 +355,9 @@ type Callback struct {
 
 // OAuthCallback finishes a login at the provider: query is the callback's,
 // cookies the browser's. An unknown, reused, expired or tampered state has
-// no flow, so no redirect: its Result is ResultExpired; so has a flow
-// presented by a browser without its binding cookie (the flow is spent).
+// no flow, so no redirect: its Result is ResultExpired; so has a device
+// flow presented by a browser without its binding cookie (the flow is
+// spent).
 func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.Values, cookies []*http.Cookie) (Callback, error) {
 	if _, err := s.provider(provider); err != nil {
 		return Callback{}, err
@@ -374,11 +387,13 @@ func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.
 		s.log.Warn("oauth flow unreadable (key ring changed?)", "requestId", requestid.From(ctx), "provider", provider)
 		return invalid, nil
 	}
-	invalid.Cookie = s.flowCookie(f.StateHash, "", -1)
-	if !boundTo(cookies, flowCookieName(f.StateHash), sec.Binding) {
-		s.log.Warn("oauth callback refused: the browser did not start this login (a forwarded provider link?)",
-			"requestId", requestid.From(ctx), "provider", provider)
-		return invalid, nil
+	if f.DeviceHash != "" {
+		invalid.Cookie = s.flowCookie(f.StateHash, "", -1)
+		if !boundTo(cookies, flowCookieName(f.StateHash), sec.Binding) {
+			s.log.Warn("oauth callback refused: this browser did not enter the device code (a forwarded provider link?)",
+				"requestId", requestid.From(ctx), "provider", provider)
+			return invalid, nil
+		}
 	}
 	u, result := s.loginAt(ctx, p, query, sec)
 	if f.DeviceHash != "" {
@@ -411,7 +426,7 @@ func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.
 	}
 	q.Set("state", f.CLIState)
 	back.RawQuery = q.Encode()
-	return Callback{Redirect: back.String(), Cookie: invalid.Cookie}, nil
+	return Callback{Redirect: back.String()}, nil
 }
 
 // boundTo reports whether cookies hold name with value (constant time).
