@@ -1,6 +1,7 @@
 package server
 
 import (
+	"database/sql"
 	"testing"
 
 	"github.com/santokit/santokit/internal/testoidc"
@@ -36,6 +37,19 @@ func TestOAuthIdentityChecks(t *testing.T) {
 	prov.SetUser(testoidc.User{Subject: "k3", Email: "KIM@Example.com", EmailVerified: true})
 	if who := whoami(t, h, newCLI().tokens(t, h, "corp").AccessToken); who.Email != "kim@example.com" {
 		t.Fatalf("logged in as %s", who.Email)
+	}
+	// A later login by the link records its time (it was left at the
+	// link's creation before).
+	age(t, h, "oauth_identities", "last_login_at")
+	newCLI().tokens(t, h, "corp")
+	db, err := sql.Open("sqlite", h.dbFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var stale bool
+	if err := db.QueryRow(`SELECT last_login_at < created_at FROM oauth_identities WHERE subject = 'k3'`).Scan(&stale); err != nil || stale {
+		t.Fatalf("last_login_at not updated by a login (%v)", err)
 	}
 	// Nothing else was linked or created.
 	var users hubapi.List[hubapi.User]

@@ -479,7 +479,15 @@ func (s *Service) resolveAccount(ctx context.Context, cfg oauth.Config, id oauth
 		if err != nil {
 			return store.User{}, "", err
 		}
-		return s.admit(ctx, cfg.Name, u, now)
+		u, result, err := s.admit(ctx, cfg.Name, u, now)
+		if err == nil && result == hubapi.ResultSuccess {
+			// The link's last login, for operators' records; a failure
+			// to note it does not fail the login.
+			if err := s.store.TouchIdentity(ctx, cfg.Name, id.Subject, now); err != nil {
+				s.log.Warn("oauth: could not record the identity's last login", "requestId", requestid.From(ctx), "provider", cfg.Name, "error", err.Error())
+			}
+		}
+		return u, result, err
 	case !errors.Is(err, store.ErrNotFound):
 		return store.User{}, "", err
 	}
