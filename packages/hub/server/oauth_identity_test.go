@@ -2,6 +2,7 @@ package server
 
 import (
 	"database/sql"
+	"net/url"
 	"testing"
 
 	"github.com/santokit/santokit/internal/testoidc"
@@ -33,6 +34,17 @@ func TestOAuthIdentityChecks(t *testing.T) {
 	newCLI().refusal(t, h, "corp", hubapi.ResultUnknownEmail)
 	prov.SetUser(testoidc.User{Subject: "k2", Email: "new@\u212Aorp.example", EmailVerified: true})
 	newCLI().refusal(t, h, "corp", hubapi.ResultUnknownEmail)
+	// A new user of an allowed domain is created only in the spelling
+	// operators' commands normalize to.
+	prov.SetUser(testoidc.User{Subject: "k4", Email: "JOSÉ@korp.example", EmailVerified: true})
+	newCLI().refusal(t, h, "corp", hubapi.ResultUnknownEmail)
+	prov.SetUser(testoidc.User{Subject: "k5", Email: "josé@KORP.example", EmailVerified: true})
+	if who := whoami(t, h, newCLI().tokens(t, h, "corp").AccessToken); who.Email != "josé@korp.example" {
+		t.Fatalf("created %s", who.Email)
+	}
+	h.expect(h.do("POST", "/v1/users/"+url.PathEscape("JOSÉ@korp.example")+"/disable", nil), 200, "", nil)
+	prov.SetUser(testoidc.User{Subject: "k5", Email: "josé@korp.example", EmailVerified: true})
+	newCLI().refusal(t, h, "corp", hubapi.ResultDisabled)
 	// ASCII case still does not matter.
 	prov.SetUser(testoidc.User{Subject: "k3", Email: "KIM@Example.com", EmailVerified: true})
 	if who := whoami(t, h, newCLI().tokens(t, h, "corp").AccessToken); who.Email != "kim@example.com" {
@@ -54,7 +66,7 @@ func TestOAuthIdentityChecks(t *testing.T) {
 	// Nothing else was linked or created.
 	var users hubapi.List[hubapi.User]
 	h.expect(h.do("GET", "/v1/users", nil), 200, "", &users)
-	if len(users.Items) != 2 {
+	if len(users.Items) != 3 {
 		t.Fatalf("users %+v", users.Items)
 	}
 }

@@ -498,7 +498,10 @@ func (s *Service) resolveAccount(ctx context.Context, cfg oauth.Config, id oauth
 	u, err := s.store.GetUserByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if _, bad := names.Email("email", email); bad != nil || !cfg.DomainAllowed(email) {
+		// Created only in the spelling the rest of the Hub normalizes
+		// emails to (names.Email), or `stk user disable` and the like
+		// could not name the user: "JOSÉ@…" would be stored as is.
+		if norm, bad := names.Email("email", email); bad != nil || norm != email || !cfg.DomainAllowed(email) {
 			s.refuse(ctx, cfg.Name, email, hubapi.ResultUnknownEmail)
 			return store.User{}, hubapi.ResultUnknownEmail, nil
 		}
