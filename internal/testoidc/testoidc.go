@@ -61,6 +61,11 @@ type Faults struct {
 	// NoEmail leaves `email` out of the ID token (and, for GitHub, lists
 	// no email).
 	NoEmail bool
+	// ExtraAudience adds another client to the ID token's `aud` (an
+	// array then) with no `azp`.
+	ExtraAudience bool
+	// OtherParty sets `azp` to another client id.
+	OtherParty bool
 }
 
 // Options configure Start.
@@ -330,6 +335,12 @@ func (p *Provider) idToken(g *grant) (string, error) {
 	}
 	if g.faults.WrongAudience {
 		c["aud"] = "another-client"
+	}
+	if g.faults.ExtraAudience {
+		c["aud"] = []string{p.opts.ClientID, "another-client"}
+	}
+	if g.faults.OtherParty {
+		c["azp"] = "another-client"
 	}
 	if g.faults.WrongIssuer {
 		c["iss"] = p.url + "/other"

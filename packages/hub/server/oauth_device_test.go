@@ -119,7 +119,9 @@ func TestOAuthDeviceFlow(t *testing.T) {
 		!strings.Contains(body, `<html lang="en">`) || strings.Contains(body, "<script") {
 		t.Fatalf("device page %d: %s", res.StatusCode, body)
 	}
-	checkPageHeaders(t, res)
+	// The form's post is redirected to the provider: form-action names
+	// its origin (corp and gh share it here).
+	checkPageHeaders(t, res, prov.URL())
 	// A wrong code re-renders the form with a 400.
 	res, body = postForm(t, h, "BBBB-BBBB")
 	if res.StatusCode != 400 || !strings.Contains(body, "unknown or expired code") || !strings.Contains(body, `value="BBBB-BBBB"`) {

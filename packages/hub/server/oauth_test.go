@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -67,7 +68,17 @@ func newOAuthHub(t *testing.T, engine string, opts ...func(*Config)) *hub {
 	return h
 }
 
-var manual = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// manual is the tests' browser: it keeps cookies (the flows' binding
+// cookies, per flow) and lets the tests follow redirects by hand.
+var manual = &http.Client{Jar: newJar(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func newJar() http.CookieJar {
+	j, err := cookiejar.New(nil)
+	if err != nil {
+		panic(err)
+	}
+	return j
+}
 
 // get fetches u without following redirects.
 func get(t *testing.T, u string, header ...string) (*http.Response, string) {
@@ -316,11 +327,14 @@ func TestOAuthStartRefusals(t *testing.T) {
 	}
 }
 
-func checkPageHeaders(t *testing.T, res *http.Response) {
+// checkPageHeaders checks a page's headers; a form page also lets its
+// post be redirected to formTargets (the providers' origins).
+func checkPageHeaders(t *testing.T, res *http.Response, formTargets ...string) {
 	t.Helper()
 	for k, v := range map[string]string{
-		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-		"Cache-Control":           "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
+		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action " +
+			strings.Join(append([]string{"'self'"}, formTargets...), " "),
+		"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
 	} {
 		if got := res.Header.Get(k); got != v {
 			t.Fatalf("%s: %q, want %q", k, got, v)

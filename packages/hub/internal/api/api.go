@@ -43,11 +43,13 @@ type handlers struct {
 	cfg Config
 	// bridgeTokens are digests of cfg.BridgeTokens.
 	bridgeTokens [][sha256.Size]byte
+	// crossOrigin refuses cross-site posts of the device page's form.
+	crossOrigin *http.CrossOriginProtection
 }
 
 // New returns the Hub's HTTP handler.
 func New(svc *service.Service, log *slog.Logger, cfg Config) http.Handler {
-	h := &handlers{svc: svc, log: log, cfg: cfg}
+	h := &handlers{svc: svc, log: log, cfg: cfg, crossOrigin: http.NewCrossOriginProtection()}
 	for _, t := range cfg.BridgeTokens {
 		h.bridgeTokens = append(h.bridgeTokens, sha256.Sum256([]byte(t)))
 	}

@@ -26,13 +26,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	// The peer address, not X-Forwarded-For: a client could forge that
-	// header to dodge the per-address limit.
-	addr, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		addr = r.RemoteAddr
-	}
-	out, err := h.svc.Login(r.Context(), in, addr)
+	out, err := h.svc.Login(r.Context(), in, peerAddr(r))
 	if err != nil {
 		switch apierr.As(err).Code {
 		case apierr.Unauthorized:
@@ -162,4 +156,14 @@ func (h *handlers) setMemberRole(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) removeMember(w http.ResponseWriter, r *http.Request) {
 	out, err := h.svc.RemoveMember(r.Context(), actor(r.Context()), memberScope(r), r.PathValue("email"))
 	h.reply(w, r, http.StatusOK, out, err)
+}
+
+// peerAddr is the client's address for per-address rate limits: the peer
+// address, not X-Forwarded-For, which a client could forge to dodge them.
+func peerAddr(r *http.Request) string {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return addr
 }

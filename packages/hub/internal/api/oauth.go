@@ -1,8 +1,8 @@
 package api
 
 import (
-	"net"
 	"net/http"
+	"strings"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/hubapi"
@@ -21,16 +21,19 @@ func (h *handlers) oauthStart(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	to, err := h.svc.StartBrowserLogin(r.Context(), r.PathValue("provider"), service.BrowserStart{
 		RedirectURI: q.Get("redirect_uri"), CodeChallenge: q.Get("code_challenge"),
-		CodeChallengeMethod: q.Get("code_challenge_method"), State: q.Get("state")})
+		CodeChallengeMethod: q.Get("code_challenge_method"), State: q.Get("state")}, peerAddr(r))
 	if err != nil {
 		h.failPage(w, r, err, false, "")
 		return
 	}
-	redirect(w, r, to)
+	redirect(w, r, to.URL)
 }
 
 func (h *handlers) oauthCallback(w http.ResponseWriter, r *http.Request) {
-	out, err := h.svc.OAuthCallback(r.Context(), r.PathValue("provider"), r.URL.Query())
+	out, err := h.svc.OAuthCallback(r.Context(), r.PathValue("provider"), r.URL.Query(), r.Cookies())
+	if out.Cookie != nil {
+		http.SetCookie(w, out.Cookie)
+	}
 	switch {
 	case err != nil:
 		h.failPage(w, r, err, false, "")
@@ -83,7 +86,7 @@ func (h *handlers) deviceCode(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out, err := h.svc.DeviceCode(r.Context(), in)
+	out, err := h.svc.DeviceCode(r.Context(), in, peerAddr(r))
 	h.reply(w, r, http.StatusOK, out, err)
 }
 
@@ -102,30 +105,49 @@ func (h *handlers) deviceToken(w http.ResponseWriter, r *http.Request) {
 // printed (prefilled from verificationUriComplete).
 func (h *handlers) devicePage(w http.ResponseWriter, r *http.Request) {
 	writePage(w, http.StatusOK, htmlPage{Title: "Log in to the Santokit Hub", Form: true,
-		Message:  "Enter the code shown in your terminal to log in with your identity provider.",
-		UserCode: clip(r.URL.Query().Get("user_code"), 16)})
+		Message: "Enter the code shown in your terminal to log in with your identity provider. " +
+			"Continue only if you ran stk login --device yourself: whoever started this login receives your session.",
+		UserCode: userCodeText(r.URL.Query().Get("user_code")), FormTargets: h.svc.AuthorizationOrigins(r.Context())})
+}
+
+// userCodeText is what the form shows back of a typed or linked code:
+// letters and dashes only, 16 at most, so that a crafted link cannot put
+// words of its own on the Hub's page.
+func userCodeText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-' {
+			return r
+		}
+		return -1
+	}, s)
+	return clip(s, 16)
 }
 
 // deviceVerify takes the form's code and starts the provider login for
-// it, or shows the form again with what is wrong.
+// it, or shows the form again with what is wrong. A cross-site post is
+// refused (Sec-Fetch-Site, else Origin against Host): otherwise any web
+// page could post an attacker's user code from a victim's browser, which
+// would then carry the flow's cookie and approve the attacker's device
+// with the victim's identity at the provider.
 func (h *handlers) deviceVerify(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	r.Header.Set("Accept", "text/html") // a form post: answer pages
+	if err := h.crossOrigin.Check(r); err != nil {
+		h.failPage(w, r, apierr.New(apierr.Forbidden, "this form was posted from another site: open the Hub's device page yourself and enter your code"), true, "")
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		h.failPage(w, r, apierr.New(apierr.BadRequest, "the form could not be read: enter the code again"), true, "")
 		return
 	}
 	code := r.PostForm.Get("user_code")
-	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	to, err := h.svc.DeviceVerify(r.Context(), code, peerAddr(r))
 	if err != nil {
-		addr = r.RemoteAddr
-	}
-	to, err := h.svc.DeviceVerify(r.Context(), code, addr)
-	if err != nil {
-		h.failPage(w, r, err, true, clip(code, 16))
+		h.failPage(w, r, err, true, userCodeText(code))
 		return
 	}
-	redirect(w, r, to)
+	http.SetCookie(w, to.Cookie)
+	redirect(w, r, to.URL)
 }
 
 // noStore marks answers that carry codes or tokens as not cacheable

@@ -52,17 +52,24 @@ type htmlPage struct {
 	Error    string
 	Form     bool
 	UserCode string
+	// FormTargets are origins the form's post may be redirected to (the
+	// providers' authorization endpoints), besides the Hub itself.
+	FormTargets []string
 }
 
 // pageHeaders are set on every page and on the redirects of the login
 // flows: nothing is cached, no Referer leaves with a code in the URL, the
-// page cannot be framed and runs no script.
-func pageHeaders(h http.Header) {
+// page cannot be framed and runs no script. Browsers apply form-action to
+// every redirect that follows a form's post too (Chromium blocks the
+// navigation), so formTargets must name where the device form's answer
+// sends the browser.
+func pageHeaders(h http.Header, formTargets ...string) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+
+		strings.Join(append([]string{"'self'"}, formTargets...), " "))
 }
 
 func writePage(w http.ResponseWriter, status int, p htmlPage) {
@@ -71,7 +78,7 @@ func writePage(w http.ResponseWriter, status int, p htmlPage) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	pageHeaders(w.Header())
+	pageHeaders(w.Header(), p.FormTargets...)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
@@ -100,9 +107,10 @@ func (h *handlers) failPage(w http.ResponseWriter, r *http.Request, err error, f
 	for k, v := range e.Headers {
 		w.Header().Set(k, v)
 	}
-	title := "Login failed"
+	title, page := "Login failed", htmlPage{Error: e.Message, Form: form, UserCode: userCode}
 	if form {
-		title = "Log in to the Santokit Hub"
+		title, page.FormTargets = "Log in to the Santokit Hub", h.svc.AuthorizationOrigins(r.Context())
 	}
-	writePage(w, e.Status(), htmlPage{Title: title, Error: e.Message, Form: form, UserCode: userCode})
+	page.Title = title
+	writePage(w, e.Status(), page)
 }

@@ -42,6 +42,9 @@ func (c Config) LogValue() slog.Value {
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 
+// ValidName reports whether name is spelled as a provider name can be.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
 // Default scopes per type.
 var (
 	oidcScopes   = []string{"openid", "email", "profile"}
@@ -159,10 +162,26 @@ func validDomain(d string) bool {
 	return true
 }
 
-// DomainAllowed reports whether email's domain is one of c's allowed ones.
+// DomainAllowed reports whether email's domain is one of c's allowed ones
+// (exactly: a subdomain is another domain).
 func (c Config) DomainAllowed(email string) bool {
 	at := strings.LastIndexByte(email, '@')
-	return at >= 0 && slices.Contains(c.AllowedDomains, strings.ToLower(email[at+1:]))
+	return at >= 0 && slices.Contains(c.AllowedDomains, FoldEmail(email[at+1:]))
+}
+
+// FoldEmail is a provider's email as the Hub compares it: trimmed, ASCII
+// letters lower-cased and nothing else folded. Unicode case mapping would
+// make addresses a provider verified as distinct equal to an operator's:
+// the Kelvin sign K (U+212A) lower-cases to k, so "Kim@example.com"
+// would have linked the identity to kim@example.com's account.
+func FoldEmail(s string) string {
+	b := []byte(strings.TrimSpace(s))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func splitList(s string) []string {

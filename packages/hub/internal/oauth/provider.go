@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,12 +149,22 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
 		return Identity{}, fmt.Errorf("%w: ID token: the nonce does not match this login", ErrRejected)
 	}
+	// go-oidc checks neither: an empty sub would be one identity shared by
+	// every token without one, and a token issued to another party (OIDC
+	// Core §3.1.3.7 items 4-5) is not ours to accept.
+	if idt.Subject == "" {
+		return Identity{}, fmt.Errorf("%w: ID token: no sub", ErrRejected)
+	}
 	var claims struct {
 		Email    string          `json:"email"`
 		Verified json.RawMessage `json:"email_verified"`
+		AZP      string          `json:"azp"`
 	}
 	if err := idt.Claims(&claims); err != nil {
 		return Identity{}, fmt.Errorf("%w: ID token claims: %s", ErrRejected, safeText(err))
+	}
+	if (claims.AZP != "" || len(idt.Audience) > 1) && claims.AZP != p.cfg.ClientID {
+		return Identity{}, fmt.Errorf("%w: ID token: azp is not this client (several audiences need azp = the client id)", ErrRejected)
 	}
 	// Some providers send email_verified as the string "true".
 	verified := string(claims.Verified) == "true" || string(claims.Verified) == `"true"`
@@ -222,4 +233,20 @@ func safeText(err error) string {
 	}
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
+}
+
+// AuthOrigin is the origin (scheme://host) of the provider's authorization
+// endpoint, discovering it first if needed.
+func (p *Provider) AuthOrigin(ctx context.Context) (string, error) {
+	if err := p.Discover(ctx); err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	auth := p.endpoint.AuthURL
+	p.mu.Unlock()
+	u, err := url.Parse(auth)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("%w: authorization endpoint is not an absolute URL", ErrRejected)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }

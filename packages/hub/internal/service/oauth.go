@@ -8,8 +8,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +54,10 @@ const (
 	// DeviceTriesPerMinute is how many wrong user codes a client address
 	// may enter per minute before the device page answers 429.
 	DeviceTriesPerMinute = 10
+	// FlowsPerMinute is how many logins (provider flows and device codes)
+	// a client address may start per minute before 429: each is a row an
+	// anonymous caller makes the Hub store for up to FlowTTL/DeviceTTL.
+	FlowsPerMinute = 30
 )
 
 // OAuthSettings configure operator login through providers.
@@ -69,6 +76,11 @@ type oauthLogin struct {
 	OAuthSettings
 	byName map[string]*oauth.Provider
 	tries  *auth.LoginLimiter
+	starts *auth.LoginLimiter
+	// cookiePath and cookieSecure place the flow cookies under the
+	// public URL's /v1/auth/oauth/ (a path-prefix proxy included).
+	cookiePath   string
+	cookieSecure bool
 }
 
 // EnableOAuth configures the providers; call it before serving.
@@ -81,10 +93,55 @@ func (s *Service) EnableOAuth(o OAuthSettings) {
 	}
 	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
 	s.oauth = oauthLogin{OAuthSettings: o, byName: map[string]*oauth.Provider{},
-		tries: auth.NewLoginLimiter(DeviceTriesPerMinute, time.Minute, s.now)}
+		tries:  auth.NewLoginLimiter(DeviceTriesPerMinute, time.Minute, s.now),
+		starts: auth.NewLoginLimiter(FlowsPerMinute, time.Minute, s.now)}
 	for _, p := range o.Providers {
 		s.oauth.byName[p.Config().Name] = p
 	}
+	s.oauth.cookiePath = "/v1/auth/oauth/"
+	if u, err := url.Parse(o.PublicURL); err == nil {
+		s.oauth.cookiePath = strings.TrimSuffix(u.Path, "/") + s.oauth.cookiePath
+		s.oauth.cookieSecure = u.Scheme == "https"
+	}
+}
+
+// flowCookiePrefix names the cookie that binds a device login at the
+// provider to the browser that entered its user code (RFC 6749 §10.12):
+// the callback is honoured only in a browser holding the flow's cookie.
+// Without it, an attacker could ask for a device code, enter it, send the
+// provider's authorization URL to a victim already signed in at the
+// provider, and poll the victim's session once the victim's browser came
+// back to the callback — one click, no Santokit page seen. A browser
+// (loopback) login needs no cookie: its start link is as forwardable as
+// the provider's, and what it yields goes to the loopback of the machine
+// that follows it, bound to the CLI's PKCE challenge. The name carries
+// part of the state digest so that concurrent logins in one browser each
+// keep their own.
+const flowCookiePrefix = "stk_oauth_"
+
+func flowCookieName(stateHash string) string { return flowCookiePrefix + stateHash[:16] }
+
+// flowCookie is the binding cookie of a flow (maxAge < 0 deletes it).
+// SameSite=Lax: it comes back on the provider's top-level redirect to the
+// callback, never on a cross-site subrequest.
+func (s *Service) flowCookie(stateHash, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: flowCookieName(stateHash), Value: value, Path: s.oauth.cookiePath, MaxAge: maxAge,
+		HttpOnly: true, Secure: s.oauth.cookieSecure, SameSite: http.SameSiteLaxMode}
+}
+
+// AuthorizationOrigins are the origins (scheme://host) of the providers'
+// authorization endpoints that are known (discovery done, or GitHub). The
+// device page's Content-Security-Policy lists them in form-action: a
+// browser enforces form-action on the redirects that follow a form post,
+// and the device form's post is redirected to the provider.
+func (s *Service) AuthorizationOrigins(ctx context.Context) []string {
+	var out []string
+	for _, p := range s.oauth.Providers {
+		if o, err := p.AuthOrigin(ctx); err == nil && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // ResultMessage is the fixed text of a login result (hubapi.Result*):
@@ -120,8 +177,13 @@ func (s *Service) Providers() []hubapi.Provider {
 
 func (s *Service) provider(name string) (*oauth.Provider, error) {
 	p, ok := s.oauth.byName[name]
-	if !ok {
-		return nil, apierr.New(apierr.NotFound, "OAuth provider %q not found", clipText(name))
+	switch {
+	case !ok && !oauth.ValidName(name):
+		// Not quoted: the Hub's pages show this message, and text of the
+		// URL must not read as the Hub's own words there.
+		return nil, apierr.New(apierr.NotFound, "OAuth provider not found (provider names are lower-case letters, digits and _)")
+	case !ok:
+		return nil, apierr.New(apierr.NotFound, "OAuth provider %q not found", name)
 	}
 	return p, nil
 }
@@ -185,53 +247,96 @@ func checkBrowserStart(in BrowserStart) error {
 	return nil
 }
 
+// limitStarts counts a login started from clientAddr and answers 429 past
+// FlowsPerMinute a minute, so that anonymous callers cannot fill the store
+// with flows and device codes faster than the sweep empties it.
+func (s *Service) limitStarts(clientAddr string) error {
+	key := "start:" + addressKey(clientAddr)
+	if wait := s.oauth.starts.Blocked(key); wait > 0 {
+		return apierr.New(apierr.TooManyRequests, "too many logins started from this address: try again in %d seconds", retryAfter(wait)).
+			WithHeader("Retry-After", strconv.Itoa(retryAfter(wait)))
+	}
+	s.oauth.starts.Fail(key)
+	return nil
+}
+
+// addressKey is the rate-limit key of a client address: an IPv6 address
+// by its /64 (one host commonly holds the whole /64), others as they are.
+func addressKey(addr string) string {
+	if ip, err := netip.ParseAddr(addr); err == nil && ip.Is6() && !ip.Is4In6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return addr
+}
+
 // flowSecrets are the Hub's PKCE verifier and OIDC nonce toward the
 // provider, sealed in the flow record.
 type flowSecrets struct {
 	Verifier string `json:"v"`
 	Nonce    string `json:"n"`
+	// Binding is the value of a device flow's browser cookie.
+	Binding string `json:"b,omitempty"`
+}
+
+// Started is a login sent to its provider: the browser goes to URL and
+// keeps Cookie (device logins), which binds the login to it.
+type Started struct {
+	URL    string
+	Cookie *http.Cookie
 }
 
 func flowAAD(stateHash string) []byte { return []byte("oauth-flow:" + stateHash) }
 
 // beginFlow stores a login at p (browser: the CLI's redirect, state and
 // challenge; device: its device code digest) and returns the provider's
-// authorization URL.
-func (s *Service) beginFlow(ctx context.Context, p *oauth.Provider, f store.OAuthFlow) (string, error) {
+// authorization URL, with the cookie binding a device login to this
+// browser.
+func (s *Service) beginFlow(ctx context.Context, p *oauth.Provider, f store.OAuthFlow) (Started, error) {
 	if err := s.store.SweepOAuth(ctx, s.now()); err != nil {
-		return "", storeErr(err, "oauth flows")
+		return Started{}, storeErr(err, "oauth flows")
 	}
 	state, nonce := randomText(32), randomText(24)
 	sec := flowSecrets{Verifier: oauth2.GenerateVerifier(), Nonce: nonce}
+	if f.DeviceHash != "" {
+		sec.Binding = randomText(32)
+	}
 	authURL, err := p.AuthURL(ctx, state, sec.Nonce, sec.Verifier)
 	if err != nil {
 		s.log.Warn("oauth provider unavailable", "requestId", requestid.From(ctx), "provider", p.Config().Name, "error", err.Error())
-		return "", apierr.Wrap(apierr.ServiceUnavailable, err, "the identity provider %s is unreachable: try again later", p.Config().Name)
+		return Started{}, apierr.Wrap(apierr.ServiceUnavailable, err, "the identity provider %s is unreachable: try again later", p.Config().Name)
 	}
 	plain, _ := json.Marshal(sec)
 	f.StateHash = auth.HashSecret(state)
 	f.Provider = p.Config().Name
 	f.KeyVersion, f.Ciphertext, err = s.ring.Seal(plain, flowAAD(f.StateHash))
 	if err != nil {
-		return "", apierr.Wrap(apierr.Internal, err, "internal error")
+		return Started{}, apierr.Wrap(apierr.Internal, err, "internal error")
 	}
 	f.CreatedAt = s.now()
 	f.ExpiresAt = f.CreatedAt.Add(FlowTTL)
 	if err := s.store.CreateOAuthFlow(ctx, f); err != nil {
-		return "", storeErr(err, "oauth flow")
+		return Started{}, storeErr(err, "oauth flow")
 	}
-	return authURL, nil
+	out := Started{URL: authURL}
+	if sec.Binding != "" {
+		out.Cookie = s.flowCookie(f.StateHash, sec.Binding, int(FlowTTL/time.Second))
+	}
+	return out, nil
 }
 
 // StartBrowserLogin checks the CLI's request and answers the provider's
 // authorization URL for a new flow.
-func (s *Service) StartBrowserLogin(ctx context.Context, provider string, in BrowserStart) (string, error) {
+func (s *Service) StartBrowserLogin(ctx context.Context, provider string, in BrowserStart, clientAddr string) (Started, error) {
 	p, err := s.provider(provider)
 	if err != nil {
-		return "", err
+		return Started{}, err
 	}
 	if err := checkBrowserStart(in); err != nil {
-		return "", err
+		return Started{}, err
+	}
+	if err := s.limitStarts(clientAddr); err != nil {
+		return Started{}, err
 	}
 	return s.beginFlow(ctx, p, store.OAuthFlow{RedirectURI: in.RedirectURI, CLIState: in.State, CodeChallenge: in.CodeChallenge})
 }
@@ -244,12 +349,16 @@ type Callback struct {
 	// Result is the page to show otherwise (device flow, or
 	// hubapi.ResultExpired for a state the Hub does not know).
 	Result string
+	// Cookie, when set, deletes the flow's binding cookie.
+	Cookie *http.Cookie
 }
 
-// OAuthCallback finishes a login at the provider: query is the callback's.
-// An unknown, reused, expired or tampered state has no flow, so no
-// redirect: its Result is ResultExpired.
-func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.Values) (Callback, error) {
+// OAuthCallback finishes a login at the provider: query is the callback's,
+// cookies the browser's. An unknown, reused, expired or tampered state has
+// no flow, so no redirect: its Result is ResultExpired; so has a device
+// flow presented by a browser without its binding cookie (the flow is
+// spent).
+func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.Values, cookies []*http.Cookie) (Callback, error) {
 	if _, err := s.provider(provider); err != nil {
 		return Callback{}, err
 	}
@@ -278,13 +387,21 @@ func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.
 		s.log.Warn("oauth flow unreadable (key ring changed?)", "requestId", requestid.From(ctx), "provider", provider)
 		return invalid, nil
 	}
+	if f.DeviceHash != "" {
+		invalid.Cookie = s.flowCookie(f.StateHash, "", -1)
+		if !boundTo(cookies, flowCookieName(f.StateHash), sec.Binding) {
+			s.log.Warn("oauth callback refused: this browser did not enter the device code (a forwarded provider link?)",
+				"requestId", requestid.From(ctx), "provider", provider)
+			return invalid, nil
+		}
+	}
 	u, result := s.loginAt(ctx, p, query, sec)
 	if f.DeviceHash != "" {
 		settled, err := s.settleDevice(ctx, f.DeviceHash, u, result)
 		if !settled {
 			result = hubapi.ResultExpired
 		}
-		return Callback{Result: result}, err
+		return Callback{Result: result, Cookie: invalid.Cookie}, err
 	}
 	back, err := url.Parse(f.RedirectURI)
 	if err != nil {
@@ -310,6 +427,16 @@ func (s *Service) OAuthCallback(ctx context.Context, provider string, query url.
 	q.Set("state", f.CLIState)
 	back.RawQuery = q.Encode()
 	return Callback{Redirect: back.String()}, nil
+}
+
+// boundTo reports whether cookies hold name with value (constant time).
+func boundTo(cookies []*http.Cookie, name, value string) bool {
+	for _, c := range cookies {
+		if c.Name == name && value != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(value)) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // loginAt turns the provider's answer into a user, or a refusal's result.
@@ -344,7 +471,7 @@ func (s *Service) loginAt(ctx context.Context, p *oauth.Provider, query url.Valu
 // org. Refusals are audited with their reason.
 func (s *Service) resolveAccount(ctx context.Context, cfg oauth.Config, id oauth.Identity) (store.User, string, error) {
 	now := s.now()
-	email := strings.ToLower(strings.TrimSpace(id.Email))
+	email := oauth.FoldEmail(id.Email)
 	link, err := s.store.GetIdentity(ctx, cfg.Name, id.Subject)
 	switch {
 	case err == nil:
@@ -352,7 +479,15 @@ func (s *Service) resolveAccount(ctx context.Context, cfg oauth.Config, id oauth
 		if err != nil {
 			return store.User{}, "", err
 		}
-		return s.admit(ctx, cfg.Name, u, now)
+		u, result, err := s.admit(ctx, cfg.Name, u, now)
+		if err == nil && result == hubapi.ResultSuccess {
+			// The link's last login, for operators' records; a failure
+			// to note it does not fail the login.
+			if err := s.store.TouchIdentity(ctx, cfg.Name, id.Subject, now); err != nil {
+				s.log.Warn("oauth: could not record the identity's last login", "requestId", requestid.From(ctx), "provider", cfg.Name, "error", err.Error())
+			}
+		}
+		return u, result, err
 	case !errors.Is(err, store.ErrNotFound):
 		return store.User{}, "", err
 	}
@@ -363,7 +498,10 @@ func (s *Service) resolveAccount(ctx context.Context, cfg oauth.Config, id oauth
 	u, err := s.store.GetUserByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if _, bad := names.Email("email", email); bad != nil || !cfg.DomainAllowed(email) {
+		// Created only in the spelling the rest of the Hub normalizes
+		// emails to (names.Email), or `stk user disable` and the like
+		// could not name the user: "JOSÉ@…" would be stored as is.
+		if norm, bad := names.Email("email", email); bad != nil || norm != email || !cfg.DomainAllowed(email) {
 			s.refuse(ctx, cfg.Name, email, hubapi.ResultUnknownEmail)
 			return store.User{}, hubapi.ResultUnknownEmail, nil
 		}
@@ -473,7 +611,7 @@ func (s *Service) sessionFor(ctx context.Context, userID string) (hubapi.Tokens,
 
 // DeviceCode starts a device login (RFC 8628 §3.2) at the named provider,
 // or the only one.
-func (s *Service) DeviceCode(ctx context.Context, in hubapi.DeviceCodeRequest) (hubapi.DeviceCode, error) {
+func (s *Service) DeviceCode(ctx context.Context, in hubapi.DeviceCodeRequest, clientAddr string) (hubapi.DeviceCode, error) {
 	name := in.Provider
 	if name == "" {
 		switch len(s.oauth.Providers) {
@@ -492,6 +630,9 @@ func (s *Service) DeviceCode(ctx context.Context, in hubapi.DeviceCodeRequest) (
 	}
 	p, err := s.provider(name)
 	if err != nil {
+		return hubapi.DeviceCode{}, err
+	}
+	if err := s.limitStarts(clientAddr); err != nil {
 		return hubapi.DeviceCode{}, err
 	}
 	now := s.now()
@@ -553,31 +694,34 @@ var errUnknownUserCode = apierr.New(apierr.BadRequest, "unknown or expired code:
 // DeviceVerify takes the user code typed on the Hub's device page and
 // starts the provider flow for its device code. Wrong codes count against
 // the client address (429 past DeviceTriesPerMinute a minute).
-func (s *Service) DeviceVerify(ctx context.Context, userCode, clientAddr string) (string, error) {
+func (s *Service) DeviceVerify(ctx context.Context, userCode, clientAddr string) (Started, error) {
 	if len(s.oauth.Providers) == 0 {
-		return "", errUnknownUserCode
+		return Started{}, errUnknownUserCode
 	}
-	key := "device:" + clientAddr
+	key := "device:" + addressKey(clientAddr)
 	if wait := s.oauth.tries.Blocked(key); wait > 0 {
-		return "", apierr.New(apierr.TooManyRequests, "too many wrong codes: try again in %d seconds", retryAfter(wait)).
+		return Started{}, apierr.New(apierr.TooManyRequests, "too many wrong codes: try again in %d seconds", retryAfter(wait)).
 			WithHeader("Retry-After", strconv.Itoa(retryAfter(wait)))
 	}
 	code, ok := NormalizeUserCode(userCode)
 	if !ok {
 		s.oauth.tries.Fail(key)
-		return "", errUnknownUserCode
+		return Started{}, errUnknownUserCode
 	}
 	d, err := s.store.PendingDeviceCode(ctx, auth.HashSecret(code), s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		s.oauth.tries.Fail(key)
-		return "", errUnknownUserCode
+		return Started{}, errUnknownUserCode
 	}
 	if err != nil {
-		return "", storeErr(err, "device code")
+		return Started{}, storeErr(err, "device code")
 	}
 	p, err := s.provider(d.Provider)
 	if err != nil {
-		return "", err
+		return Started{}, err
+	}
+	if err := s.limitStarts(clientAddr); err != nil {
+		return Started{}, err
 	}
 	return s.beginFlow(ctx, p, store.OAuthFlow{DeviceHash: d.Hash})
 }
