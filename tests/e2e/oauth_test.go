@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -273,7 +274,8 @@ func runStk(t *testing.T, env []string, stdin string, args ...string) (int, stri
 // it visits; it returns the last page.
 func follow(t *testing.T, req *http.Request, visited *[]string) (*url.URL, int, string) {
 	t.Helper()
-	c := &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(r *http.Request, via []*http.Request) error {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(r *http.Request, via []*http.Request) error {
 		*visited = append(*visited, r.URL.String())
 		if len(via) > 10 {
 			return fmt.Errorf("too many redirects")
