@@ -24,7 +24,7 @@ GOFILES = $(shell find . -name '*.go' \
 
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test test-ts todo-web lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
+.PHONY: all build test test-ts todo-web lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev docs
 
 all: build
 
@@ -93,6 +93,11 @@ BENCH_DURATION ?= 10s
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./tools/callbench -duration $(BENCH_DURATION)
+
+## docs: regenerate the CLI reference docs/cli/*.md from stk's command tree
+## (a test fails while the checked-in pages differ from it)
+docs:
+	$(GO) run ./packages/cli/tools/clidocs -out docs/cli
 
 ## fmt: rewrite Go files in gofmt style
 fmt:
