@@ -24,7 +24,7 @@ GOFILES = $(shell find . -name '*.go' \
 
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test test-ts todo-web lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev docs
+.PHONY: all build test test-ts todo-web lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
 
 all: build
 
@@ -96,6 +96,7 @@ bench:
 
 ## docs: regenerate the CLI reference docs/cli/*.md from stk's command tree
 ## (a test fails while the checked-in pages differ from it)
+.PHONY: docs
 docs:
 	$(GO) run ./packages/cli/tools/clidocs -out docs/cli
 

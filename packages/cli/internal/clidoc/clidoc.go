@@ -1,10 +1,12 @@
 // Package clidoc renders stk's cobra command tree as Markdown: one page per
 // command under docs/cli, the same text that `stk <command> --help` prints
 // (description, usage, examples, flags) with links between parents and
-// children. It is a small generator of its own because cobra's doc package
-// pulls in go-md2man, which the module proxy here does not serve; the pages
-// are plain enough that 100 lines do it. Output depends only on the tree, so
-// a test can compare it with the checked-in pages (make docs rewrites them).
+// children. It is a small generator of its own rather than cobra/doc:
+// that package writes the long description as raw Markdown, where stk's
+// <placeholders> would be taken for HTML, and it would bring go-md2man and
+// blackfriday (for man pages nobody asked for) into go.mod; the pages are
+// plain enough that 100 lines do it. Output depends only on the tree, so a
+// test can compare it with the checked-in pages (make docs rewrites them).
 package clidoc
 
 import (
