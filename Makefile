@@ -115,6 +115,12 @@ bench:
 	$(GO) run ./tools/callbench -duration $(BENCH_DURATION)
 	$(GO) run ./tools/callbench -soak $(SOAK_DURATION)
 
+## docs: regenerate the CLI reference docs/cli/*.md from stk's command tree
+## (a test fails while the checked-in pages differ from it)
+.PHONY: docs
+docs:
+	$(GO) run ./packages/cli/tools/clidocs -out docs/cli
+
 ## fmt: rewrite Go files in gofmt style
 fmt:
 	gofmt -w $(GOFILES)

@@ -25,9 +25,9 @@ func (a *app) authApplyCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "apply",
 		Short: "Validate and stage an auth config (config/auth.yaml)",
-		Long: `Send an auth config (SPEC §7.3) to the Hub, which validates it and stages it as
-a new version for the environment: the OIDC issuers whose end-user tokens
-Bridges accept there. Staging does not change what Bridges serve: the next
+		Long: `Send an auth config (format: docs/end-users.md) to the Hub, which validates
+it and stages it as a new version for the environment: the OIDC issuers whose
+end-user tokens Bridges accept there. Staging does not change what Bridges serve: the next
 'stk release create' freezes it into the release. Issuers belong to an
 environment: 'stk release promote' freezes the target environment's own
 staged auth config, so apply one to each environment (a dev tenant of the

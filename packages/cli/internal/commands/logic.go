@@ -33,10 +33,10 @@ func (a *app) logicApplyCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "apply",
 		Short: "Validate and stage a logic directory on the Hub",
-		Long: `Send every *.sql file under --dir (SPEC §6) to the Hub, which validates the whole
-directory or nothing: front matter, binds, one statement per file, and each
-statement prepared on its connection in the environment (recording its param
-and result column types). Each problem is printed as file:line: message and
+		Long: `Send every *.sql file under --dir (format: docs/logic.md) to the Hub, which
+validates the whole directory or nothing: front matter, binds, one statement
+per file, and each statement prepared on its connection in the environment
+(recording its param and result column types). Each problem is printed as file:line: message and
 nothing is staged (exit 1, code SCHEMA_VALIDATION_FAILED).
 
 A logic's name is its path under --dir without .sql ("posts/mine"); a path

@@ -42,8 +42,9 @@ func (a *app) permissionsApplyCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "apply",
 		Short: "Validate and stage a permissions file",
-		Long: `Send a permissions file (SPEC §5) to the Hub, which validates it against the
-environment's latest schema snapshots and stages it as a new version. Staging
+		Long: `Send a permissions file (format: docs/permissions.md) to the Hub, which
+validates it against the environment's latest schema snapshots and stages it
+as a new version. Staging
 does not change what Bridges serve: the next 'stk release create' does.
 
 When the text equals the latest staged version, that version is reused. A file
