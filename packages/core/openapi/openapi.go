@@ -44,6 +44,8 @@ type Body struct {
 	// Schema replaces the schema reflected from Value, for bodies whose
 	// shape no Go type describes (the /call params, raw text).
 	Schema Schema
+	// Examples are named examples, each validated like Value.
+	Examples map[string]any
 }
 
 // Response is one documented answer of an operation. Errors are documented
@@ -252,6 +254,17 @@ func (g *generator) content(b *Body) (map[string]any, error) {
 			}
 			m["example"] = json.RawMessage(raw)
 		}
+	}
+	if len(b.Examples) > 0 {
+		named := map[string]any{}
+		for name, v := range b.Examples {
+			raw, err := json.Marshal(v)
+			if err != nil {
+				return nil, err
+			}
+			named[name] = map[string]any{"value": json.RawMessage(raw)}
+		}
+		m["examples"] = named
 	}
 	return map[string]any{media: m}, nil
 }

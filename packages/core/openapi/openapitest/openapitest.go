@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -33,6 +34,16 @@ type Doc struct {
 	mu       sync.Mutex
 	compiler *jsonschema.Compiler
 	compiled map[string]*jsonschema.Schema
+}
+
+// MustLoad loads a document or fails t.
+func MustLoad(t testing.TB, doc []byte) *Doc {
+	t.Helper()
+	d, err := Load(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // Load parses a document.
@@ -111,17 +122,27 @@ func (d *Doc) Examples() []Example {
 			media, _ := content.(map[string]any)
 			for mt, m := range media {
 				mm, _ := m.(map[string]any)
-				ex, ok := mm["example"]
-				if !ok || mt != "application/json" {
+				if mt != "application/json" {
 					continue
 				}
-				e := Example{Where: route + " " + where}
-				s, err := d.schema(loc + "/content/" + pointer(mt) + "/schema")
-				if err == nil {
-					err = s.Validate(ex)
+				examples := map[string]any{}
+				if ex, ok := mm["example"]; ok {
+					examples[""] = ex
 				}
-				e.Err = err
-				out = append(out, e)
+				named, _ := mm["examples"].(map[string]any)
+				for name, ex := range named {
+					exm, _ := ex.(map[string]any)
+					examples[" "+name] = exm["value"]
+				}
+				for _, name := range keys(examples) {
+					e := Example{Where: route + " " + where + name}
+					s, err := d.schema(loc + "/content/" + pointer(mt) + "/schema")
+					if err == nil {
+						err = s.Validate(examples[name])
+					}
+					e.Err = err
+					out = append(out, e)
+				}
 			}
 		}
 		if rb, ok := op["requestBody"].(map[string]any); ok {
@@ -247,7 +268,11 @@ func clip(b []byte) string {
 // Handler wraps h so that every answer it gives is checked with
 // CheckResponse; a mismatch fails t. Wrap a server's handler in a test and
 // every request of the test checks the document against reality.
+// Benchmarks are not slowed: with a *testing.B it returns h.
 func Handler(t testing.TB, d *Doc, h http.Handler) http.Handler {
+	if _, bench := t.(*testing.B); bench {
+		return h
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w, buf: &bytes.Buffer{}}
 		h.ServeHTTP(rec, r)
@@ -311,4 +336,50 @@ func MustJSON(t testing.TB, v any) *bytes.Reader {
 		t.Fatal(err)
 	}
 	return bytes.NewReader(b)
+}
+
+// CheckDocument runs the document tests a server owes (decision 0035):
+//   - checkedIn (the file at path, which the server embeds and serves)
+//     equals what build makes now; STK_UPDATE_OPENAPI=1 (make openapi)
+//     rewrites the file instead;
+//   - every route the server registers (routes, "METHOD /path/{x}") is
+//     documented, and the document names no other (method, path and
+//     {param} names alike);
+//   - every request and response example validates against its schema.
+func CheckDocument(t *testing.T, build func() ([]byte, error), checkedIn []byte, path string, routes []string) {
+	t.Helper()
+	doc, err := build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("STK_UPDATE_OPENAPI") == "1" {
+		if err := os.WriteFile(path, doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		checkedIn = doc
+	} else if !bytes.Equal(doc, checkedIn) {
+		t.Errorf("%s is stale: run `make openapi` and commit it", path)
+	}
+	d := MustLoad(t, checkedIn)
+	documented := d.Routes()
+	for _, r := range routes {
+		if !slices.Contains(documented, r) {
+			t.Errorf("route %q is served but missing from %s", r, path)
+		}
+	}
+	for _, r := range documented {
+		if !slices.Contains(routes, r) {
+			t.Errorf("%s documents %q, which the server does not serve", path, r)
+		}
+	}
+	n := 0
+	for _, e := range d.Examples() {
+		n++
+		if e.Err != nil {
+			t.Errorf("%s: example of %s: %v", path, e.Where, e.Err)
+		}
+	}
+	if n < len(routes)/2 {
+		t.Errorf("%s: only %d examples for %d routes", path, n, len(routes))
+	}
 }
