@@ -119,6 +119,9 @@ func Build(info Info, schemes map[string]SecurityScheme, ops []Operation) ([]byt
 		}
 		paths[path][m] = o
 	}
+	if schemes == nil {
+		schemes = map[string]SecurityScheme{}
+	}
 	g.component(problemType) // named by the envelope's details
 	g.component(missingType)
 	g.components["ErrorEnvelope"] = errorEnvelope()

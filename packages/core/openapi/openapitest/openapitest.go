@@ -8,6 +8,7 @@ package openapitest
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -25,6 +26,14 @@ import (
 )
 
 const docURL = "mem:///openapi.json"
+
+// oasSchema is the JSON Schema of OpenAPI 3.1 documents (the OpenAPI
+// Initiative's, without Schema Object validation, as packaged with
+// $dynamicRefs resolved by @seriousme/openapi-schema-validator 2.11.0, MIT):
+// Load checks each document against it, offline.
+//
+//go:embed oas-3.1.schema.json
+var oasSchema []byte
 
 // Doc is a loaded document with its schemas compiled on demand.
 type Doc struct {
@@ -56,6 +65,9 @@ func Load(doc []byte) (*Doc, error) {
 	if !ok || raw["openapi"] != "3.1.0" {
 		return nil, fmt.Errorf("not an OpenAPI 3.1.0 document")
 	}
+	if err := validOpenAPI(v); err != nil {
+		return nil, err
+	}
 	d := &Doc{raw: raw, paths: map[string]map[string]any{}, compiled: map[string]*jsonschema.Schema{}}
 	paths, _ := raw["paths"].(map[string]any)
 	for p, item := range paths {
@@ -71,6 +83,27 @@ func Load(doc []byte) (*Doc, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// validOpenAPI checks doc against the OpenAPI 3.1 schema.
+func validOpenAPI(doc any) error {
+	meta, err := jsonschema.UnmarshalJSON(bytes.NewReader(oasSchema))
+	if err != nil {
+		return err
+	}
+	c := jsonschema.NewCompiler()
+	const id = "mem:///oas-3.1.schema.json"
+	if err := c.AddResource(id, meta); err != nil {
+		return err
+	}
+	s, err := c.Compile(id)
+	if err != nil {
+		return err
+	}
+	if err := s.Validate(doc); err != nil {
+		return fmt.Errorf("not a valid OpenAPI 3.1 document: %v", err)
+	}
+	return nil
 }
 
 // Routes lists the document's operations as "METHOD /path/{x}", sorted.

@@ -69,6 +69,10 @@ func TestChecks(t *testing.T) {
 			t.Errorf("%s %s %d %s: got %v, want an error naming %q", c.method, c.path, c.status, c.body, err, c.want)
 		}
 	}
+	if _, err := Load([]byte(`{"openapi":"3.1.0","paths":{"/x":{"get":{"responses":"none"}}}}`)); err == nil ||
+		!strings.Contains(err.Error(), "not a valid OpenAPI 3.1 document") {
+		t.Errorf("a document without info and with a bad responses object loaded: %v", err)
+	}
 	if err := d.CheckResponse("GET", "/x", 404, "text/plain", []byte("404 page not found")); err == nil {
 		t.Error("a plain-text error passed")
 	}
