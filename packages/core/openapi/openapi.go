@@ -101,7 +101,12 @@ type Info struct {
 func Build(info Info, schemes map[string]SecurityScheme, ops []Operation) ([]byte, error) {
 	g := &generator{components: map[string]any{}, names: map[string]reflect.Type{}, done: map[reflect.Type]string{}}
 	paths := map[string]map[string]any{}
+	ids := map[string]bool{}
 	for _, op := range ops {
+		if op.ID == "" || ids[op.ID] {
+			return nil, fmt.Errorf("openapi: %s: operation id %q is empty or not unique", op.Pattern, op.ID)
+		}
+		ids[op.ID] = true
 		method, path, ok := strings.Cut(op.Pattern, " ")
 		if !ok {
 			return nil, fmt.Errorf("openapi: pattern %q has no method", op.Pattern)

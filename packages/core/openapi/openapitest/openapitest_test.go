@@ -77,3 +77,18 @@ func TestChecks(t *testing.T) {
 		t.Error("a plain-text error passed")
 	}
 }
+
+// TestBuildRefuses: a table with a repeated route or operation id does not
+// build.
+func TestBuildRefuses(t *testing.T) {
+	ok := []openapi.Response{{Status: 200, Body: &openapi.Body{Value: thing{}}}}
+	for name, ops := range map[string][]openapi.Operation{
+		"repeated route": {{Pattern: "GET /a", ID: "a", Responses: ok}, {Pattern: "GET /a", ID: "b", Responses: ok}},
+		"repeated id":    {{Pattern: "GET /a", ID: "a", Responses: ok}, {Pattern: "GET /b", ID: "a", Responses: ok}},
+		"no method":      {{Pattern: "/a", ID: "a", Responses: ok}},
+	} {
+		if _, err := openapi.Build(openapi.Info{Title: "t", Version: "1"}, nil, ops); err == nil {
+			t.Errorf("%s: built", name)
+		}
+	}
+}
