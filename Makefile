@@ -24,7 +24,7 @@ GOFILES = $(shell find . -name '*.go' \
 
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test test-ts test-worker todo-web lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
+.PHONY: all build test test-ts test-worker todo-web openapi lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
 
 all: build
 
@@ -69,6 +69,12 @@ test-ts: $(STATICCHECK)
 todo-web:
 	npm run build -w @santokit/client
 	cp packages/client/dist/santokit.browser.js examples/todo-web/web/santokit.js
+
+## openapi: rewrite the Hub's and the Bridge's OpenAPI documents
+## (packages/hub/internal/api/openapi.json, packages/bridge/server/openapi.json)
+## from their route tables; a test fails while a checked-in one is stale
+openapi:
+	STK_UPDATE_OPENAPI=1 $(GO) test -count=1 -run '^TestOpenAPIDocument$$' ./packages/hub/internal/api/ ./packages/bridge/server/
 
 ## lint: go vet, gofmt -l (must list nothing), staticcheck, and the planner's
 ## WebAssembly build (the edge adapter runs the same planner, ARCHITECTURE §1)

@@ -250,7 +250,8 @@ func TestHubCatalog(t *testing.T) {
 			e.want(pattern+" without a bridge token", do(t, method, url, nil, auth), 401, apierr.Unauthorized)
 			e.want(pattern+" with a wrong bridge token", do(t, method, url, nil, map[string]string{"Authorization": "Bearer nope"}), 401, apierr.Unauthorized)
 			continue
-		case path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/version" || strings.HasPrefix(path, "/.well-known/"):
+		case path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/version" || path == "/openapi.json" ||
+			strings.HasPrefix(path, "/.well-known/"):
 			continue // public and input-free
 		}
 		public := path == "/v1/auth/login" || path == "/v1/auth/refresh" || path == "/v1/auth/logout" ||

@@ -135,12 +135,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Observe: m.ObserveCall, Log: log, KeyUsed: keys.Used, Limits: budgets,
 	})
 	mux := http.NewServeMux()
-	mux.Handle("POST /call", calls)
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", m.Handler())
+	s.register(calls, m.Handler(), mux.Handle)
 	s.handler = edge.Wrap(log, tracer, corsPolicy.Wrap("/call", edge.Mux(mux), edge.Fail))
 	return s, nil
+}
+
+// register declares every route of the Bridge (SPEC §4, §12, §15).
+func (s *Server) register(calls, metrics http.Handler, handle func(string, http.Handler)) {
+	handle("POST /call", calls)
+	handle("GET /healthz", http.HandlerFunc(s.healthz))
+	handle("GET /readyz", http.HandlerFunc(s.readyz))
+	handle("GET /metrics", metrics)
+	handle("GET /openapi.json", http.HandlerFunc(serveOpenAPI))
+}
+
+// Routes lists the patterns ("METHOD /path") of every route the Bridge
+// serves, so that tests can check a document covers each one.
+func Routes() []string {
+	var out []string
+	(&Server{}).register(nil, nil, func(pattern string, _ http.Handler) { out = append(out, pattern) })
+	return out
 }
 
 // rateLimitText is STK_RATE_LIMIT for the start-up log.

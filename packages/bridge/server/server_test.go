@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/santokit/santokit/packages/core/openapi/openapitest"
 	"io"
 	"log/slog"
 	"net"
@@ -76,7 +77,8 @@ func startHub(t testing.TB) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(hub.Handler())
+	// Every answer of every test is checked against the OpenAPI documents.
+	ts := httptest.NewServer(openapitest.Handler(t, openapitest.MustLoad(t, hubserver.OpenAPIDocument()), hub.Handler()))
 	t.Cleanup(func() { ts.Close(); hub.Close() })
 	r := do(t, "POST", ts.URL+"/v1/auth/login", hubapi.Login{Email: cfg.BootstrapEmail, Password: cfg.BootstrapPassword}, nil)
 	var tok hubapi.Tokens
@@ -103,7 +105,7 @@ func startBridge(t testing.TB, cfg Config) (*Server, string, *syncBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(b.Handler())
+	ts := httptest.NewServer(openapitest.Handler(t, openapitest.MustLoad(t, OpenAPIDocument), b.Handler()))
 	t.Cleanup(func() { ts.Close(); b.Close() })
 	return b, ts.URL, logs
 }

@@ -92,6 +92,7 @@ func TestRBACRouteByRole(t *testing.T) {
 		{"GET /readyz", "/readyz", public, nil},
 		{"GET /metrics", "/metrics", public, nil},
 		{"GET /v1/version", "/v1/version", public, nil},
+		{"GET /openapi.json", "/openapi.json", public, nil},
 		{"GET /.well-known/jwks.json", "/.well-known/jwks.json", public, nil},
 		{"POST /v1/auth/login", "/v1/auth/login", public, func(string) any { return hubapi.Login{Email: "x@example.com"} /* 400: no failed-login count */ }},
 		{"POST /v1/auth/refresh", "/v1/auth/refresh", public, func(string) any { return hubapi.Refresh{RefreshToken: "stkrt_nope"} }},

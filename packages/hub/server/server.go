@@ -184,3 +184,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 // Routes lists every route the Hub serves as "METHOD /path" patterns, for
 // tests that must cover them all.
 func Routes() []string { return api.Routes() }
+
+// OpenAPIDocument is the Hub API's OpenAPI 3.1 document, as GET
+// /openapi.json serves it (SPEC §15), for tests outside the Hub.
+func OpenAPIDocument() []byte { return api.OpenAPIDocument }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/santokit/santokit/packages/core/openapi/openapitest"
 	"io"
 	"log/slog"
 	"net"
@@ -98,7 +99,8 @@ func newHub(t testing.TB, storeEngine string, opts ...func(*Config)) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
+	// Every answer of every test is checked against the OpenAPI document.
+	ts := httptest.NewServer(openapitest.Handler(t, openapitest.MustLoad(t, OpenAPIDocument()), srv.Handler()))
 	t.Cleanup(func() { ts.Close(); srv.Close() })
 	h.srv = srv
 	h.url = ts.URL

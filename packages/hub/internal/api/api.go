@@ -98,6 +98,7 @@ func register(h *handlers, handle func(string, func(http.ResponseWriter, *http.R
 	handle("GET /readyz", h.readyz)
 	handle("GET /metrics", h.metrics)
 	handle("GET /v1/version", h.version)
+	handle("GET /openapi.json", h.openapiDocument)
 
 	handle("POST /v1/projects", h.createProject)
 	handle("GET /v1/projects", h.listProjects)
