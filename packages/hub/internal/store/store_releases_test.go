@@ -738,6 +738,32 @@ func releaseChild(url string) {
 	}
 }
 
+// waitForOtherBackends waits until no other session of the database is
+// busy: a COMMIT the killed child sent just before SIGKILL is still carried
+// out by its server process, and reading the env before and the releases
+// after it lands would see a release the revision does not count yet (the
+// flake this test had).
+func waitForOtherBackends(t *testing.T, s *Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()
+			AND backend_type = 'client backend' AND state <> 'idle'`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d other sessions still busy 10s after the kill", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestReleasesSurviveKill9 kills a child process with SIGKILL while it
 // commits releases in a loop, then checks that every release it reported is
 // whole, the env's pointer and revision agree with the releases stored, and
@@ -766,6 +792,9 @@ func TestReleasesSurviveKill9(t *testing.T) {
 
 			s := openStore(t, url)
 			ctx := t.Context()
+			if s.Engine() == "postgres" {
+				waitForOtherBackends(t, s)
+			}
 			env, err := s.GetEnv(ctx, "shop", "dev")
 			if err != nil {
 				t.Fatal(err)
