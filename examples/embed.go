@@ -31,7 +31,7 @@ type Template struct {
 // templates is the list `stk init --list` shows, default first.
 var templates = []Template{
 	{"todo", "each end user's private rows (owner: author), readers and writers by API key, logic: a join, an aggregate, a write as the caller"},
-	{"blog", "public reads of published posts, authors write their own, role moderator may do anything, logic: a public feed"},
+	{"blog", "public reads of published posts, authors write their own, role moderator sees, edits and deletes any, logic: a public feed"},
 	{"saas", "multi-tenant rows by the token's org claim, role admin manages an org's projects, logic: an admin-only aggregate"},
 	{"minimal", "_default rules only (reader reads, writer writes), so it validates against any database: a start for stk dev --db"},
 }
