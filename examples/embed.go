@@ -17,7 +17,7 @@ import (
 // database — is never built into stk nor copied by `stk init`. all: keeps
 // logics/_private/ directories and config/ as they are.
 //
-//go:embed */README.md */schema.sql */.gitignore all:*/config all:*/logics
+//go:embed */README.md */schema.sql */schema.postgres.sql */.gitignore all:*/config all:*/logics
 var files embed.FS
 
 // Template is one starting point of `stk init --template NAME`.

@@ -3,17 +3,25 @@ package e2e
 // The templates of `stk init --template` (issue #18 item 1, SPEC §11, §14),
 // each run through the real stk binary: `stk init`, `stk dev` on the
 // template's schema.sql, end-user tokens from `stk dev token` for users of
-// different roles and orgs, and a scripted set of /call requests proving
+// different roles and orgs, and a scripted set of /call requests — on
+// SQLite (stk dev's data.db) and on PostgreSQL (--db) — proving
 // what the template's README promises: owner isolation (todo), public
 // reads, authors' own posts and a moderator's power (blog), tenant
 // isolation and an admin role (saas), and each template's logic.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/santokit/santokit/internal/testpg"
 )
 
 // templateStep is one scripted call: who calls (a user key of the
@@ -146,40 +154,85 @@ func TestTemplates(t *testing.T) {
 			},
 		},
 	} {
-		t.Run(tc.template, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			stkIn(t, dir, "init", ".", "--template", tc.template)
-			d := startStkDev(t, dir, "")
-			headers := map[string]map[string]string{
-				"":    {"X-Santokit-Project": "dev", "X-Santokit-Env": "dev"},
-				"key": {"X-Santokit-Api-Key": d.key},
-			}
-			for user, args := range tc.users {
-				headers[user] = bearerHeaders(stkIn(t, dir, append([]string{"dev", "token", "--sub", user}, args...)...), "dev")
-			}
-			for i, s := range tc.steps {
-				code, body := bridgeCall(t, d.bridge, headers[s.who], s.body)
-				if code != s.status {
-					t.Errorf("step %d, %q %s: status %d, want %d: %s", i, s.who, s.body, code, s.status, body)
-					continue
-				}
-				if code != 200 {
-					if !strings.Contains(body, `"error"`) {
-						t.Errorf("step %d: %d without an error envelope: %s", i, code, body)
-					}
-					continue
-				}
-				got, affected := columnOf(t, body, s.col)
-				if s.col != "" && !slices.Equal(got, s.want) {
-					t.Errorf("step %d, %q %s: %s = %q, want %q: %s", i, s.who, s.body, s.col, got, s.want, body)
-				}
-				if s.affected >= 0 && affected != s.affected {
-					t.Errorf("step %d, %q %s: affected %d, want %d: %s", i, s.who, s.body, affected, s.affected, body)
-				}
-			}
-		})
+		for _, engine := range []string{"sqlite", "postgres"} {
+			t.Run(tc.template+"/"+engine, func(t *testing.T) {
+				t.Parallel()
+				runTemplate(t, tc.template, engine, tc.users, tc.steps)
+			})
+		}
 	}
+}
+
+// runTemplate copies a template with stk init, serves it with stk dev — on
+// its schema.sql in SQLite, or with --db on a PostgreSQL database made from
+// its schema.postgres.sql — and runs the steps.
+func runTemplate(t *testing.T, template, engine string, users map[string][]string, steps []templateStep) {
+	dir := t.TempDir()
+	stkIn(t, dir, "init", ".", "--template", template)
+	var d *stkDev
+	if engine == "postgres" {
+		d = startStkDev(t, dir, templateOnPostgres(t, filepath.Join(dir, "schema.postgres.sql")), "--db-stdin")
+	} else {
+		d = startStkDev(t, dir, "")
+	}
+	t.Cleanup(func() {
+		// On failure, the servers' errors say why (dev.log: JSON lines).
+		if b, err := os.ReadFile(filepath.Join(dir, ".santokit", "dev.log")); err == nil && t.Failed() {
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, `"level":"WARN"`) {
+					t.Log(l)
+				}
+			}
+		}
+	})
+	headers := map[string]map[string]string{
+		"":    {"X-Santokit-Project": "dev", "X-Santokit-Env": "dev"},
+		"key": {"X-Santokit-Api-Key": d.key},
+	}
+	for user, args := range users {
+		headers[user] = bearerHeaders(stkIn(t, dir, append([]string{"dev", "token", "--sub", user}, args...)...), "dev")
+	}
+	for i, s := range steps {
+		code, body := bridgeCall(t, d.bridge, headers[s.who], s.body)
+		if code != s.status {
+			t.Errorf("step %d, %q %s: status %d, want %d: %s", i, s.who, s.body, code, s.status, body)
+			continue
+		}
+		if code != 200 {
+			if !strings.Contains(body, `"error"`) {
+				t.Errorf("step %d: %d without an error envelope: %s", i, code, body)
+			}
+			continue
+		}
+		got, affected := columnOf(t, body, s.col)
+		if s.col != "" && !slices.Equal(got, s.want) {
+			t.Errorf("step %d, %q %s: %s = %q, want %q: %s", i, s.who, s.body, s.col, got, s.want, body)
+		}
+		if s.affected >= 0 && affected != s.affected {
+			t.Errorf("step %d, %q %s: affected %d, want %d: %s", i, s.who, s.body, affected, s.affected, body)
+		}
+	}
+}
+
+// templateOnPostgres makes a database from a template's
+// schema.postgres.sql and returns its URL.
+func templateOnPostgres(t *testing.T, schemaFile string) string {
+	t.Helper()
+	src, err := os.ReadFile(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbURL := testpg.New(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, string(src)); err != nil {
+		t.Fatalf("%s: %v", schemaFile, err)
+	}
+	return dbURL
 }
 
 // columnOf lists one column of the rows of a /call answer, each value as
