@@ -1,4 +1,4 @@
--- The todo example's database (SQLite). `stk dev` runs this file once, when
+-- The todo project's database (SQLite). `stk dev` runs this file once, when
 -- it creates the local data database .santokit/data.db; delete that file to
 -- start over. It is not used with --db (bring your own database).
 

@@ -49,7 +49,7 @@ func TestDevTwoUsersSeeOwnRows(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			stkIn(t, dir, "init", ".")
+			stkIn(t, dir, "init", ".", "--template", "minimal")
 			appendFile(t, filepath.Join(dir, "config", "permissions.yaml"), notesRules)
 			var stdin string
 			var args []string

@@ -1,5 +1,5 @@
 ---
-# A join (SPEC §6): each todo with its owner's name. Call it with
+# A join: each todo with its owner's name. Call it with
 #   {"path": "logics/todos/with-owner", "params": {"limit": 10}}
 auth: {roles: [reader, writer]}
 readonly: true

@@ -362,18 +362,22 @@ func (r *run) pgCount(ctx context.Context, q pgQuerier) (err error) {
 func (r *run) encodePG(res pgResult) (int, error) {
 	fields := res.FieldDescriptions()
 	cols := r.p.Columns
-	if r.p.Check {
+	switch {
+	case r.p.Check && len(fields) == 0:
+		// A statement that failed before describing its result (a
+		// constraint violation): res.Close below reports its error.
+	case r.p.Check:
 		// The last field is the rule's check, not a response column.
 		if len(fields) != len(cols)+1 {
 			return 0, apierr.Wrap(apierr.Internal, fmt.Errorf("plan has %d columns and a check, result %d", len(cols), len(fields)), "internal error")
 		}
 		fields = fields[:len(cols)]
-	} else if len(cols) == 0 && len(fields) > 0 {
+	case len(cols) == 0 && len(fields) > 0:
 		cols = make([]plan.Column, len(fields))
 		for i, f := range fields {
 			cols[i] = plan.Column{Name: f.Name, Type: pgOIDType(f.DataTypeOID)}
 		}
-	} else if len(cols) != len(fields) && len(fields) > 0 {
+	case len(cols) != len(fields) && len(fields) > 0:
 		return 0, apierr.Wrap(apierr.Internal, fmt.Errorf("plan has %d columns, result %d", len(cols), len(fields)), "internal error")
 	}
 	r.setColumns(cols)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/santokit/santokit/examples"
 	"github.com/santokit/santokit/packages/cli/internal/devstack"
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/httpserve"
@@ -280,33 +281,55 @@ func devError(err error) error {
 }
 
 func (a *app) initCmd() *cobra.Command {
-	var force bool
+	var force, list bool
+	var template string
 	c := &cobra.Command{
 		Use:   "init [DIR]",
-		Short: "Create a project directory: config/permissions.yaml, config/auth.yaml, logics/",
-		Long: `Write the project layout that 'stk dev' and the apply commands read into DIR
-(default: the current directory, created if missing):
+		Short: "Create a project directory from a template (todo, blog, saas, minimal)",
+		Long: `Copy a template's project into DIR (default: the current directory, created
+if missing); --template picks it (default todo), --list shows them all:
 
-  config/permissions.yaml  who may do what, with commented examples
-  config/auth.yaml         end-user JWT issuers (none yet)
-  logics/README.md         custom SQL logic goes here (how, with examples)
-  schema.sql               what 'stk dev' loads into a new local database
+  todo     each end user's private rows (owner), readers and writers by API key
+  blog     public reads, authors write their own posts, role moderator, a feed logic
+  saas     rows of many tenants kept apart by the token's org claim, role admin,
+           an aggregate logic
+  minimal  _default rules only: validates against any database (stk dev --db)
+
+Each template has the layout that 'stk dev' and the apply commands read:
+
+  schema.sql               what 'stk dev' loads into a new local database, with rows
+  config/permissions.yaml  who may do what, with comments
+  config/auth.yaml         end-user JWT issuers: the dev issuer of 'stk dev'
+  logics/                  custom SQL logic
+  README.md                what the template shows and calls to try
   .gitignore               ignores .santokit/, stk dev's local state
 
 An existing file is never overwritten (exit 1, naming it; nothing is written)
-unless --force; a file that already holds the very content is left alone, and
-an existing .gitignore only gets the .santokit/ line added.`,
-		Example: `  stk init
-  stk init myapp && cd myapp && stk dev --watch
-  stk init --force`,
+unless --force; a file that already holds the very content is left alone, an
+existing README.md is kept, and an existing .gitignore only gets the
+.santokit/ line added.`,
+		Example: `  stk init myapp && cd myapp && stk dev --watch
+  stk init myblog --template blog
+  stk init --list
+  stk init . --template saas --force`,
 		Args:              optionalDirArg,
 		ValidArgsFunction: dirCompletion,
 		RunE: action(func(cmd *cobra.Command, args []string) error {
+			if list {
+				if len(args) > 0 || cmd.Flags().Changed("template") || force {
+					return usageErrorf("--list takes no directory, --template or --force")
+				}
+				return a.listTemplates()
+			}
+			files, ok := examples.Files(template)
+			if !ok {
+				return usageErrorf("unknown template %q: --template takes one of %s (stk init --list)", template, templateNames())
+			}
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			files, err := devstack.Init(dir, force)
+			written, err := devstack.Init(dir, files, force)
 			if err != nil {
 				var ee *devstack.ExistsError
 				if errors.As(err, &ee) {
@@ -321,23 +344,68 @@ an existing .gitignore only gets the .santokit/ line added.`,
 			if a.json {
 				abs, _ := filepath.Abs(dir)
 				return a.writeJSON(struct {
-					Dir   string              `json:"dir"`
-					Files []devstack.InitFile `json:"files"`
-				}{abs, files})
+					Dir      string              `json:"dir"`
+					Template string              `json:"template"`
+					Files    []devstack.InitFile `json:"files"`
+				}{abs, template, written})
 			}
-			for _, f := range files {
+			for _, f := range written {
 				fmt.Fprintf(a.stdout, "%-11s %s\n", f.Action, filepath.Join(dir, filepath.FromSlash(f.Path)))
 			}
 			next := "stk dev --watch"
 			if dir != "." {
-				next = "stk dev " + dir + " --watch"
+				next = "cd " + dir + " && stk dev --watch"
 			}
-			fmt.Fprintf(a.stdout, "\nNext: edit schema.sql and config/permissions.yaml, then run: %s\n", next)
+			fmt.Fprintf(a.stdout, "\nTemplate %s. Next: read README.md, then run: %s\n", template, next)
 			return nil
 		}),
 	}
 	c.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	c.Flags().StringVarP(&template, "template", "t", examples.DefaultTemplate, "the template to copy: "+templateNames())
+	c.Flags().BoolVar(&list, "list", false, "list the templates and exit")
+	_ = c.RegisterFlagCompletionFunc("template", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var names []string
+		for _, t := range examples.Templates() {
+			names = append(names, t.Name+"\t"+t.Summary)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
 	return c
+}
+
+// listTemplates prints `stk init --list`: a table, or with --json an
+// array of {name, summary, default}.
+func (a *app) listTemplates() error {
+	type item struct {
+		examples.Template
+		Default bool `json:"default"`
+	}
+	var items []item
+	for _, t := range examples.Templates() {
+		items = append(items, item{t, t.Name == examples.DefaultTemplate})
+	}
+	if a.json {
+		return a.writeJSON(items)
+	}
+	t := newTable(a.stdout, "TEMPLATE", "WHAT IT SHOWS")
+	for _, it := range items {
+		name := it.Name
+		if it.Default {
+			name += " (default)"
+		}
+		t.row(name, it.Summary)
+	}
+	t.flush()
+	return nil
+}
+
+// templateNames lists the template names for messages: "todo, blog, …".
+func templateNames() string {
+	var names []string
+	for _, t := range examples.Templates() {
+		names = append(names, t.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // optionalDirArg accepts zero or one positional argument, a directory.

@@ -209,7 +209,7 @@ func TestDevEndToEnd(t *testing.T) {
 // served within seconds, and a bad one is reported with its line.
 func TestDevWatchProject(t *testing.T) {
 	dir := t.TempDir()
-	if r := stk(t, "", nil, "", "init", dir); r.code != 0 {
+	if r := stk(t, "", nil, "", "init", dir, "--template", "minimal"); r.code != 0 {
 		t.Fatalf("init: %d %s", r.code, r.stderr)
 	}
 	d := startDev(t, dir, "--watch")
@@ -315,7 +315,7 @@ func TestDevPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if r := stk(t, "", nil, "", "init", dir); r.code != 0 {
+	if r := stk(t, "", nil, "", "init", dir, "--template", "minimal"); r.code != 0 {
 		t.Fatalf("init: %d %s", r.code, r.stderr)
 	}
 	d := startDev(t, dir, "--db", dbURL)

@@ -31,6 +31,9 @@ type cliError struct {
 	// explainUnauthorized adds what to do; sessionEnded marks a stored
 	// login that could not be refreshed.
 	hub401, sessionEnded bool
+	// printed marks a command that printed its own --json document (stk
+	// doctor's checks) before failing: only the error line is added.
+	printed bool
 }
 
 func (e *cliError) Error() string { return e.message }
@@ -161,7 +164,7 @@ func (a *app) report(cmd *cobra.Command, e *cliError) int {
 	if e.usageHint && cmd != nil {
 		fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
-	if a.json && a.field == "" {
+	if a.json && a.field == "" && !e.printed {
 		body := apierr.Body{Error: apierr.BodyError{Code: e.code, Message: e.message, RequestID: e.requestID, Details: e.details}}
 		if e.envelope != nil {
 			body = *e.envelope

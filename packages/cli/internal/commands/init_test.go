@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/santokit/santokit/packages/core/permissions"
 )
 
-var initFiles = []string{"config/permissions.yaml", "config/auth.yaml", "logics/README.md", "schema.sql", ".gitignore"}
+var initFiles = []string{"README.md", "config/permissions.yaml", "config/auth.yaml", "logics/notes/add.sql", "logics/_admin/clear-done.sql", "schema.sql", ".gitignore"}
 
 func TestInitWritesLayout(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "myapp")
@@ -82,12 +83,17 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 	var out struct {
 		Files []struct{ Path, Action string } `json:"files"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Files) != len(initFiles) {
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatalf("--json: %v %s", err, r.stdout)
 	}
 	actions := map[string]string{}
 	for _, f := range out.Files {
 		actions[f.Path] = f.Action
+	}
+	for _, f := range initFiles {
+		if actions[f] == "" {
+			t.Errorf("--json does not list %s: %s", f, r.stdout)
+		}
 	}
 	if actions["config/permissions.yaml"] != "overwritten" || actions["schema.sql"] != "created" || actions[".gitignore"] != "updated" {
 		t.Errorf("actions %v", actions)
@@ -110,5 +116,59 @@ func TestInitUsage(t *testing.T) {
 	}
 	if r := stk(t, "", nil, "", "init", f); r.code != ExitUsage {
 		t.Errorf("a file: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// --template picks another template; --list names them all; an unknown
+// template is a usage error naming the choices; a README.md of one's own is
+// kept, never refused.
+func TestInitTemplates(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := stk(t, "", nil, "", "init", dir, "--template", "blog")
+	if r.code != 0 || !regexp.MustCompile(`(?m)^kept +`+regexp.QuoteMeta(filepath.Join(dir, "README.md"))+`$`).MatchString(r.stdout) || !strings.Contains(r.stdout, "Template blog.") {
+		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	if readFile(t, filepath.Join(dir, "README.md")) != "# mine\n" {
+		t.Error("README.md replaced")
+	}
+	if perm := readFile(t, filepath.Join(dir, "config", "permissions.yaml")); !strings.Contains(perm, "moderator") {
+		t.Errorf("not the blog's permissions:\n%s", perm)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "logics", "feed.sql")); err != nil {
+		t.Error(err)
+	}
+	// The same directory, another template: its files differ → refused.
+	if r := stk(t, "", nil, "", "init", dir, "-t", "saas"); r.code != ExitError || !strings.Contains(r.stderr, "permissions.yaml already exists") {
+		t.Errorf("saas over blog: exit %d %s", r.code, r.stderr)
+	}
+
+	r = stk(t, "", nil, "", "init", "--list")
+	for _, want := range []string{"todo (default)", "blog", "saas", "minimal", "moderator", "org claim"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("--list lacks %q: %d %s", want, r.code, r.stdout)
+		}
+	}
+	r = stk(t, "", nil, "", "init", "--list", "--json")
+	var list []struct {
+		Name, Summary string
+		Default       bool
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 4 || list[0].Name != "todo" || !list[0].Default || list[1].Default {
+		t.Errorf("--list --json: %v %s", err, r.stdout)
+	}
+	if r := stk(t, "", nil, "", "init", "--list", dir); r.code != ExitUsage {
+		t.Errorf("--list DIR: exit %d", r.code)
+	}
+
+	other := filepath.Join(t.TempDir(), "x")
+	r = stk(t, "", nil, "", "init", other, "--template", "shop")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, `unknown template "shop"`) || !strings.Contains(r.stderr, "todo, blog, saas, minimal") {
+		t.Errorf("unknown template: exit %d %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(other); err == nil {
+		t.Error("an unknown template created the directory")
 	}
 }

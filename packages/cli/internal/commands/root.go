@@ -193,7 +193,8 @@ Global flags may also come from the environment: STK_HUB_URL, STK_PROJECT, STK_E
 		a.genCmd(),
 		a.initCmd(),
 		a.devCmd(),
-		a.versionCmd(),
+		a.withVersionCheck(a.versionCmd()),
+		a.doctorCmd(),
 	)
 	addCompletionExamples(root)
 	return root

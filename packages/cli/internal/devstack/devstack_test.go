@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/santokit/santokit/examples"
 	"github.com/santokit/santokit/packages/cli/internal/hubclient"
 	"github.com/santokit/santokit/packages/core/apierr"
 )
@@ -267,7 +268,7 @@ func TestDevRestartReuses(t *testing.T) {
 func initProject(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	if _, err := Init(dir, false); err != nil {
+	if _, err := Init(dir, examples.Minimal(), false); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -2,42 +2,31 @@ package devstack
 
 import (
 	"bytes"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
-)
-
-// The files `stk init` writes, with comments for a user who has only this
-// directory (no references to the repository or the spec). The permissions
-// have rules on _default only, so that they validate against any database;
-// schema.sql is the todo example's tables as a start.
-var (
-	//go:embed layout/permissions.yaml
-	initPermissions []byte
-	//go:embed layout/auth.yaml
-	initAuth []byte
-	//go:embed layout/schema.sql
-	initSchema []byte
-	// The logic directory starts empty but for how to fill it: a logic
-	// naming the template's tables would not prepare on a database of the
-	// user's (--db), as permissions rules on tables would not validate.
-	//go:embed layout/logics-readme.md
-	initLogicsReadme []byte
 )
 
 // gitignoreLine keeps stk dev's local state out of git.
 const gitignoreLine = ".santokit/"
+
+// readmePath is the template's README: a user's own README.md is kept,
+// never refused nor overwritten, so that `stk init .` works in an existing
+// repository.
+const readmePath = "README.md"
 
 // InitFile is one file of the `stk init` layout and what Init did to it.
 type InitFile struct {
 	// Path is relative to the project directory, with slashes.
 	Path string `json:"path"`
 	// Action is created, overwritten, unchanged (it already held this
-	// content) or updated (.gitignore, to which the line was added).
+	// content), updated (.gitignore, to which the line was added) or kept
+	// (README.md: the directory's own is left as it is).
 	Action string `json:"action"`
 }
 
@@ -51,27 +40,19 @@ func (e *ExistsError) Error() string {
 	return e.Path + " already exists: use --force to overwrite it"
 }
 
-// Init writes the `stk init` layout into dir (created if missing):
-// config/permissions.yaml, config/auth.yaml, logics/README.md, schema.sql
-// (the schema stk dev loads into a new local database) and .gitignore with
-// .santokit/. An existing file with other content is an *ExistsError and
-// nothing is written, unless force; an existing .gitignore is never
-// replaced, only given the line it lacks.
-func Init(dir string, force bool) ([]InitFile, error) {
+// Init copies a template's files (examples.Files: schema.sql,
+// config/permissions.yaml, config/auth.yaml, logics/, README.md,
+// .gitignore) into dir, created if missing. An existing file with other
+// content is an *ExistsError and nothing is written, unless force; two
+// files are never replaced: an existing .gitignore only gets the
+// .santokit/ line it lacks, and an existing README.md is kept. A
+// .santokit/ directory in the template (stk dev's state) is never copied.
+func Init(dir string, template fs.FS, force bool) ([]InitFile, error) {
 	if dir == "" {
 		dir = "."
 	}
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, usagef("%s is not a directory", dir)
-	}
-	files := []struct {
-		path string
-		data []byte
-	}{
-		{PermissionsPath, initPermissions},
-		{AuthPath, initAuth},
-		{LogicsDir + "/README.md", initLogicsReadme},
-		{SchemaPath, initSchema},
 	}
 	type plan struct {
 		InitFile
@@ -79,40 +60,55 @@ func Init(dir string, force bool) ([]InitFile, error) {
 		data []byte
 	}
 	var plans []plan
-	for _, f := range files {
-		data := f.data
-		full := filepath.Join(dir, filepath.FromSlash(f.path))
-		p := plan{InitFile: InitFile{Path: f.path, Action: "created"}, full: full, data: data}
+	err := fs.WalkDir(template, ".", func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && d.Name() == StateDirName:
+			return fs.SkipDir
+		case d.IsDir():
+			return nil
+		}
+		data, err := fs.ReadFile(template, p)
+		if err != nil {
+			return err
+		}
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		pl := plan{InitFile: InitFile{Path: p, Action: "created"}, full: full, data: data}
 		old, err := os.ReadFile(full)
 		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("read %s: %w", full, unwrapPath(err))
 		case err == nil && bytes.Equal(old, data):
-			p.Action = "unchanged"
-		case err == nil || !errors.Is(err, fs.ErrNotExist):
-			if !force {
-				return nil, &ExistsError{Path: full}
-			}
-			p.Action = "overwritten"
+			pl.Action = "unchanged"
+		case err == nil && p == readmePath:
+			pl.Action = "kept"
+		case p == ".gitignore" && err == nil && hasLine(old, gitignoreLine):
+			pl.Action, pl.data = "unchanged", old
+		case p == ".gitignore" && err == nil:
+			pl.Action = "updated"
+			pl.data = append(bytes.Clone(old), []byte(gitignoreAddition(old))...)
+		case !force:
+			return &ExistsError{Path: full}
+		default:
+			pl.Action = "overwritten"
 		}
-		plans = append(plans, p)
+		plans = append(plans, pl)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	gi := plan{InitFile: InitFile{Path: ".gitignore", Action: "created"}, full: filepath.Join(dir, ".gitignore")}
-	old, err := os.ReadFile(gi.full)
-	switch {
-	case err == nil && hasLine(old, gitignoreLine):
-		gi.Action, gi.data = "unchanged", old
-	case err == nil:
-		gi.Action = "updated"
-		gi.data = append(bytes.Clone(old), []byte(gitignoreAddition(old))...)
-	case errors.Is(err, fs.ErrNotExist):
-		gi.data = []byte("# Local state of `stk dev` (Hub store, keys, data database, log)\n" + gitignoreLine + "\n")
-	default:
-		return nil, fmt.Errorf("read %s: %w", gi.full, unwrapPath(err))
-	}
-	plans = append(plans, gi)
+	// .gitignore last, as before templates: the project files come first
+	// in the listing, in the template's (lexical) order.
+	slices.SortStableFunc(plans, func(a, b plan) int {
+		return btoi(path.Base(a.Path) == ".gitignore") - btoi(path.Base(b.Path) == ".gitignore")
+	})
 
 	out := make([]InitFile, 0, len(plans))
 	for _, p := range plans {
-		if p.Action != "unchanged" {
+		if p.Action != "unchanged" && p.Action != "kept" {
 			if err := os.MkdirAll(filepath.Dir(p.full), 0o755); err != nil {
 				return out, fmt.Errorf("create %s: %w", filepath.Dir(p.full), unwrapPath(err))
 			}
@@ -123,6 +119,13 @@ func Init(dir string, force bool) ([]InitFile, error) {
 		out = append(out, p.InitFile)
 	}
 	return out, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // hasLine reports whether a .gitignore already ignores .santokit.

@@ -337,14 +337,16 @@ func TestResolveIssuer(t *testing.T) {
 	}
 }
 
-// The example and the stk init template trust the dev issuer at its
-// default URL, and their auth configs validate.
+// Every template of stk init trusts the dev issuer at its default URL, and
+// its auth config validates.
 func TestLayoutsTrustTheDevIssuer(t *testing.T) {
-	ex, err := fs.ReadFile(examples.Todo(), AuthPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, src := range map[string][]byte{"example": ex, "stk init": initAuth} {
+	for _, tm := range examples.Templates() {
+		files, _ := examples.Files(tm.Name)
+		src, err := fs.ReadFile(files, AuthPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := tm.Name
 		doc, problems := authconfig.Parse(src)
 		if len(problems) > 0 || doc == nil || len(doc.Issuers) != 1 || doc.Issuers[0].Issuer != DefaultIssuerURL {
 			t.Errorf("%s auth.yaml: %+v %v", name, doc, problems)

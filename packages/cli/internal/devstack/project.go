@@ -83,13 +83,13 @@ func (p *project) permissionsFile() string {
 }
 
 // permissions reads the permissions document to apply: the project's, or
-// outside a project the _default rules of stk init (--db) or the todo
+// outside a project the _default rules of the minimal template (--db) or the todo
 // example's.
 func (p *project) permissions() ([]byte, error) {
 	switch {
 	case p.isProject():
 	case p.ownDB:
-		return initPermissions, nil
+		return fs.ReadFile(examples.Minimal(), PermissionsPath)
 	default:
 		return fs.ReadFile(examples.Todo(), PermissionsPath)
 	}
@@ -180,13 +180,13 @@ func (p *project) authFile() string {
 }
 
 // auth reads the auth config to apply (SPEC §7.3): the project's
-// config/auth.yaml (nil when there is none), or outside a project stk
-// init's (--db) or the todo example's, both trusting the dev issuer.
+// config/auth.yaml (nil when there is none), or outside a project the
+// minimal template's (--db) or the todo example's, both trusting the dev issuer.
 func (p *project) auth() ([]byte, error) {
 	switch {
 	case p.isProject():
 	case p.ownDB:
-		return initAuth, nil
+		return fs.ReadFile(examples.Minimal(), AuthPath)
 	default:
 		return fs.ReadFile(examples.Todo(), AuthPath)
 	}
