@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -239,7 +240,7 @@ func checkWebDir(dir string) error {
 // .santokit/ holds the master key and the issuer's keys), and os.Root
 // keeps symbolic links from leading out of the directory.
 func webHandler(root *os.Root, cfg WebConfig) http.Handler {
-	files := http.FileServerFS(root.FS())
+	files := http.FileServerFS(dotless{root.FS()})
 	body, _ := json.Marshal(cfg)
 	return withRequestID(loopbackHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -260,6 +261,36 @@ func webHandler(root *os.Root, cfg WebConfig) http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})))
+}
+
+// dotless is a file system whose directory reads leave out names starting
+// with a dot, so that the --web server's directory listings do not name
+// .santokit/ or .env (their contents are refused by webHandler already).
+type dotless struct{ fs.FS }
+
+func (d dotless) Open(name string) (fs.File, error) {
+	f, err := d.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if dir, ok := f.(fs.ReadDirFile); ok {
+		return dotlessDir{dir}, nil
+	}
+	return f, nil
+}
+
+type dotlessDir struct{ fs.ReadDirFile }
+
+// ReadDir keeps ReadDir's contract for n > 0 (no empty batch before the
+// end) by reading on when a batch held only dot names.
+func (d dotlessDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	for {
+		all, err := d.ReadDirFile.ReadDir(n)
+		out := slices.DeleteFunc(all, func(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), ".") })
+		if len(out) > 0 || err != nil || n <= 0 || len(all) == 0 {
+			return out, err
+		}
+	}
 }
 
 // listenLoopback is listen for servers that must stay on loopback: they
