@@ -221,6 +221,18 @@ func corsOrigins(webURL, fromEnv string) (*cors.Policy, error) {
 	return cors.Parse(strings.Join(list, ","))
 }
 
+// tokenOrigins are the origins the token endpoint allows: corsOrigins
+// without `*`. The Bridge may answer every page, since a page still needs
+// a credential; the token endpoint mints that credential for any user, so
+// `*` there would let any site the developer visits act as anyone on the
+// dev database. It allows the --web page and origins listed by name.
+func tokenOrigins(webURL, fromEnv string) (*cors.Policy, error) {
+	if strings.TrimSpace(fromEnv) == "*" {
+		fromEnv = ""
+	}
+	return corsOrigins(webURL, fromEnv)
+}
+
 // checkWebDir is --web's directory: it must exist and be a directory.
 func checkWebDir(dir string) error {
 	fi, err := os.Stat(dir)
