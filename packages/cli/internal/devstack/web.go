@@ -16,6 +16,7 @@ import (
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/cors"
 	"github.com/santokit/santokit/packages/core/httperr"
+	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/requestid"
 )
 
@@ -104,19 +105,7 @@ func withRequestID(next http.Handler) http.Handler {
 // loopbackHost refuses a request whose Host is not a loopback name: a page
 // of another site whose DNS name was rebound to 127.0.0.1 would otherwise
 // be same-origin with these servers and could read tokens or files.
-func loopbackHost(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if ip := net.ParseIP(strings.Trim(host, "[]")); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
-			fail(w, r, apierr.New(apierr.Forbidden, "Host %q is not a loopback name: stk dev answers only http://127.0.0.1, localhost or [::1]", clip(r.Host)))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+func loopbackHost(next http.Handler) http.Handler { return httpserve.LoopbackHostOnly(next, fail) }
 
 // clip bounds a caller's text echoed in a message.
 func clip(s string) string {
@@ -312,7 +301,7 @@ func listenLoopback(flag, addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, usagef("%s %q: want host:port, e.g. %s", flag, addr, DefaultWebAddr)
 	}
-	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+	if !httpserve.LoopbackHost(host) {
 		return nil, usagef("%s %q: must be a loopback address (127.0.0.1, ::1 or localhost)", flag, addr)
 	}
 	return listen(flag, addr)
