@@ -155,12 +155,21 @@ async function requestHeaders(cfg: TransportConfig, opts: CallOptions | undefine
   for (const [k, v] of Object.entries(opts?.headers ?? {})) h.set(k, v);
   h.set("Content-Type", "application/json");
   for (const name of ["X-Santokit-Api-Key", "Authorization", "X-Santokit-Project", "X-Santokit-Env"]) h.delete(name);
-  if (cfg.apiKey !== undefined) h.set("X-Santokit-Api-Key", cfg.apiKey);
+  if (cfg.apiKey !== undefined) setCredential(h, "X-Santokit-Api-Key", cfg.apiKey);
   const token = typeof cfg.accessToken === "function" ? await cfg.accessToken() : cfg.accessToken;
-  if (token) h.set("Authorization", `Bearer ${token}`);
+  if (token) setCredential(h, "Authorization", `Bearer ${token}`);
   if (cfg.project !== undefined) h.set("X-Santokit-Project", cfg.project);
   if (cfg.env !== undefined) h.set("X-Santokit-Env", cfg.env);
   return h;
+}
+
+/** Sets a credential header; Headers' own error would quote the value. */
+function setCredential(h: Headers, name: string, value: string): void {
+  try {
+    h.set(name, value);
+  } catch {
+    throw new TypeError(`${name}: the credential is not a valid header value (a control character or newline in it?)`);
+  }
 }
 
 function successBody(res: Response, text: string): Result<unknown> {

@@ -116,3 +116,13 @@ describe("abort and timeout cleanup", () => {
     }
   });
 });
+
+describe("malformed credentials", () => {
+  test("a credential that is no valid header value is refused without being echoed", async () => {
+    const f = async () => ok();
+    const key = createClient({ url: "http://bridge.test:3000", apiKey: "stk_k1_s3cret\u0000x", fetch: f });
+    await assert.rejects(key.db("m").table("t").select(), (e) => e instanceof TypeError && /X-Santokit-Api-Key/.test(e.message) && !e.message.includes("s3cret"));
+    const tok = createClient({ url: "http://bridge.test:3000", project: "p", env: "e", accessToken: async () => "eyJ.s3cret\nx", fetch: f });
+    await assert.rejects(tok.db("m").table("t").select(), (e) => e instanceof TypeError && /Authorization/.test(e.message) && !e.message.includes("s3cret"));
+  });
+});
