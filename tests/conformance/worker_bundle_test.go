@@ -227,7 +227,9 @@ func TestWorkerSQLite(t *testing.T) {
 // TestWorkerCORS checks §4.6's CORS rules on the Worker.
 func TestWorkerCORS(t *testing.T) {
 	st := setup(t, "postgres")
-	plain := startWorker(t, st, nil)
+	// The runner gives the Bridge (and so the Worker) STK_CORS_ORIGINS for
+	// cors.json; "plain" is a Worker without it.
+	plain := startWorker(t, st, workerOptions{"STK_CORS_ORIGINS": ""})
 	cors := startWorker(t, st, workerOptions{"STK_CORS_ORIGINS": "https://app.example, https://admin.example"})
 	do := func(base, method, origin string, extra map[string]string) *http.Response {
 		t.Helper()
@@ -281,7 +283,7 @@ func TestWorkerCORS(t *testing.T) {
 
 	res = do(cors, "POST", "https://admin.example", reader)
 	if res.StatusCode != 200 || res.Header.Get("Access-Control-Allow-Origin") != "https://admin.example" ||
-		res.Header.Get("Access-Control-Expose-Headers") != "X-Request-Id" || res.Header.Get("Vary") != "Origin" {
+		res.Header.Get("Access-Control-Expose-Headers") != "X-Request-Id, Retry-After" || res.Header.Get("Vary") != "Origin" {
 		t.Errorf("allowed POST: %d %v", res.StatusCode, res.Header)
 	}
 	res = do(cors, "POST", "https://admin.example", nil) // an error answer carries them too

@@ -96,7 +96,7 @@ func TestBridgeCORSBinary(t *testing.T) {
 	// The call's error (503: no Hub) is readable by the page.
 	code, h, body = browserDo(t, "POST", base+"/call", map[string]string{"Origin": "http://localhost:5173", "Content-Type": "application/json",
 		"X-Santokit-Project": "dev", "X-Santokit-Env": "dev"}, `{"path":"db/main/todos/select"}`)
-	if code != 503 || h.Get("Access-Control-Allow-Origin") != "http://localhost:5173" || h.Get("Access-Control-Expose-Headers") != "X-Request-Id" {
+	if code != 503 || h.Get("Access-Control-Allow-Origin") != "http://localhost:5173" || h.Get("Access-Control-Expose-Headers") != "X-Request-Id, Retry-After" {
 		t.Fatalf("error answer: %d %v %s", code, h, body)
 	}
 	if !strings.Contains(logs.String(), `"corsOrigins":["http://localhost:5173"]`) {

@@ -65,7 +65,7 @@ func TestCORS(t *testing.T) {
 	r = do(t, "POST", url+"/call", map[string]any{"path": "db/main/todos/select"},
 		merge(anon("demo", "dev"), map[string]string{"Origin": app, "X-Request-Id": "trace-cors"}))
 	expect(t, r, 503, apierr.ServiceUnavailable, "")
-	if r.header.Get("Access-Control-Allow-Origin") != app || r.header.Get("Access-Control-Expose-Headers") != "X-Request-Id" ||
+	if r.header.Get("Access-Control-Allow-Origin") != app || r.header.Get("Access-Control-Expose-Headers") != "X-Request-Id, Retry-After" ||
 		r.header.Get("Vary") != "Origin" || r.header.Get("X-Request-Id") != "trace-cors" {
 		t.Errorf("error response headers: %v", r.header)
 	}

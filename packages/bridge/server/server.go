@@ -136,7 +136,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	})
 	mux := http.NewServeMux()
 	s.register(calls, m.Handler(), mux.Handle)
-	s.handler = edge.Wrap(log, tracer, corsPolicy.Wrap("/call", edge.Mux(mux), edge.Fail))
+	inner := corsPolicy.Wrap("/call", edge.Mux(mux), edge.Fail)
+	if cfg.AuthDisabled && httpserve.LoopbackAddr(cfg.Addr) {
+		// Without authentication anyone who reaches this Bridge runs every
+		// op; on loopback that is this machine, and a rebound DNS name
+		// must not make a web page one of them.
+		inner = httpserve.LoopbackHostOnly(inner, edge.Fail)
+	}
+	s.handler = edge.Wrap(log, tracer, inner)
 	return s, nil
 }
 

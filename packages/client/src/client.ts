@@ -138,6 +138,21 @@ function transportConfig(o: ClientOptions): TransportConfig {
   if (typeof o.url !== "string" || !/^https?:\/\//.test(o.url)) {
     throw new TypeError("createClient: url must be the Bridge's http(s):// base URL");
   }
+  // fetch refuses a URL with user info, and its error quotes the URL,
+  // password included; a query or fragment would swallow the /call
+  // appended below. Neither is echoed: the URL may hold a secret.
+  let parsed: URL;
+  try {
+    parsed = new URL(o.url);
+  } catch {
+    throw new TypeError("createClient: url must be the Bridge's http(s):// base URL");
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    throw new TypeError("createClient: url must not carry user info (user:password@): credentials go in apiKey or accessToken");
+  }
+  if (parsed.search !== "" || parsed.hash !== "" || /[?#]/.test(o.url)) {
+    throw new TypeError("createClient: url must be a base URL without a query or fragment (POST /call is appended)");
+  }
   if (o.apiKey !== undefined && o.accessToken !== undefined) {
     throw new TypeError("createClient: give either apiKey or accessToken, not both (SPEC §4.2)");
   }

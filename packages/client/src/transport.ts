@@ -74,11 +74,15 @@ export async function send(
   let timedOut = false;
   const sources = [cfg.signal, opts?.signal].filter((s): s is AbortSignal => s !== undefined);
   const onAbort = () => ctl.abort();
-  for (const s of sources) {
-    if (s.aborted) throw abortedError(s.reason);
-    s.addEventListener("abort", onAbort, { once: true });
-  }
+  // Checked before any listener is added: an early throw must not leave
+  // one behind on a long-lived client signal.
+  const aborted = sources.find((s) => s.aborted);
+  if (aborted) throw abortedError(aborted.reason);
   const timeout = opts?.timeout ?? cfg.timeout;
+  if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0) {
+    throw new TypeError("timeout must be a number of milliseconds ≥ 0 (0: no limit)");
+  }
+  for (const s of sources) s.addEventListener("abort", onAbort, { once: true });
   const timer =
     timeout > 0
       ? setTimeout(() => {
@@ -97,7 +101,11 @@ export async function send(
       const last = !idempotent || attempt >= MAX_TRIES;
       // The token function runs outside the network try: its own error
       // (a failed refresh) reaches the caller unchanged and is not retried.
-      const headers = await requestHeaders(cfg, opts);
+      // It is raced with the deadline and the signals, which bound the
+      // whole call even when the function never settles.
+      const headers = await untilAborted(requestHeaders(cfg, opts), ctl.signal).catch((e) => {
+        throw ctl.signal.aborted ? stopped(e) : e;
+      });
       if (ctl.signal.aborted) throw stopped(undefined);
       let res: Response;
       let text: string;
@@ -109,7 +117,7 @@ export async function send(
         const err = new SantokitError({
           code: "NETWORK_ERROR",
           status: 0,
-          message: `cannot reach ${originOf(cfg.callUrl)}: ${e instanceof Error ? e.message : String(e)}`,
+          message: `cannot reach ${originOf(cfg.callUrl)}: ${scrub(e instanceof Error ? e.message : String(e), headers)}`,
           cause: e,
         });
         if (last) throw err;
@@ -147,12 +155,21 @@ async function requestHeaders(cfg: TransportConfig, opts: CallOptions | undefine
   for (const [k, v] of Object.entries(opts?.headers ?? {})) h.set(k, v);
   h.set("Content-Type", "application/json");
   for (const name of ["X-Santokit-Api-Key", "Authorization", "X-Santokit-Project", "X-Santokit-Env"]) h.delete(name);
-  if (cfg.apiKey !== undefined) h.set("X-Santokit-Api-Key", cfg.apiKey);
+  if (cfg.apiKey !== undefined) setCredential(h, "X-Santokit-Api-Key", cfg.apiKey);
   const token = typeof cfg.accessToken === "function" ? await cfg.accessToken() : cfg.accessToken;
-  if (token) h.set("Authorization", `Bearer ${token}`);
+  if (token) setCredential(h, "Authorization", `Bearer ${token}`);
   if (cfg.project !== undefined) h.set("X-Santokit-Project", cfg.project);
   if (cfg.env !== undefined) h.set("X-Santokit-Env", cfg.env);
   return h;
+}
+
+/** Sets a credential header; Headers' own error would quote the value. */
+function setCredential(h: Headers, name: string, value: string): void {
+  try {
+    h.set(name, value);
+  } catch {
+    throw new TypeError(`${name}: the credential is not a valid header value (a control character or newline in it?)`);
+  }
 }
 
 function successBody(res: Response, text: string): Result<unknown> {
@@ -193,6 +210,38 @@ function errorFromResponse(res: Response, text: string): SantokitError {
 
 function abortedError(reason: unknown): SantokitError {
   return new SantokitError({ code: "ABORTED", status: 0, message: "the call was aborted", cause: reason });
+}
+
+/** p, or a rejection with signal's reason as soon as signal fires. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * A fetch error's text without the credentials this request carried: a
+ * custom fetch (a proxy agent, a logging wrapper) may quote the request.
+ */
+function scrub(text: string, headers: Headers): string {
+  for (const name of ["X-Santokit-Api-Key", "Authorization"]) {
+    const secret = headers.get(name)?.replace(/^Bearer /, "") ?? "";
+    // Real keys and tokens are long; a short test value would mangle text.
+    if (secret.length >= 8) text = text.split(secret).join("[redacted]");
+  }
+  return text;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

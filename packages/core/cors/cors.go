@@ -24,11 +24,13 @@ import (
 )
 
 // The fixed parts of the answers. AllowHeaders are exactly the request
-// headers of SPEC §4.1 and §3 a browser app sends.
+// headers of SPEC §4.1 and §3 a browser app sends; ExposeHeaders the
+// response headers it reads that are not CORS-safelisted: the request id,
+// and Retry-After of a 429 or 503, which the SDK honours.
 const (
 	AllowMethods  = "POST"
 	AllowHeaders  = "Authorization, Content-Type, X-Request-Id, X-Santokit-Api-Key, X-Santokit-Env, X-Santokit-Project"
-	ExposeHeaders = "X-Request-Id"
+	ExposeHeaders = "X-Request-Id, Retry-After"
 	MaxAge        = "600"
 )
 

@@ -138,7 +138,7 @@ func TestWrap(t *testing.T) {
 			"Access-Control-Allow-Headers": AllowHeaders, "Access-Control-Max-Age": "600", "Vary": "Origin"}
 	}
 	simple := func(allow string) map[string]string {
-		return map[string]string{"Access-Control-Allow-Origin": allow, "Access-Control-Expose-Headers": "X-Request-Id", "Vary": "Origin"}
+		return map[string]string{"Access-Control-Allow-Origin": allow, "Access-Control-Expose-Headers": "X-Request-Id, Retry-After", "Vary": "Origin"}
 	}
 
 	t.Run("preflight from an allowed origin is answered without the handler", func(t *testing.T) {

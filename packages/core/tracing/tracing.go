@@ -43,7 +43,9 @@ func propagator() propagation.TraceContext { return propagation.TraceContext{} }
 
 // CheckEndpoint validates OTEL_EXPORTER_OTLP_ENDPOINT's value: "" (off) or
 // an http(s) base URL, to which /v1/traces is appended (the OTLP/HTTP
-// convention for this variable).
+// convention for this variable). The exporter keeps only scheme, host and
+// path, so user info or a query (a collector's credential) would be
+// dropped silently: they are refused, pointing at the headers variable.
 func CheckEndpoint(endpoint string) error {
 	if endpoint == "" {
 		return nil
@@ -52,16 +54,26 @@ func CheckEndpoint(endpoint string) error {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return fmt.Errorf("%s %q: want http(s)://host[:port][/path], the OTLP/HTTP collector's base URL", EndpointVariable, Redact(endpoint))
 	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%s %q: no user info, query or fragment (the exporter would drop them): give the collector's credentials in OTEL_EXPORTER_OTLP_HEADERS",
+			EndpointVariable, Redact(endpoint))
+	}
 	return nil
 }
 
-// Redact is endpoint without credentials, for logs.
+// Redact is endpoint without credentials, for logs: no query, and user
+// info masked whole (a user name alone may be a token).
 func Redact(endpoint string) string {
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return "(unparsable)"
 	}
-	u.RawQuery = ""
+	u.RawQuery, u.Fragment = "", ""
+	if u.User != nil {
+		if _, hasPassword := u.User.Password(); !hasPassword {
+			u.User = url.User("xxxxx")
+		}
+	}
 	return u.Redacted()
 }
 

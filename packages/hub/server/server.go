@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/santokit/santokit/packages/core/dbtarget"
+	"github.com/santokit/santokit/packages/core/httperr"
 	"github.com/santokit/santokit/packages/core/httpserve"
+	"github.com/santokit/santokit/packages/core/requestid"
 	"github.com/santokit/santokit/packages/core/tracing"
 	"github.com/santokit/santokit/packages/hub/internal/api"
 	"github.com/santokit/santokit/packages/hub/internal/auth"
@@ -107,13 +109,28 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	log.Info("tracing", "otlpEndpoint", tracing.Redact(cfg.OTLPEndpoint), "enabled", tracer.Enabled())
 	apiCfg.Tracer = tracer
 	watchCtx, stopWatch := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, log: log, store: st, svc: svc, tracer: tracer, handler: api.New(svc, log, apiCfg),
+	handler := api.New(svc, log, apiCfg)
+	if cfg.AuthDisabled && httpserve.LoopbackAddr(cfg.Addr) {
+		// Anyone who reaches this Hub acts as an org owner; on loopback
+		// that is this machine, and a rebound DNS name must not make a
+		// web page one of them.
+		handler = httpserve.LoopbackHostOnly(handler, failRebound)
+	}
+	s := &Server{cfg: cfg, log: log, store: st, svc: svc, tracer: tracer, handler: handler,
 		stopWatch: stopWatch, watched: make(chan struct{})}
 	go func() {
 		defer close(s.watched)
 		svc.WatchStore(watchCtx)
 	}()
 	return s, nil
+}
+
+// failRebound answers a request refused by LoopbackHostOnly: outside the
+// API's edge, so it gives the request id itself.
+func failRebound(w http.ResponseWriter, r *http.Request, err error) {
+	id := requestid.Accept(r.Header.Get("X-Request-Id"))
+	w.Header().Set("X-Request-Id", id)
+	httperr.Write(w, id, err)
 }
 
 // oauthSettings builds the provider clients of cfg. OIDC discovery is

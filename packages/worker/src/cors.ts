@@ -82,7 +82,7 @@ export function apply(p: Policy | null, request: Request, headers: Headers): Res
   }
   if (allow) {
     headers.set("Access-Control-Allow-Origin", allow);
-    headers.set("Access-Control-Expose-Headers", "X-Request-Id");
+    headers.set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
     headers.set("Vary", "Origin");
   }
   return null;

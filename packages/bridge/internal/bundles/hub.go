@@ -36,7 +36,9 @@ func (e *hubError) Error() string { return fmt.Sprintf("the Hub answered %d", e.
 // hubClient speaks the Hub's /internal API (SPEC §8.1). It knows one Hub
 // or several (STK_HUB_URL as a comma list, SPEC §12): it sticks to the one
 // that last answered and, when a request cannot reach it (a transport
-// error, not an HTTP status), tries the next ones in turn. Any Hub of a
+// error, not an HTTP status), tries the next ones in turn; when it does not
+// answer before the request's deadline, the next request starts at the
+// following Hub. Any Hub of a
 // deployment serves the same store, so they are interchangeable.
 type hubClient struct {
 	bases  []string // without trailing slashes; at least one
@@ -82,6 +84,10 @@ func (h *hubClient) do(ctx context.Context, internal bool, newReq func(base stri
 		}
 		lastErr = err
 		if ctx.Err() != nil {
+			// No answer before the deadline: this Hub may be hung rather
+			// than refusing connections, so the next request starts at
+			// the following one instead of waiting on it again.
+			h.cur.CompareAndSwap(int32(n), int32((n+1)%len(h.bases)))
 			break
 		}
 	}

@@ -107,7 +107,12 @@ func New(rule Rule, maxBuckets int) *Limiter {
 	if maxBuckets <= 0 {
 		maxBuckets = DefaultMaxBuckets
 	}
-	idle := time.Duration(float64(rule.Burst) / float64(rule.Rate) * float64(time.Second))
+	// In float first: a very slow rule's refill time overflows a Duration,
+	// and a wrapped (negative) one would forget drained buckets at once.
+	idle := time.Duration(math.MaxInt64)
+	if f := float64(rule.Burst) / float64(rule.Rate) * float64(time.Second); f < float64(math.MaxInt64) {
+		idle = time.Duration(f)
+	}
 	return &Limiter{rule: rule, max: maxBuckets, idle: max(idle, time.Second), buckets: make(map[string]*list.Element)}
 }
 

@@ -282,7 +282,8 @@ func Run(ctx context.Context, o Options) error {
 		closeWeb()
 		return usagef("%v", err)
 	}
-	issuer, err := st.startIssuer(il, tokenRoutes(corsPolicy))
+	tokenPolicy, _ := tokenOrigins(webURL, o.Getenv("STK_CORS_ORIGINS")) // a subset of corsPolicy's: checked above
+	issuer, err := st.startIssuer(il, tokenRoutes(tokenPolicy))
 	if err != nil {
 		_, _, _ = hl.Close(), bl.Close(), il.Close()
 		closeWeb()

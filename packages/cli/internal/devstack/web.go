@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/cors"
 	"github.com/santokit/santokit/packages/core/httperr"
+	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/requestid"
 )
 
@@ -103,19 +105,7 @@ func withRequestID(next http.Handler) http.Handler {
 // loopbackHost refuses a request whose Host is not a loopback name: a page
 // of another site whose DNS name was rebound to 127.0.0.1 would otherwise
 // be same-origin with these servers and could read tokens or files.
-func loopbackHost(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if ip := net.ParseIP(strings.Trim(host, "[]")); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
-			fail(w, r, apierr.New(apierr.Forbidden, "Host %q is not a loopback name: stk dev answers only http://127.0.0.1, localhost or [::1]", clip(r.Host)))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+func loopbackHost(next http.Handler) http.Handler { return httpserve.LoopbackHostOnly(next, fail) }
 
 // clip bounds a caller's text echoed in a message.
 func clip(s string) string {
@@ -220,6 +210,18 @@ func corsOrigins(webURL, fromEnv string) (*cors.Policy, error) {
 	return cors.Parse(strings.Join(list, ","))
 }
 
+// tokenOrigins are the origins the token endpoint allows: corsOrigins
+// without `*`. The Bridge may answer every page, since a page still needs
+// a credential; the token endpoint mints that credential for any user, so
+// `*` there would let any site the developer visits act as anyone on the
+// dev database. It allows the --web page and origins listed by name.
+func tokenOrigins(webURL, fromEnv string) (*cors.Policy, error) {
+	if strings.TrimSpace(fromEnv) == "*" {
+		fromEnv = ""
+	}
+	return corsOrigins(webURL, fromEnv)
+}
+
 // checkWebDir is --web's directory: it must exist and be a directory.
 func checkWebDir(dir string) error {
 	fi, err := os.Stat(dir)
@@ -239,7 +241,7 @@ func checkWebDir(dir string) error {
 // .santokit/ holds the master key and the issuer's keys), and os.Root
 // keeps symbolic links from leading out of the directory.
 func webHandler(root *os.Root, cfg WebConfig) http.Handler {
-	files := http.FileServerFS(root.FS())
+	files := http.FileServerFS(dotless{root.FS()})
 	body, _ := json.Marshal(cfg)
 	return withRequestID(loopbackHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -262,6 +264,36 @@ func webHandler(root *os.Root, cfg WebConfig) http.Handler {
 	})))
 }
 
+// dotless is a file system whose directory reads leave out names starting
+// with a dot, so that the --web server's directory listings do not name
+// .santokit/ or .env (their contents are refused by webHandler already).
+type dotless struct{ fs.FS }
+
+func (d dotless) Open(name string) (fs.File, error) {
+	f, err := d.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if dir, ok := f.(fs.ReadDirFile); ok {
+		return dotlessDir{dir}, nil
+	}
+	return f, nil
+}
+
+type dotlessDir struct{ fs.ReadDirFile }
+
+// ReadDir keeps ReadDir's contract for n > 0 (no empty batch before the
+// end) by reading on when a batch held only dot names.
+func (d dotlessDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	for {
+		all, err := d.ReadDirFile.ReadDir(n)
+		out := slices.DeleteFunc(all, func(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), ".") })
+		if len(out) > 0 || err != nil || n <= 0 || len(all) == 0 {
+			return out, err
+		}
+	}
+}
+
 // listenLoopback is listen for servers that must stay on loopback: they
 // hand out tokens or files to whoever asks.
 func listenLoopback(flag, addr string) (net.Listener, error) {
@@ -269,7 +301,7 @@ func listenLoopback(flag, addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, usagef("%s %q: want host:port, e.g. %s", flag, addr, DefaultWebAddr)
 	}
-	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+	if !httpserve.LoopbackHost(host) {
 		return nil, usagef("%s %q: must be a loopback address (127.0.0.1, ::1 or localhost)", flag, addr)
 	}
 	return listen(flag, addr)
