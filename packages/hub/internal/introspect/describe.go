@@ -171,7 +171,13 @@ func sqliteDescribe(ctx context.Context, targets *dbtarget.Policy, rawURL string
 	defer done()
 	out := make([]Statement, len(sqls))
 	for i, q := range sqls {
+		// Zeros, not NULLs: SQLite refuses a NULL LIMIT or OFFSET when the
+		// statement runs, and the result columns are read by running it
+		// (zero rows at LIMIT 0, at most one row stepped otherwise).
 		args := make([]any, maxSQLiteParam(q))
+		for j := range args {
+			args[j] = int64(0)
+		}
 		rows, err := conn.QueryContext(ctx, "EXPLAIN "+q, args...)
 		if err != nil {
 			if ctx.Err() != nil {

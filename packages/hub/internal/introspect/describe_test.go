@@ -55,6 +55,9 @@ INSERT INTO posts VALUES (1, 'one', '2024-01-01');`)
 		"SELECT id, title, at FROM posts WHERE id = ?1 AND title = ?2",
 		"SELECT id FROM nope WHERE id = ?1",
 		"DELETE FROM posts WHERE id = ?1",
+		// A LIMIT or OFFSET bound to NULL is a runtime error in SQLite: the
+		// describe must still learn the columns (todo-web's todos/mine).
+		"SELECT id, title FROM posts ORDER BY id LIMIT ?1 OFFSET ?2",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +71,10 @@ INSERT INTO posts VALUES (1, 'one', '2024-01-01');`)
 	}
 	if got[2].Problem != "" || len(got[2].Columns) != 0 {
 		t.Errorf("delete: %+v", got[2])
+	}
+	want3 := []logic.Column{{Name: "id", Type: schema.Bigint}, {Name: "title", Type: schema.Text}}
+	if got[3].Problem != "" || !reflect.DeepEqual(got[3].Columns, want3) {
+		t.Errorf("select with LIMIT/OFFSET params: %+v", got[3])
 	}
 	rows, err := Tables(ctx, testTargets, schema.EngineSQLite, url)
 	if err != nil || len(rows) != 1 {
