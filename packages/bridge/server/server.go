@@ -127,6 +127,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /v1/version", s.version)
 	s.handler = edge.Wrap(log, corsPolicy.Wrap("/call", edge.Mux(mux), edge.Fail))
 	return s, nil
 }
