@@ -14,7 +14,7 @@ type versionOut struct {
 	// ClientCommit and ClientDate identify a release build of stk.
 	ClientCommit string `json:"clientCommit,omitempty"`
 	ClientDate   string `json:"clientDate,omitempty"`
-	HubURL string `json:"hubUrl"`
+	HubURL       string `json:"hubUrl"`
 	// Hub is the Hub's version; empty when it could not be asked.
 	Hub      string `json:"hub,omitempty"`
 	HubError string `json:"hubError,omitempty"`
