@@ -487,3 +487,40 @@ func runImage(t *testing.T, path string) {
 		t.Errorf("the container's Hub says version %q, want %s", v.Version, testVersion)
 	}
 }
+
+// TestManifestsLicence: every package manifest of the repository says
+// Apache-2.0, the LICENSE at the root (issue 18 item 5); a new workspace
+// package that forgets it fails here.
+func TestManifestsLicence(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := git(context.Background(), root, "ls-files", "--cached", "--others", "--exclude-standard", "--", "package.json", "*/package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifests := strings.Fields(out)
+	if !slices.Contains(manifests, "package.json") || !slices.Contains(manifests, "packages/client/package.json") {
+		t.Fatalf("manifests found: %q", manifests)
+	}
+	for _, m := range manifests {
+		b, err := os.ReadFile(filepath.Join(root, m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pkg struct{ License string }
+		if err := json.Unmarshal(b, &pkg); err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if pkg.License != "Apache-2.0" {
+			t.Errorf("%s: license %q, want \"Apache-2.0\"", m, pkg.License)
+		}
+	}
+	for _, lic := range []string{"LICENSE", "packages/client/LICENSE"} {
+		b, err := os.ReadFile(filepath.Join(root, lic))
+		if err != nil || !bytes.Contains(b, []byte("Apache License")) || !bytes.Contains(b, []byte("Version 2.0, January 2004")) {
+			t.Errorf("%s is not the Apache License 2.0 (%v)", lic, err)
+		}
+	}
+}
