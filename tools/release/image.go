@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -34,13 +36,13 @@ var ImagePrograms = []ImageProgram{
 
 // Image facts the test checks.
 const (
-	imageUser     = "65532:65532"
-	imageBinDir   = "/usr/local/bin/"
-	imageCACerts  = "/etc/ssl/certs/ca-certificates.crt"
-	nonRootUID    = 65532
-	hostCABundle  = "/etc/ssl/certs/ca-certificates.crt"
-	imageDataDir  = "/data"
-	healthTimeout = 5e9 // ns
+	imageUser    = "65532:65532"
+	nonRootUID   = 65532
+	imageBinDir  = "/usr/local/bin/"
+	imageDataDir = "/data"
+	// caBundle is Debian's CA bundle path, read on the build host and
+	// written at the same path in the image.
+	caBundle = "/etc/ssl/certs/ca-certificates.crt"
 )
 
 // imageName is the OCI layout tarball of prog for p.
@@ -54,7 +56,7 @@ func imageName(prog, version string, p Platform) string {
 // layout in a tar (`podman load -i`, `docker load -i`, `skopeo copy
 // oci-archive:…`). Every time in it is the commit's.
 func writeImage(out string, prog ImageProgram, p Platform, st Stamp, bin string, license []byte) (string, error) {
-	ca, err := os.ReadFile(hostCABundle)
+	ca, err := os.ReadFile(caBundle)
 	if err != nil {
 		return "", fmt.Errorf("CA certificates for the image: %w (install Debian's ca-certificates)", err)
 	}
@@ -118,7 +120,7 @@ func writeImage(out string, prog ImageProgram, p Platform, st Stamp, bin string,
 		"org.opencontainers.image.description": "Santokit " + prog.Name,
 		"org.opencontainers.image.version":     st.Version,
 		"org.opencontainers.image.revision":    st.Commit,
-		"org.opencontainers.image.created":     st.Date.Format("2006-01-02T15:04:05Z07:00"),
+		"org.opencontainers.image.created":     st.Date.Format(time.RFC3339),
 		"org.opencontainers.image.licenses":    "Apache-2.0",
 		"org.opencontainers.image.source":      "https://github.com/santokit/santokit",
 		// The OCI config has no health check; Docker's Healthcheck
@@ -129,7 +131,7 @@ func writeImage(out string, prog ImageProgram, p Platform, st Stamp, bin string,
 	cf.Config = v1.Config{
 		User:         imageUser,
 		Entrypoint:   []string{exe},
-		Env:          append([]string{"PATH=/usr/local/bin", "SSL_CERT_FILE=" + imageCACerts}, prog.Env...),
+		Env:          append([]string{"PATH=/usr/local/bin", "SSL_CERT_FILE=" + caBundle}, prog.Env...),
 		WorkingDir:   imageDataDir,
 		ExposedPorts: map[string]struct{}{prog.Port + "/tcp": {}},
 		Volumes:      map[string]struct{}{imageDataDir: {}},
@@ -137,7 +139,7 @@ func writeImage(out string, prog ImageProgram, p Platform, st Stamp, bin string,
 		StopSignal:   "SIGTERM",
 		Healthcheck: &v1.HealthConfig{
 			Test:     []string{"CMD", exe, "healthcheck", "http://127.0.0.1:" + prog.Port + "/healthz"},
-			Interval: 10e9, Timeout: healthTimeout, StartPeriod: 5e9, Retries: 3,
+			Interval: 10 * time.Second, Timeout: 5 * time.Second, StartPeriod: 5 * time.Second, Retries: 3,
 		},
 	}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
@@ -189,15 +191,7 @@ func tarDir(dir, dst string, st Stamp) error {
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.Name, b.Name) })
 	f, err := os.Create(dst)
 	if err != nil {
 		return err

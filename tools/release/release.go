@@ -79,6 +79,10 @@ func Run(ctx context.Context, cfg Config, log io.Writer) ([]string, error) {
 	if !filepath.IsAbs(out) {
 		out = filepath.Join(cfg.Root, out)
 	}
+	// The output directory is emptied: never the repository or above it.
+	if rel, err := filepath.Rel(out, cfg.Root); err != nil || rel == "." || !strings.HasPrefix(rel, "..") {
+		return nil, fmt.Errorf("-out %q: the output directory is emptied first, so it must not be or contain the repository", cfg.Out)
+	}
 	st, err := stamp(ctx, cfg.Root, cfg.Version)
 	if err != nil {
 		return nil, err

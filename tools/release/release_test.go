@@ -524,3 +524,38 @@ func TestManifestsLicence(t *testing.T) {
 		}
 	}
 }
+
+// TestRunRefuses: bad versions and an output directory that would empty the
+// repository are refused before anything is built or removed.
+func TestRunRefuses(t *testing.T) {
+	root := t.TempDir()
+	keep := filepath.Join(root, "keep")
+	if err := os.WriteFile(keep, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host := []Platform{{runtime.GOOS, runtime.GOARCH}}
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Version: "1.2.3", Root: root, Out: "dist", Platforms: host}, `-version "1.2.3": want vMAJOR.MINOR.PATCH`},
+		{Config{Version: "v1.2", Root: root, Out: "dist", Platforms: host}, `-version "v1.2"`},
+		{Config{Version: "v1.2.3", Root: root, Out: ".", Platforms: host}, `-out ".": the output directory is emptied first`},
+		{Config{Version: "v1.2.3", Root: root, Out: "..", Platforms: host}, `-out "..": the output directory is emptied first`},
+		{Config{Version: "v1.2.3", Root: root, Out: "dist"}, "no platforms"},
+	} {
+		_, err := Run(context.Background(), tc.cfg, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Run(%+v) = %v, want an error containing %q", tc.cfg, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("a refused run removed a file: %v", err)
+	}
+	if _, err := parsePlatforms("linux"); err == nil {
+		t.Error(`-platforms "linux" accepted`)
+	}
+	if p, err := parsePlatforms("linux/arm64, windows/amd64"); err != nil || len(p) != 2 || p[1] != (Platform{"windows", "amd64"}) {
+		t.Errorf("parsePlatforms = %v, %v", p, err)
+	}
+}
