@@ -24,7 +24,7 @@ GOFILES = $(shell find . -name '*.go' \
 
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test test-ts test-worker todo-web openapi lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev
+.PHONY: all build test test-ts test-worker todo-web openapi lint vet fmtcheck staticcheck wasmcheck tools bench fmt clean dev release release-host
 
 all: build
 
@@ -131,9 +131,23 @@ docs:
 fmt:
 	gofmt -w $(GOFILES)
 
+## release: the release into dist/ (tools/release, decision 0036): stk,
+## stk-hub, stk-bridge for linux/darwin/windows x amd64/arm64, reproducible,
+## archived with LICENSE and README; OCI images of stk-hub and stk-bridge;
+## the CycloneDX SBOM; the @santokit/client npm tarball; SHA256SUMS.
+## make release VERSION=v1.2.3 (packages/client/package.json must say 1.2.3)
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=vX.Y.Z"; exit 2; }
+	$(GO) run ./tools/release -version $(VERSION) -out dist
+
+## release-host: the same for this machine's platform only, without npm
+## (the dry run that the test suite also does: go test ./tools/release/)
+release-host:
+	$(GO) run ./tools/release -version $(or $(VERSION),v0.0.0-dev) -platforms host -npm=false -out dist
+
 ## clean: remove build and coverage output (leaves .santokit/ alone: it holds local Hub data)
 clean:
-	rm -rf bin/ coverage/ coverage.out coverage.txt coverage.html
+	rm -rf bin/ dist/ coverage/ coverage.out coverage.txt coverage.html
 	find . -name '*.coverprofile' -not -path './node_modules/*' -not -path './.git/*' -delete
 
 ## dev: stk dev — a Hub and a Bridge in one process on embedded defaults

@@ -2,6 +2,7 @@ package server
 
 import (
 	_ "embed"
+	"github.com/santokit/santokit/packages/core/buildinfo"
 	"net/http"
 
 	"github.com/santokit/santokit/packages/core/openapi"
@@ -89,6 +90,9 @@ func OpenAPI() ([]byte, error) {
 			Responses: []openapi.Response{health}},
 		{Pattern: "GET /metrics", ID: "metrics", Tag: "ops", Summary: "Prometheus metrics.",
 			Responses: []openapi.Response{{Status: 200, Body: &openapi.Body{Media: openapi.Text, Schema: openapi.Schema{"type": "string"}}}}},
+		{Pattern: "GET /v1/version", ID: "version", Tag: "ops", Summary: "The Bridge's version, commit and build date.",
+			Responses: []openapi.Response{{Status: http.StatusOK, Body: &openapi.Body{Value: buildinfo.Info{Version: "v1.2.3",
+				Commit: "3f2c1ab5d0e4c6b7a8f9e0d1c2b3a4f5e6d7c8b9", Date: "2026-12-01T10:00:00Z"}}}}},
 		{Pattern: "GET /openapi.json", ID: "openapi", Tag: "ops", Summary: "This document.",
 			Responses: []openapi.Response{{Status: 200, Body: &openapi.Body{Schema: openapi.Schema{"type": "object"}}, Headers: []string{"ETag", "Cache-Control"}}}},
 	})

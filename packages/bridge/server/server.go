@@ -154,6 +154,7 @@ func (s *Server) register(calls, metrics http.Handler, handle func(string, http.
 	handle("GET /readyz", http.HandlerFunc(s.readyz))
 	handle("GET /metrics", metrics)
 	handle("GET /openapi.json", http.HandlerFunc(serveOpenAPI))
+	handle("GET /v1/version", http.HandlerFunc(s.version))
 }
 
 // Routes lists the patterns ("METHOD /path") of every route the Bridge

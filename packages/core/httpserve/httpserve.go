@@ -17,12 +17,12 @@ import (
 	"os"
 	"os/signal"
 	"path"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/buildinfo"
 )
 
 // Command is the main of a server program: `name version` prints the
@@ -32,7 +32,14 @@ import (
 func Command[C any](name string, load func(getenv func(string) string, version string) (C, slog.Level, error),
 	run func(ctx context.Context, cfg C, log *slog.Logger) error) {
 	if len(os.Args) > 1 && (os.Args[1] == "version" || os.Args[1] == "--version") {
-		fmt.Println(name, Version())
+		fmt.Println(name, buildinfo.Read())
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		if err := Healthcheck(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "%s healthcheck: %v\n", name, err)
+			os.Exit(1)
+		}
 		return
 	}
 	cfg, level, err := load(os.Getenv, Version())
@@ -50,19 +57,35 @@ func Command[C any](name string, load func(getenv func(string) string, version s
 	}
 }
 
-// Version is the module version, or dev-<commit> for a source build.
+// Version is the release version stamped by tools/release, the module
+// version, or dev-<commit> for a source build (package buildinfo).
 func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			return bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "dev-" + s.Value[:12]
-			}
-		}
+	return buildinfo.Read().Version
+}
+
+// Healthcheck is `stk-hub healthcheck URL` / `stk-bridge healthcheck URL`:
+// it GETs URL (the server's /healthz) and fails unless the answer is 200
+// within five seconds. Container images have no shell or curl (decision
+// 0036), so their health check runs the server's own binary.
+func Healthcheck(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: healthcheck URL (for example http://127.0.0.1:4000/healthz)")
 	}
-	return "dev"
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[0], nil)
+	if err != nil {
+		return fmt.Errorf("bad URL %q: %w", args[0], err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", req.URL.Redacted(), resp.Status)
+	}
+	return nil
 }
 
 // Options shape Serve.

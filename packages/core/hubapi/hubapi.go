@@ -6,6 +6,7 @@ package hubapi
 import (
 	"time"
 
+	"github.com/santokit/santokit/packages/core/buildinfo"
 	"github.com/santokit/santokit/packages/core/schema"
 )
 
@@ -88,7 +89,6 @@ type Health struct {
 	Mode string `json:"mode,omitempty"`
 }
 
-// Version is the body of GET /v1/version.
-type Version struct {
-	Version string `json:"version"`
-}
+// Version is the body of GET /v1/version (the Hub's and the Bridge's):
+// version, commit and build date.
+type Version = buildinfo.Info

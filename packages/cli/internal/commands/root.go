@@ -9,7 +9,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/santokit/santokit/packages/cli/internal/credentials"
 	"github.com/santokit/santokit/packages/cli/internal/hubclient"
+	"github.com/santokit/santokit/packages/core/buildinfo"
 	"github.com/santokit/santokit/packages/core/names"
 )
 
@@ -339,13 +339,12 @@ func checkName(field, value string) error {
 	return nil
 }
 
-// clientVersion is the module version stamped by the Go toolchain, or "dev"
-// for builds from a work tree.
+// clientVersion is the version stamped by `make release`, the module
+// version of a `go install`, or dev for builds from a work tree (package
+// buildinfo).
 func clientVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v := bi.Main.Version; v != "" && v != "(devel)" {
-			return v
-		}
+	if v := buildinfo.Read().Version; !strings.HasPrefix(v, "dev-") {
+		return v
 	}
 	return "dev"
 }

@@ -4,13 +4,17 @@ import (
 	"context"
 	"time"
 
+	"github.com/santokit/santokit/packages/core/buildinfo"
 	"github.com/spf13/cobra"
 )
 
 // versionOut is the --json shape of `stk version`.
 type versionOut struct {
 	Client string `json:"client"`
-	HubURL string `json:"hubUrl"`
+	// ClientCommit and ClientDate identify a release build of stk.
+	ClientCommit string `json:"clientCommit,omitempty"`
+	ClientDate   string `json:"clientDate,omitempty"`
+	HubURL       string `json:"hubUrl"`
 	// Hub is the Hub's version; empty when it could not be asked.
 	Hub      string `json:"hub,omitempty"`
 	HubError string `json:"hubError,omitempty"`
@@ -30,7 +34,8 @@ is reported but is not an error.`,
 			if err != nil {
 				return err
 			}
-			out := versionOut{Client: a.version, HubURL: c.URL()}
+			bi := buildinfo.Read()
+			out := versionOut{Client: a.version, ClientCommit: bi.Commit, ClientDate: bi.Date, HubURL: c.URL()}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
 			defer cancel()
 			if v, err := c.Version(ctx); err != nil {
@@ -41,7 +46,7 @@ is reported but is not an error.`,
 			if a.json {
 				return a.writeJSON(out)
 			}
-			t := newTable(a.stdout, "client", out.Client)
+			t := newTable(a.stdout, "client", buildinfo.Info{Version: out.Client, Commit: out.ClientCommit, Date: out.ClientDate}.String())
 			if out.HubError != "" {
 				t.row("hub", "unknown: "+out.HubError)
 			} else {

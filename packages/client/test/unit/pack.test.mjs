@@ -36,7 +36,8 @@ test("npm pack --dry-run: a clean file list and manifest", () => {
 
   const m = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
   assert.equal(m.type, "module");
-  assert.equal(m.license, "MIT");
+  assert.equal(m.license, "Apache-2.0");
+  assert.match(readFileSync(join(pkgDir, "LICENSE"), "utf8"), /Apache License\s+Version 2\.0, January 2004/);
   assert.equal(m.types, "./dist/index.d.ts");
   assert.deepEqual(m.exports["."], { types: "./dist/index.d.ts", import: "./dist/index.js", default: "./dist/index.js" });
   assert.equal(m.exports["./browser"], "./dist/santokit.browser.js");

@@ -53,7 +53,7 @@ func commands() map[string]command {
 
 func main() {
 	args := os.Args[1:]
-	if len(args) == 0 || args[0] == "serve" || args[0] == "version" || args[0] == "--version" {
+	if len(args) == 0 || args[0] == "serve" || args[0] == "version" || args[0] == "--version" || args[0] == "healthcheck" {
 		if len(args) > 0 && args[0] == "serve" {
 			os.Args = os.Args[:1]
 		}
@@ -86,7 +86,8 @@ func dispatch(ctx context.Context, args []string, e env) int {
 func usage(w io.Writer, cmds map[string]command) {
 	fmt.Fprint(w, `Usage:
   stk-hub [serve]         serve the Hub API (configured by STK_* variables, SPEC §12)
-  stk-hub version         print the version
+  stk-hub version         print the version, commit and build date
+  stk-hub healthcheck URL exit 0 when URL (the Hub's /healthz) answers 200
 `)
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {

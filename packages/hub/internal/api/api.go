@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/buildinfo"
 	"github.com/santokit/santokit/packages/core/httpserve"
 	"github.com/santokit/santokit/packages/core/hubapi"
 	"github.com/santokit/santokit/packages/core/tracing"
@@ -237,7 +238,8 @@ func (h *handlers) mode() string {
 }
 
 func (h *handlers) version(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, hubapi.Version{Version: h.cfg.Version})
+	bi := buildinfo.Read()
+	writeJSON(w, http.StatusOK, hubapi.Version{Version: h.cfg.Version, Commit: bi.Commit, Date: bi.Date})
 }
 
 func (h *handlers) createProject(w http.ResponseWriter, r *http.Request) {
