@@ -25,17 +25,7 @@ func getWith(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := res.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return res, b.String()
+	return res, readBody(t, res)
 }
 
 // The victim follows the attacker's provider link: the provider (signed in,

@@ -55,17 +55,7 @@ func postForm(t *testing.T, h *hub, code string) (*http.Response, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := res.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return res, b.String()
+	return res, readBody(t, res)
 }
 
 // approve types the user code on the Hub's page and follows the provider

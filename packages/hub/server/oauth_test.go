@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -94,17 +95,7 @@ func get(t *testing.T, u string, header ...string) (*http.Response, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := res.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return res, b.String()
+	return res, readBody(t, res)
 }
 
 // cli is the CLI's side of one browser login.
@@ -546,4 +537,15 @@ func TestOAuthLogsHoldNoSecret(t *testing.T) {
 			t.Fatalf("the Hub's logs hold %q (or it is empty):\n%s", s, logs)
 		}
 	}
+}
+
+// readBody reads and closes a response's body.
+func readBody(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
