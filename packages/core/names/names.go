@@ -5,15 +5,9 @@ package names
 
 import (
 	"net/mail"
-	"regexp"
 	"strings"
 
 	"github.com/santokit/santokit/packages/core/apierr"
-)
-
-var (
-	resourceRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
-	roleRe     = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 )
 
 // Reserved role keywords (SPEC §5.1) that cannot be given to an API key.
@@ -22,11 +16,30 @@ const (
 	RoleAuthenticated = "authenticated"
 )
 
-// IsResource reports whether s is a valid org/project/env/connection/key name.
-func IsResource(s string) bool { return resourceRe.MatchString(s) }
+// IsResource reports whether s is a valid org/project/env/connection/key
+// name: ^[a-z][a-z0-9-]{0,62}$.
+func IsResource(s string) bool { return isName(s, false) }
 
-// IsRole reports whether s is a valid role name (keywords included).
-func IsRole(s string) bool { return roleRe.MatchString(s) }
+// IsRole reports whether s is a valid role name (keywords included):
+// ^[a-z][a-z0-9_-]{0,62}$.
+func IsRole(s string) bool { return isName(s, true) }
+
+// isName is ^[a-z][a-z0-9-]{0,62}$, with '_' allowed after the first
+// character when underscore is true. A byte loop rather than a regexp: the
+// Workers planner links this package, and regexp with its Unicode tables
+// cost that wasm module about 100 KB gzipped (decision 0030).
+func isName(s string, underscore bool) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' && underscore) {
+			return false
+		}
+	}
+	return true
+}
 
 // Resource checks a resource name; field names the JSON field or flag
 // ("name", "project", "env", …) in the error message.
