@@ -1,4 +1,10 @@
+//go:build !wasip1
+
 package logic
+
+// Parsing is left out of the wasip1 build: the Workers planner reads logic
+// in its parsed form from the bundle (JSON), and the YAML parser would only
+// add to its wasm module (decision 0030).
 
 import (
 	"encoding/json"
@@ -25,9 +31,9 @@ const (
 	maxDepth    = 8
 )
 
-// The name checks below are byte loops, not regexps: the Workers planner
-// links this package, and regexp with its Unicode tables cost that wasm
-// module about 100 KB gzipped (decision 0030).
+// Logic names, roles and connections follow the SPEC §2 rules of package
+// names, and uuid defaults the planner's check (IsUUID), so that each rule
+// has one implementation.
 
 // isSegment reports whether s is one segment of a logic name,
 // ^_?[a-z][a-z0-9_-]{0,62}$: a role-shaped SPEC §2 name (so "by_author"
@@ -42,29 +48,6 @@ func isParam(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// IsUUID reports whether s is a UUID in its hyphenated text form,
-// ^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$:
-// the check of a uuid param's default here and of a uuid value in the
-// planner.
-func IsUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-			continue
-		}
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
 			return false
 		}
 	}
