@@ -1,5 +1,7 @@
 // npm run build: the planner as wasip1 (Go) and the Worker script (esbuild)
 // into dist/, then their gzipped size against the 1 MiB budget (SPEC §16).
+// The build fails when the total exceeds `ceiling`, so the size cannot creep
+// back: lower it as the module shrinks, never raise it without a decision.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -11,7 +13,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "dist");
 mkdirSync(dist, { recursive: true });
 
-execFileSync("go", ["build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", join(dist, "plan.wasm"), "./planwasm"], {
+// Inlining (on wasm every inlined copy is spelled out in full) is kept only
+// in the packages a plan call spends its time in — the runtime, JSON,
+// reflection, number formatting and our own — and turned off (-l) in the
+// rest (time, fmt, crypto, unicode, …): 58 KB less gzipped, no measurable
+// change in the plan call's cost (decision 0030).
+const inlined = ["runtime/...", "internal/runtime/...", "encoding/json", "reflect", "strconv", "internal/strconv", "github.com/santokit/..."];
+const gcflags = ["-gcflags=all=-l", ...inlined.map((p) => `-gcflags=${p}=`)];
+execFileSync("go", ["build", "-buildmode=c-shared", "-trimpath", ...gcflags, "-ldflags=-s -w", "-o", join(dist, "plan.wasm"), "./planwasm"], {
   cwd: here,
   stdio: "inherit",
   env: { ...process.env, GOOS: "wasip1", GOARCH: "wasm", CGO_ENABLED: "0" },
@@ -36,6 +45,12 @@ const sizes = ["worker.js", "plan.wasm"].map((f) => {
   return { file: f, bytes: raw.length, gzip: gzipSync(raw, { level: 9 }).length };
 });
 const total = sizes.reduce((n, s) => n + s.gzip, 0);
-const report = sizes.map((s) => `${s.file}: ${s.bytes} bytes, ${s.gzip} gzipped`).join("\n") + `\ntotal gzipped: ${total} bytes (budget 1048576)\n`;
+const budget = 1048576;
+const ceiling = 1240000;
+const report = sizes.map((s) => `${s.file}: ${s.bytes} bytes, ${s.gzip} gzipped`).join("\n") + `\ntotal gzipped: ${total} bytes (budget ${budget}, ceiling ${ceiling})\n`;
 writeFileSync(join(dist, "size.txt"), report);
 process.stdout.write(report);
+if (total > ceiling) {
+  process.stderr.write(`build: the Worker is ${total} bytes gzipped, over its ceiling of ${ceiling}: find what grew (docs/decisions/0030-workers-runtime.md shows how to measure)\n`);
+  process.exit(1);
+}

@@ -6,11 +6,9 @@
 package apikey
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"math/big"
 	"strings"
 
 	"github.com/santokit/santokit/packages/core/ids"
@@ -23,27 +21,6 @@ const (
 	// SecretLen is the base62 length of a secret: ceil(256 / log2(62)).
 	SecretLen = 43
 )
-
-// Generate returns a new key id, its secret and the full key to hand out.
-func Generate() (keyID, secret, key string, err error) {
-	if secret, err = Secret(); err != nil {
-		return "", "", "", err
-	}
-	keyID = ids.New(ids.Key)
-	return keyID, secret, prefix + keyID + "_" + secret, nil
-}
-
-// Secret returns 32 random bytes as SecretLen base62 characters. The Hub
-// also uses it for CI tokens and refresh tokens.
-func Secret() (string, error) {
-	b := make([]byte, secretBytes)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	secret := new(big.Int).SetBytes(b).Text(62)
-	// Leading zero bytes shorten the number: pad so every secret has one length.
-	return strings.Repeat("0", SecretLen-len(secret)) + secret, nil
-}
 
 // Parse splits a presented key into key id and secret. ok is false for
 // anything not shaped like a key (→ 401 at the Bridge, SPEC §4.2).

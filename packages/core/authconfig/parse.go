@@ -1,4 +1,11 @@
+//go:build !wasip1
+
 package authconfig
+
+// Parsing is left out of the wasip1 build: the Workers planner reads the
+// auth config in its parsed form from the bundle (JSON), and the YAML
+// parser, net/url and net/netip would only add to its wasm module
+// (decision 0030).
 
 import (
 	"crypto/sha256"

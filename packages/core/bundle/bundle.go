@@ -9,7 +9,6 @@
 package bundle
 
 import (
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -101,20 +100,9 @@ func (k *APIKey) Valid(secret string, now time.Time) bool {
 	return ok && k.Status == KeyActive && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
-// LogValue keeps secrets out of structured logs.
-func (b *Bundle) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("project", b.Project), slog.String("env", b.Env),
-		slog.Int64("revision", b.Revision))
-}
-
 // String keeps secrets out of fmt output.
 func (b *Bundle) String() string {
 	return "bundle " + b.Project + "/" + b.Env + "@" + strconv.FormatInt(b.Revision, 10)
-}
-
-// LogValue keeps the URL out of structured logs.
-func (c Connection) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("name", c.Name), slog.String("engine", c.Engine))
 }
 
 // String keeps the URL out of fmt output.

@@ -95,3 +95,26 @@ type Column struct {
 
 // Private reports whether the logic can never be called through /call.
 func (l *Logic) Private() bool { return l.Auth == AuthPrivate }
+
+// IsUUID reports whether s is a UUID in its hyphenated text form,
+// ^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$:
+// the check of a uuid param's default here and of a uuid value in the
+// planner.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,11 +1,15 @@
+//go:build !wasip1
+
 package logic
+
+// Parsing is left out of the wasip1 build: the Workers planner reads logic
+// in its parsed form from the bundle (JSON), and the YAML parser would only
+// add to its wasm module (decision 0030).
 
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/santokit/santokit/packages/core/yamlsrc"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +18,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/names"
+	"github.com/santokit/santokit/packages/core/yamlsrc"
 )
 
 // Bounds of one logic set: a logic directory is source code of an app, not
@@ -25,16 +31,28 @@ const (
 	maxDepth    = 8
 )
 
-var (
-	// segmentRe is one segment of a logic name: a SPEC §2 name that may also
-	// hold '_' (so "_admin" and "by_author" work) and may start with '_'
-	// (private).
-	segmentRe = regexp.MustCompile(`^_?[a-z][a-z0-9_-]{0,62}$`)
-	paramRe   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
-	roleRe    = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
-	connRe    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
-	uuidRe    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-)
+// Logic names, roles and connections follow the SPEC §2 rules of package
+// names, and uuid defaults the planner's check (IsUUID), so that each rule
+// has one implementation.
+
+// isSegment reports whether s is one segment of a logic name,
+// ^_?[a-z][a-z0-9_-]{0,62}$: a role-shaped SPEC §2 name (so "by_author"
+// works) that may start with '_' (private).
+func isSegment(s string) bool { return names.IsRole(strings.TrimPrefix(s, "_")) }
+
+// isParam reports whether s is a param name, ^[A-Za-z_][A-Za-z0-9_]{0,62}$.
+func isParam(s string) bool {
+	if len(s) == 0 || len(s) > 63 || '0' <= s[0] && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // frontKeys are the keys the front matter may have.
 var frontKeys = []string{"auth", "connection", "params", "readonly"}
@@ -54,7 +72,7 @@ func NameOf(file string) (string, string) {
 		return "", fmt.Sprintf("the path is deeper than %d directories", maxDepth)
 	}
 	for _, s := range segs {
-		if !segmentRe.MatchString(s) {
+		if !isSegment(s) {
 			return "", fmt.Sprintf("invalid name segment %q: use lowercase letters, digits, '_' and '-', starting with a letter (or '_' then a letter for private logic)", clipText(s))
 		}
 	}
@@ -240,7 +258,7 @@ func (f *fileReader) frontMatter(l *Logic, front string, frontLine int) int {
 		case "connection":
 			connLine, _ = f.pos(mv.Key)
 			s, ok := mv.Value.(*ast.StringNode)
-			if !ok || !connRe.MatchString(s.Value) {
+			if !ok || !names.IsResource(s.Value) {
 				f.addAt(valueOr(mv.Value, mv.Key), "connection", "connection must be a connection name (main by default)")
 				continue
 			}
@@ -286,7 +304,7 @@ func (f *fileReader) auth(l *Logic, v, key ast.Node) {
 			if ok && len(seq.Values) > 0 {
 				for _, item := range seq.Values {
 					s, ok := item.(*ast.StringNode)
-					if !ok || !roleRe.MatchString(s.Value) {
+					if !ok || !names.IsRole(s.Value) {
 						f.addAt(item, "auth.roles", "invalid role name: use lowercase letters, digits, '_' and '-', starting with a letter")
 						return
 					}
@@ -317,7 +335,7 @@ func (f *fileReader) params(l *Logic, v, key ast.Node) {
 		name := keyText(mv.Key)
 		p := "params." + clipText(name)
 		line, _ := f.pos(mv.Key)
-		if !paramRe.MatchString(name) || name == "auth" {
+		if !isParam(name) || name == "auth" {
 			f.addAt(mv.Key, p, "invalid param name %q: use letters, digits and '_', starting with a letter or '_' (auth is reserved)", clipText(name))
 			continue
 		}
@@ -450,7 +468,7 @@ func CheckValue(v any, t string) string {
 	}
 	switch t {
 	case TypeUUID:
-		if !uuidRe.MatchString(s) {
+		if !IsUUID(s) {
 			return "must be a UUID"
 		}
 	case TypeTimestamptz:

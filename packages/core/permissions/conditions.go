@@ -1,4 +1,10 @@
+//go:build !wasip1
+
 package permissions
+
+// Compiling conditions (apply time, on the Hub and CLI) is left out of the
+// wasip1 build: the Workers planner gets the compiled trees in the bundle
+// (decision 0030).
 
 import (
 	"fmt"
@@ -7,16 +13,6 @@ import (
 	"github.com/santokit/santokit/packages/core/predicate"
 	"github.com/santokit/santokit/packages/core/schema"
 )
-
-// exprAt is where a condition or check was written: the position of its
-// YAML value, whether the value was quoted (its text starts one column
-// later) or a block scalar (its text starts on the next line), and the
-// problem path.
-type exprAt struct {
-	pos
-	path          string
-	quoted, block bool
-}
 
 // ExprProblem is a problem in the text of one condition or check; Line and
 // Column are 1-based within that text (0 when unknown).

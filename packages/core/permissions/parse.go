@@ -1,4 +1,10 @@
+//go:build !wasip1
+
 package permissions
+
+// Parsing is left out of the wasip1 build: the Workers planner reads
+// permissions in their parsed form from the bundle (JSON), and the YAML
+// parser would only add to its wasm module (decision 0030).
 
 import (
 	"fmt"
@@ -22,9 +28,6 @@ const maxTableName = 128
 // maxAliases bounds how many YAML aliases one document may expand, so that a
 // small file cannot make Parse walk a large tree by reusing anchors.
 const maxAliases = 1000
-
-// pos is a line and column in the source (1-based; 0 when unknown).
-type pos struct{ line, col int }
 
 // Parse reads a permissions.yaml. It reports every problem it finds, each
 // with its path and line (and column), rather than stopping at the first.

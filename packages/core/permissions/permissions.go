@@ -185,3 +185,16 @@ func Hash(src []byte) string {
 	sum := sha256.Sum256(src)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+// pos is a line and column in the source (1-based; 0 when unknown).
+type pos struct{ line, col int }
+
+// exprAt is where a condition or check was written: the position of its
+// YAML value, whether the value was quoted (its text starts one column
+// later) or a block scalar (its text starts on the next line), and the
+// problem path.
+type exprAt struct {
+	pos
+	path          string
+	quoted, block bool
+}

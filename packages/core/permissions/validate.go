@@ -1,4 +1,10 @@
+//go:build !wasip1
+
 package permissions
+
+// Validation (apply time, on the Hub and CLI) is left out of the wasip1
+// build: the Workers planner gets releases that were validated when they
+// were made (decision 0030).
 
 import (
 	"fmt"

@@ -15,8 +15,10 @@ import (
 //
 // This test guards what makes that build possible and small: the package's
 // own imports stay on an allow-list (no I/O, no clock, no randomness, no
-// net/http), and nothing it links — for wasip1 — pulls a database driver or
-// cel-go.
+// net/http), and nothing it links — for wasip1 — pulls a database driver,
+// cel-go, or what only the Hub and CLI need and would swell the Workers'
+// wasm module (decision 0030): the YAML parser, regexp, net/mail, net/url,
+// log/slog, id and key generation.
 
 var allowedImports = []string{
 	"bytes", "crypto/sha256", "crypto/subtle", "encoding/base64", "encoding/hex", "encoding/json",
@@ -35,6 +37,8 @@ var allowedImports = []string{
 var forbiddenDeps = []string{
 	"github.com/jackc/", "modernc.org/", "github.com/google/cel-go", "database/sql\n",
 	"os/exec", "github.com/pressly/goose",
+	"github.com/goccy/go-yaml", "\nregexp\n", "\nnet/mail\n", "\nnet/url\n", "\nnet/netip\n", "\nlog/slog\n",
+	"\ncrypto/rand\n", "\nmath/big\n", "github.com/oklog/ulid",
 }
 
 func goList(t *testing.T, format string, deps bool) string {
@@ -59,7 +63,7 @@ func TestImports(t *testing.T) {
 			t.Errorf("plan imports %s: keep the planner pure and small (see deps_test.go)", imp)
 		}
 	}
-	deps := goList(t, "{{.ImportPath}}", true) + "\n"
+	deps := "\n" + goList(t, "{{.ImportPath}}", true) + "\n"
 	for _, bad := range forbiddenDeps {
 		if strings.Contains(deps, bad) {
 			t.Errorf("plan links %s for wasip1", strings.TrimSpace(bad))

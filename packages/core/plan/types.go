@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/santokit/santokit/packages/core/logic"
 	"github.com/santokit/santokit/packages/core/schema"
 )
 
@@ -418,7 +419,7 @@ func scalarValue(k kind, eng engine, v any) (any, string) {
 		return out, ""
 	case kUUID:
 		s, ok := v.(string)
-		if !ok || !isUUID(s) {
+		if !ok || !logic.IsUUID(s) {
 			return nil, "expected a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
 		}
 		return strings.ToLower(s), ""
@@ -600,25 +601,6 @@ func temporal(k kind, eng engine, s string) (string, bool) {
 		return t.Format("2006-01-02T15:04:05.999999Z07:00"), true
 	}
 	return t.Format("2006-01-02T15:04:05.999999"), true
-}
-
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-			continue
-		}
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // isNumeric matches [+-]?(digits[.digits?]|.digits)([eE][+-]?digits)?,
