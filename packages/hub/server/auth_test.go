@@ -410,3 +410,24 @@ func TestAuthDisabledMode(t *testing.T) {
 	h.expect(h.do("GET", "/internal/v1/envs/demo/dev/bundle", nil), 401, apierr.Unauthorized, nil)
 	h.expect(h.doH("GET", "/internal/v1/envs/demo/dev/bundle", nil, map[string]string{"Authorization": "Bearer " + bridgeToken}), 200, "", nil)
 }
+
+// Answers that carry a token or a key shown once are never cached by a
+// browser or a proxy (RFC 6749 §5.1), password logins as OAuth ones.
+func TestSecretAnswersAreNotStored(t *testing.T) {
+	h := startHub(t, "sqlite")
+	noStore := func(what string, r reply, status int) {
+		t.Helper()
+		if r.status != status || r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: %d, Cache-Control %q; want %d, no-store", what, r.status, r.header.Get("Cache-Control"), status)
+		}
+	}
+	login := h.doH("POST", "/v1/auth/login", hubapi.Login{Email: adminEmail, Password: adminPassword}, map[string]string{"Authorization": ""})
+	noStore("login", login, 200)
+	var toks hubapi.Tokens
+	h.expect(login, 200, "", &toks)
+	noStore("refresh", h.as("").do("POST", "/v1/auth/refresh", hubapi.Refresh{RefreshToken: toks.RefreshToken}), 200)
+	noStore("token create", h.do("POST", "/v1/tokens", hubapi.CreateToken{Name: "ci"}), 201)
+	h.expect(h.do("POST", "/v1/projects", hubapi.CreateProject{Name: "demo"}), 201, "", nil)
+	h.expect(h.do("POST", "/v1/projects/demo/envs", hubapi.CreateEnv{Name: "dev"}), 201, "", nil)
+	noStore("apikey create", h.do("POST", "/v1/projects/demo/envs/dev/apikeys", hubapi.CreateAPIKey{Name: "k", Roles: []string{"reader"}}), 201)
+}

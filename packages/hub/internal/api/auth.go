@@ -26,6 +26,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	noStore(w)
 	out, err := h.svc.Login(r.Context(), in, peerAddr(r))
 	if err != nil {
 		switch apierr.As(err).Code {
@@ -44,6 +45,7 @@ func (h *handlers) refresh(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	noStore(w)
 	out, err := h.svc.Refresh(r.Context(), in)
 	h.reply(w, r, http.StatusOK, out, err)
 }
@@ -69,6 +71,7 @@ func (h *handlers) createToken(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	noStore(w)
 	out, err := h.svc.CreateToken(r.Context(), actor(r.Context()), in)
 	h.reply(w, r, http.StatusCreated, out, err)
 }

@@ -91,6 +91,7 @@ func (h *handlers) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	noStore(w)
 	out, err := h.svc.CreateAPIKey(r.Context(), actor(r.Context()), r.PathValue("p"), r.PathValue("e"), in)
 	h.reply(w, r, http.StatusCreated, out, err)
 }
