@@ -8,7 +8,8 @@ package apierr
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/santokit/santokit/packages/core/textf"
 )
 
 // Code is one of the error codes of SPEC §3.
@@ -103,12 +104,12 @@ func (e *Error) Status() int { return e.Code.Status() }
 
 // New builds an error with a formatted message.
 func New(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: textf.Sprintf(format, args...)}
 }
 
 // Wrap builds an error that keeps cause for the logs but shows only message.
 func Wrap(code Code, cause error, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), cause: cause}
+	return &Error{Code: code, Message: textf.Sprintf(format, args...), cause: cause}
 }
 
 // WithDetail returns e with details[key] = value.

@@ -1,9 +1,6 @@
 package apierr
 
-import (
-	"fmt"
-	"strconv"
-)
+import "strconv"
 
 // Summary is the one-line message of a list of validation problems: what
 // they concern, the first problem with its location and how many more there
@@ -18,7 +15,7 @@ func Summary(subject string, problems []Problem) string {
 	var loc string
 	switch {
 	case p.Line > 0 && p.Column > 0:
-		loc = fmt.Sprintf("line %d, column %d: ", p.Line, p.Column)
+		loc = "line " + strconv.Itoa(p.Line) + ", column " + strconv.Itoa(p.Column) + ": "
 	case p.Line > 0:
 		loc = "line " + strconv.Itoa(p.Line) + ": "
 	}

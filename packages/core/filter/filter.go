@@ -44,13 +44,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/textf"
 )
 
 // Limits bound a filter (SPEC §4.4).
@@ -542,7 +542,7 @@ func (p *parser) syntax(path string, err error) error {
 
 // fail builds the BAD_REQUEST error with one problem.
 func fail(path, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
+	msg := textf.Sprintf(format, args...)
 	return apierr.New(apierr.BadRequest, "invalid where: %s: %s", path, msg).
 		WithDetail("problems", []apierr.Problem{{Path: path, Message: msg}})
 }

@@ -1,9 +1,10 @@
 package logic
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/santokit/santokit/packages/core/textf"
 )
 
 // Engines whose SQL the scanner understands (schema.EnginePostgres and
@@ -50,7 +51,7 @@ func scan(text, engine string) scanResult {
 	res := scanResult{End: len(text), Second: -1}
 	ended := false
 	fail := func(at int, format string, args ...any) {
-		res.Problems = append(res.Problems, offsetProblem{At: at, Message: fmt.Sprintf(format, args...)})
+		res.Problems = append(res.Problems, offsetProblem{At: at, Message: textf.Sprintf(format, args...)})
 	}
 	i := 0
 	for i < len(text) {
@@ -178,7 +179,7 @@ func bind(text string, i int) (bindRef, int, string) {
 	case len(parts) == 2 && parts[0] == "claims":
 		return bindRef{Key: "claims." + parts[1], Auth: true, Start: i, End: j}, j, ""
 	}
-	return bindRef{}, j, fmt.Sprintf("unknown bind %q: the caller's binds are :auth.sub, :auth.roles and :auth.claims.<name>", clipText(text[i:j]))
+	return bindRef{}, j, textf.Sprintf("unknown bind %q: the caller's binds are :auth.sub, :auth.roles and :auth.claims.<name>", clipText(text[i:j]))
 }
 
 // dollar handles a '$' at text[i]: a dollar-quoted body on PostgreSQL

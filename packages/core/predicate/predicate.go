@@ -11,7 +11,8 @@ package predicate
 
 import (
 	"encoding/json"
-	"fmt"
+
+	"github.com/santokit/santokit/packages/core/textf"
 )
 
 // Op is what a Node is: a connective, a comparison, or an operand.
@@ -114,7 +115,7 @@ func (n *Node) Validate() error {
 	switch {
 	case n.Op == And || n.Op == Or:
 		if len(n.Args) < 2 {
-			return fmt.Errorf("%s needs two or more operands", n.Op)
+			return textf.Errorf("%s needs two or more operands", string(n.Op))
 		}
 		for i := range n.Args {
 			if err := n.Args[i].validateBool(); err != nil {
@@ -124,12 +125,12 @@ func (n *Node) Validate() error {
 		return nil
 	case n.Op == Not:
 		if len(n.Args) != 1 {
-			return fmt.Errorf("not takes one operand")
+			return textf.Errorf("not takes one operand")
 		}
 		return n.Args[0].validateBool()
 	case n.Op.IsComparison():
 		if len(n.Args) != 2 || !n.Args[0].Op.IsOperand() || !n.Args[1].Op.IsOperand() {
-			return fmt.Errorf("%s compares two operands", n.Op)
+			return textf.Errorf("%s compares two operands", string(n.Op))
 		}
 		for i := range n.Args {
 			if err := n.Args[i].validateOperand(); err != nil {
@@ -137,11 +138,11 @@ func (n *Node) Validate() error {
 			}
 		}
 		if n.Op == In && n.Args[1].Op != List && n.Args[1].Op != Roles && n.Args[1].Op != Claim {
-			return fmt.Errorf("in needs a list on its right")
+			return textf.Errorf("in needs a list on its right")
 		}
 		return nil
 	}
-	return fmt.Errorf("%q is not a condition", n.Op)
+	return textf.Errorf("%q is not a condition", string(n.Op))
 }
 
 func (n *Node) validateBool() error { return n.Validate() }
@@ -150,22 +151,22 @@ func (n *Node) validateOperand() error {
 	switch n.Op {
 	case Column, Claim:
 		if n.Name == "" {
-			return fmt.Errorf("%s needs a name", n.Op)
+			return textf.Errorf("%s needs a name", string(n.Op))
 		}
 	case Lit:
 		var v any
 		if err := json.Unmarshal(n.Value, &v); err != nil {
-			return fmt.Errorf("literal: %w", err)
+			return textf.Errorf("literal: %w", err)
 		}
 		switch v.(type) {
 		case nil, bool, string, float64:
 		default:
-			return fmt.Errorf("a literal is a string, a number, a bool or null")
+			return textf.Errorf("a literal is a string, a number, a bool or null")
 		}
 	case List:
 		for i := range n.Args {
 			if n.Args[i].Op != Lit {
-				return fmt.Errorf("a list literal holds literals only")
+				return textf.Errorf("a list literal holds literals only")
 			}
 			if err := n.Args[i].validateOperand(); err != nil {
 				return err

@@ -270,5 +270,5 @@ func text(v any) (string, bool, error) {
 	case time.Time:
 		return v.Format(time.RFC3339Nano), true, nil
 	}
-	return "", false, apierr.New(apierr.Internal, "internal error: a bound value of type %T has no text form", v)
+	return "", false, apierr.New(apierr.Internal, "internal error: a bound value has no text form")
 }

@@ -111,7 +111,7 @@ type run struct {
 func (r *run) capped() bool { return r.p.CapAffected && r.x.MaxAffected > 0 }
 
 func (r *run) overCap() error {
-	return apierr.New(apierr.BadRequest, "the %s would touch more than %d rows (the limit per call); narrow the where filter", r.p.Op, r.x.MaxAffected).
+	return apierr.New(apierr.BadRequest, "the %s would touch more than %d rows (the limit per call); narrow the where filter", string(r.p.Op), r.x.MaxAffected).
 		WithDetail("maxAffected", r.x.MaxAffected)
 }
 

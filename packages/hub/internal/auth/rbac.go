@@ -140,7 +140,7 @@ func (a RBAC) ProjectRole(ctx context.Context, p Principal, prj store.Project) (
 func (a RBAC) project(ctx context.Context, p Principal, action Action, project string) error {
 	need, ok := projectNeeds[action]
 	if !ok {
-		return apierr.New(apierr.Forbidden, "%s is not a project action", action)
+		return apierr.New(apierr.Forbidden, "%s is not a project action", string(action))
 	}
 	prj, err := a.Store.GetProject(ctx, project)
 	if errors.Is(err, store.ErrNotFound) {
@@ -166,7 +166,7 @@ func (a RBAC) project(ctx context.Context, p Principal, action Action, project s
 func (a RBAC) org(ctx context.Context, p Principal, action Action, orgName string) error {
 	need, ok := orgNeeds[action]
 	if !ok {
-		return apierr.New(apierr.Forbidden, "%s is not an org action", action)
+		return apierr.New(apierr.Forbidden, "%s is not an org action", string(action))
 	}
 	if p.TokenProjectID != "" {
 		return apierr.New(apierr.Forbidden, "a CI token scoped to project %s may not %s", p.TokenProject, verb(action))
