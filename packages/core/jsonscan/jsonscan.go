@@ -7,10 +7,7 @@
 // accepted.
 package jsonscan
 
-import (
-	"bytes"
-	"encoding/json"
-)
+import "bytes"
 
 // SkipWS returns the index of the first non-whitespace byte at or after i.
 func SkipWS(b []byte, i int) int {
@@ -104,11 +101,8 @@ func Unquote(raw []byte) string {
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw)
 	}
-	var s string
-	q := make([]byte, 0, len(raw)+2)
-	q = append(append(append(q, '"'), raw...), '"')
-	if json.Unmarshal(q, &s) != nil {
-		return string(raw)
+	if s, ok := unquote(raw); ok {
+		return s
 	}
-	return s
+	return string(raw)
 }

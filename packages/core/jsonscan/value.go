@@ -179,7 +179,8 @@ func (p *parser) str(i int) (string, int, *SyntaxError) {
 			if plain || !needsUnquote(raw) {
 				return string(raw), i + 1, nil
 			}
-			return unquote(raw), i + 1, nil
+			s, _ := unquote(raw) // the loop checked raw
+			return s, i + 1, nil
 		case c == '\\':
 			plain = false
 			if i+1 >= len(b) {
@@ -235,17 +236,22 @@ func needsUnquote(raw []byte) bool {
 	return false
 }
 
-// unquote decodes the inside of a string the scanner accepted, exactly as
-// encoding/json's unquote: escapes decoded, a surrogate escape that is not
-// the first half of a pair and invalid UTF-8 bytes as U+FFFD.
-func unquote(raw []byte) string {
+// unquote decodes the inside of a string exactly as encoding/json's
+// unquote: escapes decoded, a surrogate escape that is not the first half
+// of a pair and invalid UTF-8 bytes as U+FFFD. It reports false for what is
+// no string's inside (a bad escape, a quote or a control byte).
+func unquote(raw []byte) (string, bool) {
 	out := make([]byte, 0, len(raw)+utf8.UTFMax)
 	for i := 0; i < len(raw); {
 		c := raw[i]
 		switch {
 		case c == '\\':
-			e := raw[i+1]
-			switch e {
+			if i+1 >= len(raw) {
+				return "", false
+			}
+			switch e := raw[i+1]; e {
+			case '"', '\\', '/':
+				out = append(out, e)
 			case 'b':
 				out = append(out, '\b')
 			case 'f':
@@ -257,7 +263,10 @@ func unquote(raw []byte) string {
 			case 't':
 				out = append(out, '\t')
 			case 'u':
-				r, _ := hex4(raw, i+2)
+				r, ok := hex4(raw, i+2)
+				if !ok {
+					return "", false
+				}
 				i += 6
 				if r >= 0xD800 && r < 0xE000 {
 					if r < 0xDC00 && i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
@@ -271,10 +280,12 @@ func unquote(raw []byte) string {
 				}
 				out = utf8.AppendRune(out, r)
 				continue
-			default: // '"', '\\', '/'
-				out = append(out, e)
+			default:
+				return "", false
 			}
 			i += 2
+		case c == '"' || c < 0x20:
+			return "", false
 		case c < utf8.RuneSelf:
 			out = append(out, c)
 			i++
@@ -284,7 +295,7 @@ func unquote(raw []byte) string {
 			i += size
 		}
 	}
-	return string(out)
+	return string(out), true
 }
 
 func (p *parser) object(i int) (any, int, *SyntaxError) {
