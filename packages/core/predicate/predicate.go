@@ -11,7 +11,11 @@ package predicate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+
+	"github.com/santokit/santokit/packages/core/jsonscan"
 )
 
 // Op is what a Node is: a connective, a comparison, or an operand.
@@ -153,12 +157,12 @@ func (n *Node) validateOperand() error {
 			return fmt.Errorf("%s needs a name", n.Op)
 		}
 	case Lit:
-		var v any
-		if err := json.Unmarshal(n.Value, &v); err != nil {
+		v, err := decodeLiteral(n.Value)
+		if err != nil {
 			return fmt.Errorf("literal: %w", err)
 		}
 		switch v.(type) {
-		case nil, bool, string, float64:
+		case nil, bool, string, json.Number:
 		default:
 			return fmt.Errorf("a literal is a string, a number, a bool or null")
 		}
@@ -173,4 +177,20 @@ func (n *Node) validateOperand() error {
 		}
 	}
 	return nil
+}
+
+// decodeLiteral decodes a literal's JSON text as json.Unmarshal into an
+// `any` did (the planner is built without reflection, SPEC §16): a number
+// must fit a float64, with encoding/json's message when it does not.
+func decodeLiteral(raw []byte) (any, error) {
+	v, err := jsonscan.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if n, ok := v.(json.Number); ok {
+		if _, err := strconv.ParseFloat(string(n), 64); err != nil {
+			return nil, errors.New("json: cannot unmarshal number " + string(n) + " into Go value of type float64")
+		}
+	}
+	return v, nil
 }
