@@ -2,8 +2,9 @@
 // into a small predicate tree that the /call planner compiles to SQL. It only
 // checks the grammar and the limits; column names and value types are checked
 // by the planner against the schema snapshot. The package is pure (no I/O, no
-// clock, no randomness) and depends on the standard library and apierr only,
-// because the planner is also compiled to WebAssembly.
+// clock, no randomness) and depends on the standard library, apierr and
+// jsonscan only (no reflection-based encoding/json), because the planner is
+// also compiled to WebAssembly.
 //
 // Decisions beyond the SPEC text:
 //   - The tree follows the JSON key order (the input is read token by token,

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/jsonscan"
 )
 
 // This file keeps the filter parser as it was on top of encoding/json's
@@ -88,6 +89,9 @@ func sameParse(t *testing.T, in []byte, lim Limits) {
 	}
 	g, w := gerr.(*apierr.Error), werr.(*apierr.Error)
 	gp, wp := problem(t, gerr), problem(t, werr)
+	if strings.HasPrefix(gp.Message, "malformed JSON") && jsonscan.Validate(in) == nil {
+		t.Fatalf("Parse(%q): %q for a text Validate accepts", in, gp.Message)
+	}
 	if strings.Contains(wp.Message, "malformed JSON at byte") {
 		if gp.Path != wp.Path || !strings.HasPrefix(gp.Message, "malformed JSON") {
 			t.Fatalf("Parse(%q): %q at %s, encoding/json's parser: %q at %s", in, gp.Message, gp.Path, wp.Message, wp.Path)

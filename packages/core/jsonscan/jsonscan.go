@@ -5,6 +5,11 @@
 // orderBy readers use it to find the raw bytes of a value without the
 // allocations of encoding/json; Skip* and Members assume a text Validate
 // accepted.
+//
+// It also decodes and renders JSON values (Decode, Decoder, AppendValue,
+// AppendString) exactly as encoding/json does, without reflection: the
+// planner links no encoding/json function, which keeps the Worker's wasm
+// within its size budget (SPEC §16).
 package jsonscan
 
 import "bytes"
