@@ -2,8 +2,9 @@
 // into a small predicate tree that the /call planner compiles to SQL. It only
 // checks the grammar and the limits; column names and value types are checked
 // by the planner against the schema snapshot. The package is pure (no I/O, no
-// clock, no randomness) and depends on the standard library and apierr only,
-// because the planner is also compiled to WebAssembly.
+// clock, no randomness) and depends on the standard library, apierr and
+// jsonscan only (no reflection-based encoding/json), because the planner is
+// also compiled to WebAssembly.
 //
 // Decisions beyond the SPEC text:
 //   - The tree follows the JSON key order (the input is read token by token,
@@ -26,8 +27,8 @@
 //     object ($not: {}, $and: [{}]) and an empty operator object are errors.
 //   - JSON values given to $eq/$ne (or as an array shorthand) are decoded as
 //     encoding/json does: a repeated key keeps its last value, as PostgreSQL's
-//     jsonb does. They are read with Decoder.Decode, not token by token, so a
-//     large value costs what json.Unmarshal costs; the token-by-token part of
+//     jsonb does. They are read with jsonscan's Decoder.Value, not token by
+//     token, so a large value costs one decoding; the token-by-token part of
 //     the input is bounded by MaxLeaves and MaxIn.
 //   - A repeated key in a filter object or an operator object is an error.
 //   - A Limits field ≤ 0 means its default.
@@ -37,11 +38,11 @@
 // `where.$or[1].name.$in` (keys that are not plain identifiers are written
 // `where["a b"]`). Messages name keys and operators (clipped to 60
 // characters) and never contain a value (a JSON syntax error quotes the one
-// offending character, as encoding/json reports it).
+// offending character, as encoding/json reports it; jsonscan keeps its
+// texts).
 package filter
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -50,6 +51,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/jsonscan"
 	"github.com/santokit/santokit/packages/core/textf"
 )
 
@@ -185,8 +187,7 @@ func Parse(where []byte, lim Limits) (*Node, error) {
 
 // parseFull is the complete parser: every shape, every error.
 func parseFull(where []byte, lim Limits) (*Node, error) {
-	dec := json.NewDecoder(bytes.NewReader(where))
-	dec.UseNumber()
+	dec := jsonscan.NewDecoder(where)
 	p := &parser{src: where, dec: dec, lim: lim}
 	tok, err := p.token(rootPath)
 	if err != nil {
@@ -195,7 +196,7 @@ func parseFull(where []byte, lim Limits) (*Node, error) {
 	var n *Node
 	switch tok {
 	case nil:
-	case json.Delim('{'):
+	case jsonscan.Delim('{'):
 		if n, err = p.object(rootPath, 1); err != nil {
 			return nil, err
 		}
@@ -210,7 +211,7 @@ func parseFull(where []byte, lim Limits) (*Node, error) {
 
 type parser struct {
 	src    []byte // the input, for peek
-	dec    *json.Decoder
+	dec    *jsonscan.Decoder
 	lim    Limits
 	leaves int
 }
@@ -274,7 +275,7 @@ func (p *parser) list(path, op string, depth int) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tok != json.Delim('[') {
+	if tok != jsonscan.Delim('[') {
 		return nil, fail(path, "%s takes a non-empty array of filter objects, got %s", op, tokenKind(tok))
 	}
 	var kids []*Node
@@ -314,7 +315,7 @@ func (p *parser) subfilter(path string, depth int) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tok != json.Delim('{') {
+	if tok != jsonscan.Delim('{') {
 		return nil, fail(path, "expected a filter object, got %s", tokenKind(tok))
 	}
 	n, err := p.object(path, depth+1)
@@ -440,7 +441,7 @@ func (p *parser) inList(path, op string) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tok != json.Delim('[') {
+	if tok != jsonscan.Delim('[') {
 		return nil, fail(path, "%s takes an array of values, got %s", op, tokenKind(tok))
 	}
 	vals := []any{}
@@ -471,18 +472,18 @@ func (p *parser) inList(path, op string) ([]any, error) {
 
 // value decodes the next JSON value (after an object key) in one go.
 func (p *parser) value(path string) (any, error) {
-	var v any
-	if err := p.dec.Decode(&v); err != nil {
+	v, err := p.dec.Value()
+	if err != nil {
 		return nil, p.syntax(path, err)
 	}
 	return v, nil
 }
 
 // peek returns the first byte of the value that follows the object key just
-// read (json.Decoder has no peek; InputOffset points after the key), or 0 at
+// read (the Decoder has no peek; Offset points after the key), or 0 at
 // the end of the input.
 func (p *parser) peek() byte {
-	for i := p.dec.InputOffset(); i < int64(len(p.src)); i++ {
+	for i := p.dec.Offset(); i < len(p.src); i++ {
 		switch c := p.src[i]; c {
 		case ' ', '\t', '\n', '\r', ':':
 		default:
@@ -501,7 +502,7 @@ func (p *parser) cond(path, col, op string, v any) (*Node, error) {
 	return &Node{Kind: KindCond, Column: col, Op: op, Value: v}, nil
 }
 
-// key reads an object key (json.Decoder.Token only yields strings there).
+// key reads an object key (Decoder.Token only yields strings there).
 func (p *parser) key(path string) (string, error) {
 	tok, err := p.token(path)
 	if err != nil {
@@ -520,7 +521,7 @@ func (p *parser) end(path string) error {
 	return err
 }
 
-func (p *parser) token(path string) (json.Token, error) {
+func (p *parser) token(path string) (any, error) {
 	tok, err := p.dec.Token()
 	if err != nil {
 		return nil, p.syntax(path, err)
@@ -530,7 +531,7 @@ func (p *parser) token(path string) (json.Token, error) {
 
 // syntax turns a decoding error into a problem at path.
 func (p *parser) syntax(path string, err error) error {
-	var se *json.SyntaxError
+	var se *jsonscan.SyntaxError
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return fail(path, "malformed JSON: unexpected end of input")
@@ -563,11 +564,11 @@ func isScalar(v any) bool {
 	return false
 }
 
-func tokenKind(tok json.Token) string {
+func tokenKind(tok any) string {
 	switch tok {
-	case json.Delim('{'):
+	case jsonscan.Delim('{'):
 		return "an object"
-	case json.Delim('['):
+	case jsonscan.Delim('['):
 		return "an array"
 	}
 	return valueKind(tok)

@@ -3,7 +3,7 @@ package filter
 import "encoding/json"
 
 // parseFlat parses the most common filter — an object of `"column": scalar`
-// equalities, such as a select by primary key — without json.Decoder, whose
+// equalities, such as a select by primary key — without the token Decoder, whose
 // token stream costs a third of a /call's allocations. It returns ok=false
 // for anything else (nested values, null, $ keys, escapes, non-ASCII,
 // duplicate keys, malformed input, too many entries); Parse then runs the

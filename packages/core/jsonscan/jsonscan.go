@@ -5,12 +5,14 @@
 // orderBy readers use it to find the raw bytes of a value without the
 // allocations of encoding/json; Skip* and Members assume a text Validate
 // accepted.
+//
+// It also decodes and renders JSON values (Decode, Decoder, AppendValue,
+// AppendString) exactly as encoding/json does, without reflection: the
+// planner links no encoding/json function, which keeps the Worker's wasm
+// within its size budget (SPEC §16).
 package jsonscan
 
-import (
-	"bytes"
-	"encoding/json"
-)
+import "bytes"
 
 // SkipWS returns the index of the first non-whitespace byte at or after i.
 func SkipWS(b []byte, i int) int {
@@ -104,11 +106,8 @@ func Unquote(raw []byte) string {
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw)
 	}
-	var s string
-	q := make([]byte, 0, len(raw)+2)
-	q = append(append(append(q, '"'), raw...), '"')
-	if json.Unmarshal(q, &s) != nil {
-		return string(raw)
+	if s, ok := unquote(raw); ok {
+		return s
 	}
-	return s
+	return string(raw)
 }

@@ -1,11 +1,11 @@
 package plan
 
 import (
-	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
 
+	"github.com/santokit/santokit/packages/core/jsonscan"
 	"github.com/santokit/santokit/packages/core/predicate"
 )
 
@@ -81,11 +81,11 @@ func (te *tableEnv) compileNode(n *predicate.Node) (cnode, bool) {
 		c.col = i
 		return c, true
 	case predicate.Lit:
-		dec := json.NewDecoder(bytes.NewReader(n.Value))
-		dec.UseNumber()
-		if err := dec.Decode(&c.val); err != nil {
+		v, err := jsonscan.Decode(n.Value)
+		if err != nil {
 			return c, false
 		}
+		c.val = v
 		return c, true
 	}
 	for i := range n.Args {

@@ -250,10 +250,8 @@ func decodeValue(raw []byte) (any, error) {
 	case string(raw) == "null":
 		return nil, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := jsonscan.Decode(raw)
+	if err != nil {
 		return nil, problem("expected a JSON value")
 	}
 	return v, nil

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 
@@ -153,8 +152,7 @@ func intParam(raw []byte) (int64, bool) {
 // names.
 func columnList(raw []byte, name string) (cols []string, star bool, err error) {
 	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil && s == "*" {
+		if s, err := jsonscan.Decode(raw); err == nil && s == "*" {
 			return nil, true, nil
 		}
 		return nil, false, badParam(name, `%s must be "*" or an array of column names`, name)
@@ -162,10 +160,11 @@ func columnList(raw []byte, name string) (cols []string, star bool, err error) {
 	if raw[0] != '[' {
 		return nil, false, badParam(name, `%s must be "*" or an array of column names`, name)
 	}
-	var list []any
-	if err := json.Unmarshal(raw, &list); err != nil {
+	v, err := jsonscan.Decode(raw)
+	if err != nil {
 		return nil, false, badParam(name, `%s must be "*" or an array of column names`, name)
 	}
+	list := v.([]any)
 	if len(list) == 0 {
 		return nil, false, badParam(name, "%s must name at least one column", name)
 	}
@@ -201,8 +200,8 @@ func orderByParam(raw []byte) ([]orderTerm, error) {
 		_, err := jsonscan.Members(b, 0, func(k, v []byte) error {
 			col := jsonscan.Unquote(k)
 			kp := pathKey(path, col)
-			var dir string
-			if v[0] != '"' || json.Unmarshal(v, &dir) != nil || (dir != "asc" && dir != "desc") {
+			dir, err := jsonscan.Decode(v)
+			if err != nil || (dir != "asc" && dir != "desc") {
 				return badParam(kp, "orderBy direction of %q must be \"asc\" or \"desc\"", clip(col))
 			}
 			for _, t := range out {

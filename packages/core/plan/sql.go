@@ -1,13 +1,12 @@
 package plan
 
 import (
-	"bytes"
-	"encoding/json"
 	"slices"
 	"strings"
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/filter"
+	"github.com/santokit/santokit/packages/core/jsonscan"
 )
 
 // SQL decisions (SPEC §4.3, §4.4, ARCHITECTURE §5):
@@ -359,20 +358,19 @@ func sameValue(a, b any) bool {
 
 // decodeObjects decodes data: one object or an array of objects.
 func decodeData(raw []byte) ([]map[string]any, bool, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
 	switch raw[0] {
 	case '{':
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
+		m, err := jsonscan.Decode(raw)
+		if err != nil {
 			return nil, false, badParam("data", "data must be an object or an array of objects")
 		}
-		return []map[string]any{m}, false, nil
+		return []map[string]any{m.(map[string]any)}, false, nil
 	case '[':
-		var rows []any
-		if err := dec.Decode(&rows); err != nil {
+		v, err := jsonscan.Decode(raw)
+		if err != nil {
 			return nil, true, badParam("data", "data must be an object or an array of objects")
 		}
+		rows := v.([]any)
 		out := make([]map[string]any, len(rows))
 		for k, r := range rows {
 			m, ok := r.(map[string]any)

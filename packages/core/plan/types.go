@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/santokit/santokit/packages/core/jsonscan"
 	"github.com/santokit/santokit/packages/core/logic"
 	"github.com/santokit/santokit/packages/core/schema"
 )
@@ -643,15 +644,10 @@ func isNumeric(s string) bool {
 	return i == len(s)
 }
 
-// marshalJSON renders a decoded JSON value without HTML escaping.
+// marshalJSON renders a decoded JSON value as encoding/json's Encoder with
+// SetEscapeHTML(false) does, without reflection (jsonscan.AppendValue).
 func marshalJSON(v any) ([]byte, error) {
-	var sb strings.Builder
-	enc := json.NewEncoder(&sb)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return []byte(strings.TrimSuffix(sb.String(), "\n")), nil
+	return jsonscan.AppendValue(nil, v)
 }
 
 // bind turns a canonical value into the bound argument for the engine.

@@ -11,7 +11,10 @@ package predicate
 
 import (
 	"encoding/json"
+	"errors"
+	"strconv"
 
+	"github.com/santokit/santokit/packages/core/jsonscan"
 	"github.com/santokit/santokit/packages/core/textf"
 )
 
@@ -154,12 +157,12 @@ func (n *Node) validateOperand() error {
 			return textf.Errorf("%s needs a name", string(n.Op))
 		}
 	case Lit:
-		var v any
-		if err := json.Unmarshal(n.Value, &v); err != nil {
+		v, err := decodeLiteral(n.Value)
+		if err != nil {
 			return textf.Errorf("literal: %w", err)
 		}
 		switch v.(type) {
-		case nil, bool, string, float64:
+		case nil, bool, string, json.Number:
 		default:
 			return textf.Errorf("a literal is a string, a number, a bool or null")
 		}
@@ -174,4 +177,20 @@ func (n *Node) validateOperand() error {
 		}
 	}
 	return nil
+}
+
+// decodeLiteral decodes a literal's JSON text as json.Unmarshal into an
+// `any` did (the planner is built without reflection, SPEC §16): a number
+// must fit a float64, with encoding/json's message when it does not.
+func decodeLiteral(raw []byte) (any, error) {
+	v, err := jsonscan.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	if n, ok := v.(json.Number); ok {
+		if _, err := strconv.ParseFloat(string(n), 64); err != nil {
+			return nil, errors.New("json: cannot unmarshal number " + string(n) + " into Go value of type float64")
+		}
+	}
+	return v, nil
 }
