@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santokit/santokit/internal/workerd"
 	bridgeserver "github.com/santokit/santokit/packages/bridge/server"
+	"github.com/santokit/santokit/packages/core/hubapi"
 )
 
 // STK_RATE_LIMIT on the Worker (SPEC §4.6; decision 0038): the same
@@ -119,4 +121,54 @@ func TestWorkerRateLimitConfig(t *testing.T) {
 	if logs := p.Logs(); !strings.Contains(logs, `STK_RATE_LIMIT "100/sec": the unit must be s, m or h`) {
 		t.Fatalf("the log does not name the variable and the fault:\n%s", logs)
 	}
+}
+
+// API keys used through the Worker get their lastUsedAt (SPEC §7.2, §15;
+// decision 0038): the first call of an isolate reports at once, later ones
+// at most once per STK_USAGE_INTERVAL, each from a call's waitUntil.
+func TestWorkerKeyUsage(t *testing.T) {
+	st := setup(t, "postgres")
+	worker := startWorker(t, st, workerOptions{"STK_USAGE_INTERVAL": "1s"})
+	envPath := "/v1/projects/" + project + "/envs/dev"
+	var k hubapi.CreatedAPIKey
+	st.hub.do("POST", envPath+"/apikeys", "", hubapi.CreateAPIKey{Name: "usage", Roles: []string{"reader"}}, &k, 201)
+	lastUsed := func() *time.Time {
+		var keys struct{ Items []hubapi.APIKey }
+		st.hub.do("GET", envPath+"/apikeys", "", nil, &keys, 200)
+		for _, key := range keys.Items {
+			if key.KeyID == k.KeyID {
+				return key.LastUsedAt
+			}
+		}
+		t.Fatalf("key %s is not listed", k.KeyID)
+		return nil
+	}
+	if at := lastUsed(); at != nil {
+		t.Fatalf("a new key has lastUsedAt %s", at)
+	}
+	// until polls the Hub until the key's lastUsedAt is after after.
+	until := func(after time.Time) time.Time {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if at := lastUsed(); at != nil && at.After(after) {
+				return *at
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("lastUsedAt is still not after %s", after.Format(time.RFC3339Nano))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	h := map[string]string{"X-Santokit-Api-Key": k.Key}
+	before := time.Now().Add(-time.Second)
+	if status, code, msg := answer(t, worker, h, selectItems); status != 200 {
+		t.Fatalf("%d %s %s", status, code, msg)
+	}
+	first := until(before)
+	time.Sleep(1100 * time.Millisecond)
+	if status, code, msg := answer(t, worker, h, selectItems); status != 200 {
+		t.Fatalf("%d %s %s", status, code, msg)
+	}
+	second := until(first)
+	t.Logf("lastUsedAt %s, then %s", first.Format(time.RFC3339Nano), second.Format(time.RFC3339Nano))
 }

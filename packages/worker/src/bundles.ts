@@ -70,15 +70,24 @@ export class BundleCache {
     private readonly planner: Planner,
   ) {}
 
-  private async hub(path: string, headers: Record<string, string> = {}): Promise<Response> {
+  private async hub(path: string, headers: Record<string, string> = {}, body?: string): Promise<Response> {
     try {
       return await fetch(this.cfg.hubURL + path, {
+        method: body === undefined ? "GET" : "POST",
+        body,
         headers: { Authorization: `Bearer ${this.cfg.token}`, Accept: "application/json", ...headers },
         signal: AbortSignal.timeout(fetchTimeout),
       });
     } catch {
       throw unavailable("the Hub is unreachable");
     }
+  }
+
+  /** reportUsage posts a batch of API key uses (POST /internal/v1/apikeys/usage, SPEC §15). */
+  async reportUsage(batch: { keyId: string; lastUsedAt: string }[]): Promise<void> {
+    const res = await this.hub("/internal/v1/apikeys/usage", { "Content-Type": "application/json" }, JSON.stringify({ keys: batch }));
+    await res.body?.cancel();
+    if (res.status !== 200) throw new Error(`the Hub answered ${res.status}`);
   }
 
   /** locate finds the env of an API keyId (SPEC §4.2 step 3). */

@@ -12,6 +12,7 @@ import { ApiError, asApiError } from "./errors.js";
 import { Verifier, TokenError } from "./jwt.js";
 import { Planner, type Caller } from "./planner.js";
 import { Limiter, limit, parseRule, type Counted } from "./ratelimit.js";
+import { UsageReporter } from "./usage.js";
 import { connect, run, type ExecConfig } from "./sql.js";
 
 export interface Env {
@@ -27,6 +28,7 @@ export interface Env {
   STK_MAX_AFFECTED?: string;
   STK_CORS_ORIGINS?: string;
   STK_RATE_LIMIT?: string;
+  STK_USAGE_INTERVAL?: string;
   [binding: string]: unknown;
 }
 
@@ -48,6 +50,7 @@ interface Runtime {
   planner: Planner;
   cache: BundleCache;
   users: Verifier;
+  usage: UsageReporter;
 }
 
 let runtime: Runtime | undefined;
@@ -111,7 +114,8 @@ function setup(env: Env): Runtime {
     },
     planner,
   );
-  return { cfg, planner, cache, users: new Verifier() };
+  const usage = new UsageReporter((batch) => cache.reportUsage(batch), parseDuration(env.STK_USAGE_INTERVAL, 60_000, "STK_USAGE_INTERVAL"));
+  return { cfg, planner, cache, users: new Verifier(), usage };
 }
 
 function requestId(incoming: string | null): string {
@@ -194,6 +198,11 @@ async function call(rt: Runtime, request: Request, env: Env, ctx: ExecutionConte
 
   // 2–3. Credential form, context and verification.
   const { entry, caller, counted } = await authenticate(rt, request, (p) => ctx.waitUntil(p));
+  if (counted.keyId) {
+    rt.usage.used(counted.keyId, Date.now());
+    const report = rt.usage.report(Date.now());
+    if (report) ctx.waitUntil(report);
+  }
   if (rt.cfg.limits) limit(rt.cfg.limits, counted, Date.now());
 
   // 4. Release.
