@@ -305,7 +305,7 @@ async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promis
     let entry: Entry;
     try {
       loc = await rt.cache.locate(keyId, now);
-      entry = await rt.cache.get(loc.project, loc.env, now, waitUntil);
+      entry = await rt.cache.get(loc.project, loc.env, now, waitUntil, false);
     } catch (e) {
       if (e instanceof UnknownKey || e instanceof EnvNotFound) throw unauthorized("invalid API key");
       throw e;

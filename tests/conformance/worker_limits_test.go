@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,3 +174,88 @@ func TestWorkerKeyUsage(t *testing.T) {
 	second := until(first)
 	t.Logf("lastUsedAt %s, then %s", first.Format(time.RFC3339Nano), second.Format(time.RFC3339Nano))
 }
+
+// Made-up API key ids cost Hub lookups within a budget per isolate (the
+// Bridge's 100/s, bursts of 200; decision 0038): a flood of them gets 401s,
+// then the Bridge's 503 with Retry-After once the budget is spent, and
+// keys already located keep working.
+func TestWorkerLookupBudget(t *testing.T) {
+	st := setup(t, "postgres")
+	worker := startWorker(t, st, nil)
+	reader := map[string]string{"X-Santokit-Api-Key": st.keys["reader"]}
+	if status, code, msg := answer(t, worker, reader, selectItems); status != 200 {
+		t.Fatalf("%d %s %s", status, code, msg)
+	}
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var n atomic.Int64
+	madeUp := func() string {
+		i := n.Add(1)
+		id := []byte("key_01" + strings.Repeat("0", 24))
+		for k := len(id) - 1; i > 0; k-- {
+			id[k] = alphabet[i%32]
+			i /= 32
+		}
+		return "stk_" + string(id) + "_" + fakeSecret
+	}
+	var (
+		mu      sync.Mutex
+		over    []string
+		refused int
+		others  []string
+	)
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(30 * time.Second)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				mu.Lock()
+				done := len(over) > 0 || len(others) > 0
+				mu.Unlock()
+				if done {
+					return
+				}
+				status, header, raw, err := (&stack{bridge: worker}).post(map[string]string{"X-Santokit-Api-Key": madeUp()}, []byte(selectItems))
+				var e struct {
+					Error struct{ Code, Message string } `json:"error"`
+				}
+				_ = json.Unmarshal(raw, &e)
+				got := strconv.Itoa(status) + " " + e.Error.Code + " " + e.Error.Message
+				mu.Lock()
+				switch {
+				case err != nil:
+					others = append(others, err.Error())
+				case status == 401 && e.Error.Message == "invalid API key":
+					refused++
+				case status == 503 && e.Error.Message == "too many lookups of unknown projects, envs or API keys right now: try again shortly":
+					over = append(over, got+" | Retry-After "+header.Get("Retry-After"))
+				default:
+					others = append(others, got)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(others) > 0 {
+		t.Fatalf("unexpected answers: %q", others)
+	}
+	if len(over) == 0 {
+		t.Fatalf("%d made-up keys in 30 s were all refused 401, none hit the lookup budget", refused)
+	}
+	if refused < lookupBurst {
+		t.Errorf("only %d lookups before the budget was spent, want the burst of %d at least", refused, lookupBurst)
+	}
+	if !strings.HasSuffix(over[0], "Retry-After 1") {
+		t.Errorf("over the budget: %s, want Retry-After 1", over[0])
+	}
+	t.Logf("%d made-up keys refused, then %s", refused, over[0])
+	// A key the Worker has located costs no lookup.
+	if status, code, msg := answer(t, worker, reader, selectItems); status != 200 {
+		t.Fatalf("a located key after the flood: %d %s %s", status, code, msg)
+	}
+}
+
+// lookupBurst is the Bridge's DefaultLookupBurst.
+const lookupBurst = 200
