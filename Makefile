@@ -46,6 +46,7 @@ test: lint
 test-worker:
 	@test -x node_modules/.bin/workerd || npm ci --no-audit --no-fund
 	npm run typecheck --workspace packages/worker
+	npm test --workspace packages/worker
 	npm run build --workspace packages/worker
 	@log="$$(mktemp)"; status=0; \
 	$(GO) test -tags worker -count=1 -v -timeout $(TEST_TIMEOUT) -run '^TestWorker' ./tests/conformance/ >"$$log" 2>&1 || status=$$?; \

@@ -27,6 +27,20 @@ const repoRoot = "../.."
 func TestWorkerConformance(t *testing.T) {
 	cases := loadCases(t)
 	st := setup(t, "postgres")
+	// New sessions of the data database default to other settings than
+	// the ones the encoder reads, as a pooled connection (Hyperdrive
+	// resets them to the server's) may: the Worker must set its own in
+	// each call's transaction (decision 0038).
+	if _, err := st.db.Exec(`DO $$ BEGIN
+		EXECUTE format('ALTER DATABASE %I SET TimeZone = %L', current_database(), 'Asia/Kolkata');
+		EXECUTE format('ALTER DATABASE %I SET DateStyle = %L', current_database(), 'SQL, DMY');
+		EXECUTE format('ALTER DATABASE %I SET IntervalStyle = %L', current_database(), 'postgres');
+		EXECUTE format('ALTER DATABASE %I SET bytea_output = %L', current_database(), 'escape');
+		EXECUTE format('ALTER DATABASE %I SET extra_float_digits = %L', current_database(), '0');
+		EXECUTE format('ALTER DATABASE %I SET statement_timeout = %L', current_database(), '0');
+	END $$`); err != nil {
+		t.Fatal(err)
+	}
 	st.bridge = startWorker(t, st, nil)
 	st.waitServing(t, st.keys["reader"])
 	st.waitServing(t, st.keys["other"])

@@ -5,10 +5,15 @@
 // the Bridge's long poll. When the Hub cannot be reached the last good
 // bundle is served until STK_BUNDLE_MAX_STALE after the last 200 or 304,
 // then 503. API keyIds are located once (GET /internal/v1/apikeys/{keyId})
-// and cached; unknown ones for a short time.
+// and cached; unknown ones for a short time. Names not seen before — key
+// ids, and envs named by headers — cost Hub lookups within the Bridge's
+// budget (100 a second, bursts of 200, per isolate), so a flood of made-up
+// names cannot turn the Worker into a load on the Hub; over it, 503 with
+// Retry-After, as the Bridge answers.
 
 import { ApiError, unavailable } from "./errors.js";
 import type { Limits, Planner } from "./planner.js";
+import { Limiter } from "./ratelimit.js";
 
 export interface Connection {
   name: string;
@@ -56,6 +61,8 @@ const notFoundTTL = 1_000;
 const fetchTimeout = 10_000;
 /** A replaced env handle is freed this long after, so a request that holds it finishes. */
 const retireAfter = 60_000;
+/** The budget of Hub lookups for names not seen before: the Bridge's DefaultLookupRate and DefaultLookupBurst. */
+export const lookupRule = { rate: 100, burst: 200 };
 
 export class EnvNotFound extends Error {}
 export class UnknownKey extends Error {}
@@ -64,15 +71,18 @@ export class BundleCache {
   private readonly envs = new Map<string, State>();
   private readonly keys = new Map<string, { project: string; env: string } | { unknownUntil: number }>();
   private retired: { handle: number; at: number }[] = [];
+  private readonly lookups = new Limiter(lookupRule, 1);
 
   constructor(
     private readonly cfg: CacheConfig,
     private readonly planner: Planner,
   ) {}
 
-  private async hub(path: string, headers: Record<string, string> = {}): Promise<Response> {
+  private async hub(path: string, headers: Record<string, string> = {}, body?: string): Promise<Response> {
     try {
       return await fetch(this.cfg.hubURL + path, {
+        method: body === undefined ? "GET" : "POST",
+        body,
         headers: { Authorization: `Bearer ${this.cfg.token}`, Accept: "application/json", ...headers },
         signal: AbortSignal.timeout(fetchTimeout),
       });
@@ -81,11 +91,23 @@ export class BundleCache {
     }
   }
 
+  /** reportUsage posts a batch of API key uses (POST /internal/v1/apikeys/usage, SPEC §15). */
+  async reportUsage(batch: { keyId: string; lastUsedAt: string }[]): Promise<void> {
+    const res = await this.hub("/internal/v1/apikeys/usage", { "Content-Type": "application/json" }, JSON.stringify({ keys: batch }));
+    await res.body?.cancel();
+    if (res.status !== 200) throw new Error(`the Hub answered ${res.status}`);
+  }
+
   /** locate finds the env of an API keyId (SPEC §4.2 step 3). */
   async locate(keyId: string, now: number): Promise<{ project: string; env: string }> {
     const k = this.keys.get(keyId);
     if (k && "project" in k) return k;
     if (k && k.unknownUntil > now) throw new UnknownKey();
+    this.spendLookup(now);
+    for (const [id, v] of this.keys) {
+      // Unknown ids are forgotten once expired, so made-up ids do not pile up.
+      if ("unknownUntil" in v && v.unknownUntil <= now) this.keys.delete(id);
+    }
     const res = await this.hub(`/internal/v1/apikeys/${encodeURIComponent(keyId)}`);
     if (res.status === 404) {
       await res.body?.cancel();
@@ -111,12 +133,21 @@ export class BundleCache {
    * get returns the env's bundle. A cached bundle that is due for
    * revalidation is served as it is while the revalidation runs after the
    * response (waitUntil), so no call waits on the Hub once an env is
-   * loaded; only the first call of an env (or of an isolate) waits.
+   * loaded; only the first call of an env (or of an isolate) waits. A
+   * first call spends the lookup budget unless budgeted is false (an env
+   * that a located API key is bound to).
    */
-  async get(project: string, env: string, now: number, waitUntil: (p: Promise<unknown>) => void): Promise<Entry> {
+  async get(project: string, env: string, now: number, waitUntil: (p: Promise<unknown>) => void, budgeted = true): Promise<Entry> {
     const id = `${project}/${env}`;
     let st = this.envs.get(id);
     if (!st) {
+      // A name not seen before (or forgotten) costs a lookup, unless an
+      // API key the Hub located is bound to it.
+      if (budgeted) this.spendLookup(now);
+      for (const [other, s] of this.envs) {
+        // Envs the Hub did not know are forgotten once expired.
+        if (!s.entry && !s.inflight && s.notFoundUntil <= now) this.envs.delete(other);
+      }
       st = { lastOK: 0, checkedAt: 0, notFoundUntil: 0 };
       this.envs.set(id, st);
     }
@@ -141,6 +172,15 @@ export class BundleCache {
       );
     }
     return st.entry;
+  }
+
+  /** spendLookup takes one Hub lookup from the budget, or throws the Bridge's 503. */
+  private spendLookup(now: number): void {
+    const r = this.lookups.allow("", now);
+    if (r.ok) return;
+    throw new ApiError("SERVICE_UNAVAILABLE", "too many lookups of unknown projects, envs or API keys right now: try again shortly", undefined, {
+      "Retry-After": String(Math.floor(r.waitMs / 1000) + 1),
+    });
   }
 
   private async load(st: State, project: string, env: string): Promise<void> {

@@ -11,6 +11,8 @@ import { apply as applyCORS, parsePolicy, type Policy } from "./cors.js";
 import { ApiError, asApiError } from "./errors.js";
 import { Verifier, TokenError } from "./jwt.js";
 import { Planner, type Caller } from "./planner.js";
+import { Limiter, limit, parseRule, type Counted } from "./ratelimit.js";
+import { UsageReporter } from "./usage.js";
 import { connect, run, type ExecConfig } from "./sql.js";
 
 export interface Env {
@@ -25,6 +27,8 @@ export interface Env {
   STK_MAX_BATCH?: string;
   STK_MAX_AFFECTED?: string;
   STK_CORS_ORIGINS?: string;
+  STK_RATE_LIMIT?: string;
+  STK_USAGE_INTERVAL?: string;
   [binding: string]: unknown;
 }
 
@@ -36,6 +40,8 @@ interface Config {
   maxBody: number;
   exec: ExecConfig;
   cors: Policy | null;
+  /** STK_RATE_LIMIT's bucket table (null: no limit). */
+  limits: Limiter | null;
 }
 
 /** Runtime is an isolate's state: the planner instance, bundle cache and JWKS cache. */
@@ -44,6 +50,7 @@ interface Runtime {
   planner: Planner;
   cache: BundleCache;
   users: Verifier;
+  usage: UsageReporter;
 }
 
 let runtime: Runtime | undefined;
@@ -89,7 +96,10 @@ function setup(env: Env): Runtime {
       maxAffected: int(env.STK_MAX_AFFECTED, 10000, "STK_MAX_AFFECTED"),
     },
     cors: parsePolicy(env.STK_CORS_ORIGINS),
+    limits: null,
   };
+  const rule = parseRule(env.STK_RATE_LIMIT);
+  if (rule) cfg.limits = new Limiter(rule);
   const planner = new Planner(planModule);
   const cache = new BundleCache(
     {
@@ -104,7 +114,8 @@ function setup(env: Env): Runtime {
     },
     planner,
   );
-  return { cfg, planner, cache, users: new Verifier() };
+  const usage = new UsageReporter((batch) => cache.reportUsage(batch), parseDuration(env.STK_USAGE_INTERVAL, 60_000, "STK_USAGE_INTERVAL"));
+  return { cfg, planner, cache, users: new Verifier(), usage };
 }
 
 function requestId(incoming: string | null): string {
@@ -186,7 +197,13 @@ async function call(rt: Runtime, request: Request, env: Env, ctx: ExecutionConte
   rt.planner.decode(body);
 
   // 2–3. Credential form, context and verification.
-  const { entry, caller } = await authenticate(rt, request, (p) => ctx.waitUntil(p));
+  const { entry, caller, counted } = await authenticate(rt, request, (p) => ctx.waitUntil(p));
+  if (counted.keyId) {
+    rt.usage.used(counted.keyId, Date.now());
+    const report = rt.usage.report(Date.now());
+    if (report) ctx.waitUntil(report);
+  }
+  if (rt.cfg.limits) limit(rt.cfg.limits, counted, Date.now());
 
   // 4. Release.
   if (!entry.hasRelease) throw new ApiError("NOT_FOUND", `env ${entry.project}/${entry.env} has no release yet (stk release create)`);
@@ -253,7 +270,7 @@ async function readBody(request: Request, max: number): Promise<Uint8Array> {
 
 const unauthorized = (msg: string) => new ApiError("UNAUTHORIZED", msg);
 
-async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promise<unknown>) => void): Promise<{ entry: Entry; caller: Caller }> {
+async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promise<unknown>) => void): Promise<{ entry: Entry; caller: Caller; counted: Counted }> {
   const h = (name: string) => (request.headers.get(name) ?? "").trim();
   const key = h(H_KEY);
   const authz = h("Authorization");
@@ -288,7 +305,7 @@ async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promis
     let entry: Entry;
     try {
       loc = await rt.cache.locate(keyId, now);
-      entry = await rt.cache.get(loc.project, loc.env, now, waitUntil);
+      entry = await rt.cache.get(loc.project, loc.env, now, waitUntil, false);
     } catch (e) {
       if (e instanceof UnknownKey || e instanceof EnvNotFound) throw unauthorized("invalid API key");
       throw e;
@@ -300,13 +317,17 @@ async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promis
         `the API key is bound to project ${loc.project}, env ${loc.env}; ${H_PROJECT}/${H_ENV} name another`,
       );
     }
-    return { entry, caller };
+    return { entry, caller, counted: { keyId } };
   }
   const entry = await envFromHeaders(rt, project, envName, now, waitUntil);
   if (authz) {
     try {
       const id = await rt.users.verify(entry.auth, token, Date.now());
-      return { entry, caller: { endUser: true, subject: id.subject, roles: id.roles, claimsJSON: id.claimsJSON, dropClaims: id.dropClaims } };
+      return {
+        entry,
+        caller: { endUser: true, subject: id.subject, roles: id.roles, claimsJSON: id.claimsJSON, dropClaims: id.dropClaims },
+        counted: { endUser: { project: entry.project, env: entry.env, issuer: id.issuer, subject: id.subject } },
+      };
     } catch (e) {
       if (e instanceof TokenError) {
         if (e.unavailable) throw new ApiError("SERVICE_UNAVAILABLE", e.message);
@@ -317,7 +338,7 @@ async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promis
       throw e;
     }
   }
-  return { entry, caller: { anonymous: true } };
+  return { entry, caller: { anonymous: true }, counted: {} };
 }
 
 const resourceName = /^[a-z][a-z0-9-]{0,62}$/;

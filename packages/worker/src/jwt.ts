@@ -22,6 +22,8 @@ export interface Identity {
   /** The payload's JSON text and the claims that are not request.auth.claims. */
   claimsJSON: string;
   dropClaims: string[];
+  /** The name of the env's issuer that signed it (rate limits count by env, issuer and sub). */
+  issuer: string;
 }
 
 type Issuer = NonNullable<AuthConfig["issuers"]>[number];
@@ -227,7 +229,7 @@ export class Verifier {
     const r = claims[rolesClaim];
     const roles: string[] = typeof r === "string" ? [r] : Array.isArray(r) ? r.filter((x) => typeof x === "string") : [];
     if (!roles.includes("authenticated")) roles.push("authenticated");
-    return { subject: claims.sub, roles, claimsJSON: payloadText, dropClaims: ["sub", rolesClaim] };
+    return { subject: claims.sub, roles, claimsJSON: payloadText, dropClaims: ["sub", rolesClaim], issuer: matched.name };
   }
 
   private async lookup(iss: Issuer, kid: string, alg: string, now: number): Promise<Key[]> {

@@ -6,6 +6,13 @@
 // statement); results are read as text and encoded by the plan's
 // normalized column types, as the Bridge encodes them. Driver messages are
 // never forwarded: errors are rebuilt from the server's structured fields.
+//
+// Hyperdrive pools connections in transaction mode and resets a connection
+// when it returns to the pool, so session settings — startup parameters or
+// SET — do not reach a later transaction (decision 0038). Every call is
+// therefore one transaction that begins by setting, LOCAL to it, what the
+// Bridge sets per connection: the statement timeout, the text formats the
+// encoder reads, and READ ONLY unless the plan writes.
 
 import postgres from "postgres";
 import { ApiError, unavailable } from "./errors.js";
@@ -27,19 +34,7 @@ export function connect(connectionString: string, cfg: ExecConfig): Sql {
     idle_timeout: 5,
     connect_timeout: 5,
     onnotice: () => {},
-    connection: {
-      application_name: "santokit-worker",
-      // The server cancels a slow statement itself (57014 → 504).
-      statement_timeout: String(cfg.statementTimeoutMs),
-      // The text output the encoder below reads.
-      DateStyle: "ISO, MDY",
-      TimeZone: "UTC",
-      IntervalStyle: "iso_8601",
-      bytea_output: "hex",
-      extra_float_digits: "1",
-      // Read-only unless begun READ WRITE, as the Bridge's connections.
-      default_transaction_read_only: "on",
-    } as Record<string, string>,
+    connection: { application_name: "santokit-worker" },
   }) as unknown as Sql;
   // Every value goes over as text, unparsed both ways: the planner already
   // rendered arguments in PostgreSQL's text format, and the encoder reads
@@ -62,21 +57,40 @@ async function query(q: Sql | postgres.TransactionSql<Record<string, never>>, te
   return { rows: r as unknown as (string | null)[][], columns: cols, count: (r as unknown as { count: number }).count ?? 0 };
 }
 
+/**
+ * settings are the Bridge's per-connection settings, LOCAL to one
+ * transaction: the server cancels a slow statement itself (57014 → 504),
+ * and the text output is the one the encoder below reads.
+ */
+function settings(cfg: ExecConfig): string {
+  const set = (name: string, value: string) => `set_config('${name}', '${value}', true)`;
+  return (
+    "SELECT " +
+    [
+      set("statement_timeout", String(Math.floor(cfg.statementTimeoutMs))),
+      set("DateStyle", "ISO, MDY"),
+      set("TimeZone", "UTC"),
+      set("IntervalStyle", "iso_8601"),
+      set("bytea_output", "hex"),
+      set("extra_float_digits", "1"),
+    ].join(", ")
+  );
+}
+
 /** run executes p and returns the /call response body. */
 export async function run(sql: Sql, p: Plan, cfg: ExecConfig): Promise<string> {
   try {
-    if (!p.write && !p.countSql) {
-      return encode(p, cfg, await query(sql, p.sql, p.args));
-    }
-    const mode = p.write ? "read write" : "isolation level repeatable read read only";
+    // The settings, the statement and the count are pipelined; each query
+    // is sent when query() is called (postgres.js sends a query when it is
+    // awaited), so they reach the server in this order.
+    const mode = p.write ? "read write" : p.countSql ? "isolation level repeatable read read only" : "read only";
     return (await sql.begin(mode, async (tx) => {
-      const res = await query(tx, p.sql, p.args);
-      let total: number | undefined;
-      if (p.countSql) {
-        const c = await query(tx, p.countSql, p.countArgs ?? []);
-        total = Number(c.rows[0]?.[0] ?? 0);
-      }
-      return encode(p, cfg, res, total);
+      const [, res, count] = await Promise.all([
+        query(tx, settings(cfg), []),
+        query(tx, p.sql, p.args),
+        p.countSql ? query(tx, p.countSql, p.countArgs ?? []) : undefined,
+      ]);
+      return encode(p, cfg, res, count ? Number(count.rows[0]?.[0] ?? 0) : undefined);
     })) as string;
   } catch (e) {
     if (p.readonly && e instanceof postgres.PostgresError && e.code === "25006") {
