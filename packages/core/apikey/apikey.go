@@ -6,9 +6,6 @@
 package apikey
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"strings"
 
 	"github.com/santokit/santokit/packages/core/ids"
@@ -48,21 +45,4 @@ func base62(s string) bool {
 		}
 	}
 	return true
-}
-
-// Hash is the stored form of a secret: hex SHA-256. The secret is
-// high-entropy, so a slow hash would add only latency (SPEC §7.2).
-func Hash(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
-// Verify reports whether secret matches the stored hash, in constant time.
-func Verify(storedHash, secret string) bool {
-	want, err := hex.DecodeString(storedHash)
-	if err != nil || len(want) != sha256.Size {
-		return false
-	}
-	got := sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(want, got[:]) == 1
 }
