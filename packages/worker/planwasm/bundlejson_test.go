@@ -1,3 +1,8 @@
+//go:build !wasip1
+
+// The Hub's parsers (condition, logic, authconfig) that build the test
+// bundles are not part of the wasip1 build.
+
 package main
 
 import (

@@ -1,15 +1,15 @@
 // Command planwasm is the /call planner (packages/core/plan) as a wasip1
 // reactor module for the Workers runtime (SPEC §16, docs/decisions/0030):
 // the TypeScript shell does the I/O and asks this module every question
-// about the contract — the body's syntax, the API key's form and secret,
-// permissions, params and the SQL — so that the Bridge and the Worker share
-// one implementation of them.
+// about the contract — the body's syntax, the API key's form and its check
+// against the bundle, permissions, params and the SQL — so that the Bridge
+// and the Worker share one implementation of them.
 //
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o plan.wasm
 // ./packages/worker/planwasm (npm run build in packages/worker does it).
 //
 // The interface is one buffer and one call: the host asks stk_buffer(n) for
-// a pointer to n bytes, writes a JSON request there and calls
+// a pointer to n bytes, writes a request there (JSON, see the ops) and calls
 // stk_invoke(op, n), which returns the answer's pointer (high 32 bits) and
 // length (low 32 bits). The answer stays valid until the next call. Every
 // answer is {"ok": …} or {"error": {code, message, details}, "headers": …}.

@@ -1,3 +1,8 @@
+//go:build !wasip1
+
+// The Hub's parsers (condition, logic, authconfig) that build the test
+// bundles are not part of the wasip1 build.
+
 package main
 
 import (
@@ -5,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +18,7 @@ import (
 
 	"github.com/santokit/santokit/packages/core/apierr"
 	"github.com/santokit/santokit/packages/core/bundle"
+	"github.com/santokit/santokit/packages/core/jsonscan"
 	"github.com/santokit/santokit/packages/core/plan"
 )
 
@@ -130,5 +137,31 @@ func TestPlanLikeBridge(t *testing.T) {
 	}
 	if !bytes.Contains(answer(opPlan, []byte(`{"env":`+env+`}`)), []byte("malformed plan request")) {
 		t.Error("a plan request without its newline was not refused")
+	}
+}
+
+// The caller's decoder agrees with json.Unmarshal (every field set, and
+// the edge cases).
+func TestCallerDecoder(t *testing.T) {
+	full := caller{Anonymous: true, KeyID: "key_1", Roles: []string{"a", "<b>"}, EndUser: true, Subject: "u",
+		ClaimsJSON: `{"n":1}`, DropClaims: []string{"sub"}}
+	if z := zeros(reflect.ValueOf(full), "caller", nil); len(z) > 0 {
+		t.Fatalf("the fixture leaves %v zero", z)
+	}
+	raw, _ := json.Marshal(full)
+	for _, c := range []string{string(raw), `{}`, `null`, `{"roles":[],"dropClaims":null}`, `{"ROLES":["x"],"keyid":"k"}`,
+		`{"roles":"a"}`, `{"anonymous":1}`, `{"claimsJSON":{}}`} {
+		var want caller
+		wantErr := json.Unmarshal([]byte(c), &want)
+		tree, err := jsonscan.Decode([]byte(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d decoder
+		var got caller
+		d.caller(tree, &got)
+		if (d.err == nil) != (wantErr == nil) || (wantErr == nil && !reflect.DeepEqual(got, want)) {
+			t.Errorf("%s: %+v, %v; json.Unmarshal %+v, %v", c, got, d.err, want, wantErr)
+		}
 	}
 }
