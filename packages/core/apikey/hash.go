@@ -21,10 +21,10 @@ func Hash(secret string) string {
 
 // Verify reports whether secret matches the stored hash, in constant time.
 func Verify(storedHash, secret string) bool {
-	want, err := hex.DecodeString(storedHash)
-	if err != nil || len(want) != sha256.Size {
+	want, ok := ParseHash(storedHash)
+	if !ok {
 		return false
 	}
 	got := sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(want, got[:]) == 1
+	return subtle.ConstantTimeCompare(want[:], got[:]) == 1
 }

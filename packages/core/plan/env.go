@@ -2,11 +2,11 @@ package plan
 
 import (
 	"crypto/subtle"
-	"encoding/hex"
 	"strings"
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/apikey"
 	"github.com/santokit/santokit/packages/core/bundle"
 	"github.com/santokit/santokit/packages/core/names"
 	"github.com/santokit/santokit/packages/core/permissions"
@@ -33,13 +33,9 @@ type Env struct {
 	logics map[string]*logicEnv
 }
 
-// hashSize is the size of a SHA-256 digest, the stored form of a key's
-// secret (sha256.Size, without importing crypto/sha256 on wasip1).
-const hashSize = 32
-
 type keyEntry struct {
 	roles []string
-	hash  [hashSize]byte
+	hash  [apikey.HashSize]byte
 	// usable is false when the stored hash is malformed (never matches)
 	// or the key is not active.
 	usable    bool
@@ -133,9 +129,8 @@ func Compile(b *bundle.Bundle, lim Limits) (*Env, error) {
 	for i := range b.APIKeys {
 		k := &b.APIKeys[i]
 		ke := &keyEntry{roles: append([]string(nil), k.Roles...)}
-		h, err := hex.DecodeString(k.Hash)
-		if err == nil && len(h) == hashSize && k.Status == bundle.KeyActive {
-			copy(ke.hash[:], h)
+		if h, ok := apikey.ParseHash(k.Hash); ok && k.Status == bundle.KeyActive {
+			ke.hash = h
 			ke.usable = true
 		}
 		if k.ExpiresAt != nil {
@@ -362,11 +357,11 @@ const msgInvalidKey = "invalid API key"
 // The digest is the caller's to compute: the Bridge hashes with
 // crypto/sha256 (Authenticate, auth_hash.go), the Workers runtime with
 // WebCrypto, so that its wasm planner links no SHA-256 (SPEC §16, #16).
-func (e *Env) AuthenticateDigest(keyID string, digest [hashSize]byte, now time.Time) (Caller, error) {
+func (e *Env) AuthenticateDigest(keyID string, digest [apikey.HashSize]byte, now time.Time) (Caller, error) {
 	k, found := e.keys[keyID]
 	// An unknown id is compared against zeros, so that it costs the same
 	// compare as a wrong secret.
-	var want [hashSize]byte
+	var want [apikey.HashSize]byte
 	if found {
 		want = k.hash
 	}

@@ -172,11 +172,8 @@ func authenticate(req []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var digest [32]byte
-	if hex.DecodedLen(len(r.hash)) != len(digest) {
-		return nil, apierr.New(apierr.Internal, "internal error: the key's digest is not a hex SHA-256")
-	}
-	if _, err := hex.Decode(digest[:], []byte(r.hash)); err != nil {
+	digest, ok := apikey.ParseHash(r.hash)
+	if !ok {
 		return nil, apierr.New(apierr.Internal, "internal error: the key's digest is not a hex SHA-256")
 	}
 	c, err := e.AuthenticateDigest(r.keyID, digest, time.UnixMilli(r.now))
