@@ -6,9 +6,6 @@
 package apikey
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"strings"
 
 	"github.com/santokit/santokit/packages/core/ids"
@@ -50,19 +47,36 @@ func base62(s string) bool {
 	return true
 }
 
-// Hash is the stored form of a secret: hex SHA-256. The secret is
-// high-entropy, so a slow hash would add only latency (SPEC §7.2).
-func Hash(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
+// HashSize is the size of a secret's SHA-256, the stored form's bytes.
+const HashSize = 32
+
+// ParseHash decodes a stored hash (Hash's hex, either case). ok is false
+// unless it is exactly HashSize bytes of hex. It is written out rather than
+// encoding/hex's because hex's error type formats with fmt, which the
+// Workers planner does not link (SPEC §16, #16).
+func ParseHash(s string) (sum [HashSize]byte, ok bool) {
+	if len(s) != 2*HashSize {
+		return sum, false
+	}
+	for i := range sum {
+		hi, ok1 := fromHex(s[2*i])
+		lo, ok2 := fromHex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return [HashSize]byte{}, false
+		}
+		sum[i] = hi<<4 | lo
+	}
+	return sum, true
 }
 
-// Verify reports whether secret matches the stored hash, in constant time.
-func Verify(storedHash, secret string) bool {
-	want, err := hex.DecodeString(storedHash)
-	if err != nil || len(want) != sha256.Size {
-		return false
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
 	}
-	got := sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(want, got[:]) == 1
+	return 0, false
 }

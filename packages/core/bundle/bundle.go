@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/santokit/santokit/packages/core/apikey"
 	"github.com/santokit/santokit/packages/core/authconfig"
 	"github.com/santokit/santokit/packages/core/logic"
 	"github.com/santokit/santokit/packages/core/permissions"
@@ -91,13 +90,6 @@ func (b *Bundle) Connection(name string) (*Connection, bool) {
 		}
 	}
 	return nil, false
-}
-
-// Valid reports whether secret opens k now: the hash matches (constant
-// time), the key is active and not expired.
-func (k *APIKey) Valid(secret string, now time.Time) bool {
-	ok := apikey.Verify(k.Hash, secret)
-	return ok && k.Status == KeyActive && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
 // String keeps secrets out of fmt output.

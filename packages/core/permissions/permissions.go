@@ -13,8 +13,6 @@
 package permissions
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 
 	"github.com/santokit/santokit/packages/core/predicate"
@@ -176,14 +174,6 @@ func (d *Document) Rules(connection, table string, op Op) ([]Rule, bool) {
 		}
 	}
 	return nil, false
-}
-
-// Hash is the content hash of a permissions source: "sha256:" + hex of the
-// bytes as written (comments and layout included, since they are what the
-// operator reviews).
-func Hash(src []byte) string {
-	sum := sha256.Sum256(src)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // pos is a line and column in the source (1-based; 0 when unknown).

@@ -24,6 +24,7 @@ var allowedImports = []string{
 	"bytes", "crypto/sha256", "crypto/subtle", "encoding/base64", "encoding/hex", "encoding/json",
 	"math", "slices", "strconv", "strings", "time", "unicode/utf8",
 	"github.com/santokit/santokit/packages/core/apierr",
+	"github.com/santokit/santokit/packages/core/apikey",
 	"github.com/santokit/santokit/packages/core/bundle",
 	"github.com/santokit/santokit/packages/core/filter",
 	"github.com/santokit/santokit/packages/core/jsonscan",

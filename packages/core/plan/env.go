@@ -1,13 +1,12 @@
 package plan
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"strings"
 	"time"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/apikey"
 	"github.com/santokit/santokit/packages/core/bundle"
 	"github.com/santokit/santokit/packages/core/names"
 	"github.com/santokit/santokit/packages/core/permissions"
@@ -36,7 +35,7 @@ type Env struct {
 
 type keyEntry struct {
 	roles []string
-	hash  [sha256.Size]byte
+	hash  [apikey.HashSize]byte
 	// usable is false when the stored hash is malformed (never matches)
 	// or the key is not active.
 	usable    bool
@@ -130,9 +129,8 @@ func Compile(b *bundle.Bundle, lim Limits) (*Env, error) {
 	for i := range b.APIKeys {
 		k := &b.APIKeys[i]
 		ke := &keyEntry{roles: append([]string(nil), k.Roles...)}
-		h, err := hex.DecodeString(k.Hash)
-		if err == nil && len(h) == sha256.Size && k.Status == bundle.KeyActive {
-			copy(ke.hash[:], h)
+		if h, ok := apikey.ParseHash(k.Hash); ok && k.Status == bundle.KeyActive {
+			ke.hash = h
 			ke.usable = true
 		}
 		if k.ExpiresAt != nil {
@@ -348,35 +346,28 @@ func (e *Env) HasKey(keyID string) bool {
 // whether the id, the secret, the status or the expiry was wrong.
 const msgInvalidKey = "invalid API key"
 
-// Authenticate checks an API key's id and secret against the bundle (SPEC
-// §4.2 step 3, §7.2): the secret's SHA-256 is compared in constant time with
-// the stored hash, then the status (active) and expiry (now before
-// expiresAt) are checked. Every failure — unknown id, wrong secret, revoked,
-// expired — is the same 401 UNAUTHORIZED "invalid API key". The returned
-// Caller's Roles are shared with the Env: read them, never modify them.
-func (e *Env) Authenticate(keyID, secret string, now time.Time) (Caller, error) {
+// AuthenticateDigest checks an API key's id and the SHA-256 digest of its
+// secret against the bundle (SPEC §4.2 step 3, §7.2): the digest is compared
+// in constant time with the stored hash, then the status (active) and expiry
+// (now before expiresAt) are checked. Every failure — unknown id, wrong
+// secret, revoked, expired — is the same 401 UNAUTHORIZED "invalid API key".
+// The returned Caller's Roles are shared with the Env: read them, never
+// modify them.
+//
+// The digest is the caller's to compute: the Bridge hashes with
+// crypto/sha256 (Authenticate, auth_hash.go), the Workers runtime with
+// WebCrypto, so that its wasm planner links no SHA-256 (SPEC §16, #16).
+func (e *Env) AuthenticateDigest(keyID string, digest [apikey.HashSize]byte, now time.Time) (Caller, error) {
 	k, found := e.keys[keyID]
 	// An unknown id is compared against zeros, so that it costs the same
-	// hash and compare as a wrong secret.
-	var want [sha256.Size]byte
+	// compare as a wrong secret.
+	var want [apikey.HashSize]byte
 	if found {
 		want = k.hash
 	}
-	got := hashSecret(secret)
-	ok := subtle.ConstantTimeCompare(want[:], got[:]) == 1
+	ok := subtle.ConstantTimeCompare(want[:], digest[:]) == 1
 	if !found || !ok || !k.usable || (k.expires && !now.Before(k.expiresAt)) {
 		return Caller{}, apierr.New(apierr.Unauthorized, msgInvalidKey)
 	}
 	return Caller{KeyID: keyID, Roles: k.roles}, nil
-}
-
-// hashSecret is sha256.Sum256 of the secret without a heap copy for the
-// usual lengths (secrets are 43 characters).
-func hashSecret(secret string) [sha256.Size]byte {
-	var buf [128]byte
-	if len(secret) <= len(buf) {
-		n := copy(buf[:], secret)
-		return sha256.Sum256(buf[:n])
-	}
-	return sha256.Sum256([]byte(secret))
 }

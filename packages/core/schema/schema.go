@@ -6,9 +6,6 @@
 package schema
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -150,20 +147,4 @@ func Normalize(tables []Table) []Table {
 		sort.Slice(t.Indexes, func(a, b int) bool { return t.Indexes[a].Name < t.Indexes[b].Name })
 	}
 	return tables
-}
-
-// Hash is the content hash of a schema: "sha256:" + hex of the canonical JSON
-// of the engine and the normalized tables. Ids and times are not part of it.
-func Hash(engine string, tables []Table) string {
-	tables = Normalize(tables)
-	b, err := json.Marshal(struct {
-		Engine string  `json:"engine"`
-		Tables []Table `json:"tables"`
-	}{engine, tables})
-	if err != nil {
-		// Marshal of these plain structs cannot fail.
-		panic(err)
-	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }

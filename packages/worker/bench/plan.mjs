@@ -23,7 +23,8 @@ try {
   let t = performance.now();
   const h = planner.compile(bundle, { MaxLimit: 1000, MaxBatch: 1000 });
   const compileMs = performance.now() - t;
-  const caller = planner.authenticate(h.env, apiKey, Date.now());
+  const keyId = planner.keyId(apiKey);
+  const caller = await planner.authenticate(h.env, keyId, apiKey, Date.now());
   const enc = new TextEncoder();
   const calls = Number(n);
   const bodies = Array.from({ length: 256 }, (_, i) => enc.encode(`{"path":"db/main/items/select","params":{"where":{"id":${i * 3907 + 1}}}}`));
@@ -47,7 +48,7 @@ try {
   const us = (sorted.reduce((a, b) => a + b, 0) * 1000) / calls;
   const p50 = sorted[calls >> 1] * 1000;
   t = performance.now();
-  for (let i = 0; i < calls; i++) planner.authenticate(h.env, apiKey, Date.now());
+  for (let i = 0; i < calls; i++) await planner.authenticate(h.env, keyId, apiKey, Date.now());
   const keyUs = ((performance.now() - t) * 1000) / calls;
   console.log(`plan in wasm (Node ${process.version}): decode + plan ${p50.toFixed(1)} µs/call median, ${us.toFixed(1)} µs mean; API-key check ${keyUs.toFixed(1)} µs mean; bundle compile ${compileMs.toFixed(1)} ms`);
 } finally {

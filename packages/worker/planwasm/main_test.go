@@ -40,15 +40,16 @@ func TestOperations(t *testing.T) {
 		t.Fatalf("compile: %v %s %q", ok, code, msg)
 	}
 	env := ok["env"].(float64)
-	req, _ := json.Marshal(map[string]any{"env": env, "caller": map[string]any{"roles": []string{"reader"}}, "body": json.RawMessage(`{"path":"db/main/items/select"}`)})
-	if _, code, msg := call(t, opPlan, string(req)); code != "NOT_FOUND" || !strings.Contains(msg, "no current release") {
+	head, _ := json.Marshal(map[string]any{"env": env, "caller": map[string]any{"roles": []string{"reader"}}})
+	req := string(head) + "\n" + `{"path":"db/main/items/select"}`
+	if _, code, msg := call(t, opPlan, req); code != "NOT_FOUND" || !strings.Contains(msg, "no current release") {
 		t.Errorf("plan without a release: %s %q", code, msg)
 	}
-	if _, code, _ := call(t, opAuthenticate, `{"env":`+jsonNum(env)+`,"key":"`+key+`","now":0}`); code != "UNAUTHORIZED" {
+	if _, code, _ := call(t, opAuthenticate, `{"env":`+jsonNum(env)+`,"keyId":"key_01ARZ3NDEKTSV4RRFFQ69G5FAV","digest":"`+strings.Repeat("00", 32)+`","now":0}`); code != "UNAUTHORIZED" {
 		t.Errorf("an unknown key: %s, want UNAUTHORIZED", code)
 	}
 	call(t, opDrop, `{"env":`+jsonNum(env)+`}`)
-	if _, code, _ := call(t, opPlan, string(req)); code != "INTERNAL_ERROR" {
+	if _, code, _ := call(t, opPlan, req); code != "INTERNAL_ERROR" {
 		t.Errorf("plan on a dropped env: %s, want INTERNAL_ERROR", code)
 	}
 }

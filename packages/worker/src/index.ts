@@ -310,7 +310,7 @@ async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promis
       if (e instanceof UnknownKey || e instanceof EnvNotFound) throw unauthorized("invalid API key");
       throw e;
     }
-    const caller = rt.planner.authenticate(entry.handle, key, Date.now());
+    const caller = await rt.planner.authenticate(entry.handle, keyId, key, Date.now());
     if ((project && project !== loc.project) || (envName && envName !== loc.env)) {
       throw new ApiError(
         "FORBIDDEN",

@@ -153,18 +153,33 @@ export class Planner {
     return this.call(Op.KeyID, { key }).keyId;
   }
 
-  authenticate(env: number, key: string, now: number): Caller {
-    const r = this.call(Op.Authenticate, { env, key, now });
+  /**
+   * authenticate checks an API key (SPEC §4.2 step 3, §7.2): the secret's
+   * SHA-256 is computed here with WebCrypto and compared by the planner in
+   * constant time with the bundle's hash. keyId is what keyId(key) returned.
+   */
+  async authenticate(env: number, keyId: string, key: string, now: number): Promise<Caller> {
+    // key is "stk_" + keyId + "_" + secret (apikey.Parse checked it).
+    const head = `stk_${keyId}_`;
+    if (!key.startsWith(head)) throw new Error("planner: authenticate needs the keyId of its key");
+    const secret = key.slice(head.length);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", this.enc.encode(secret)));
+    let hex = "";
+    for (const b of digest) hex += (b < 16 ? "0" : "") + b.toString(16);
+    const r = this.call(Op.Authenticate, { env, keyId, digest: hex, now });
     return { keyId: r.keyId, roles: r.roles ?? [] };
   }
 
-  /** plan runs steps 5–6 for a body that decode accepted. */
+  /**
+   * plan runs steps 5–6 for a body that decode accepted. The request is the
+   * env and caller's JSON, a newline (JSON.stringify writes none), then the
+   * body's own bytes, which the planner reads as the Bridge does.
+   */
   plan(env: number, caller: Caller, body: Uint8Array): Plan {
-    const head = this.enc.encode(`{"env":${env},"caller":${JSON.stringify(caller)},"body":`);
-    const buf = new Uint8Array(head.length + body.length + 1);
+    const head = this.enc.encode(`{"env":${env},"caller":${JSON.stringify(caller)}}\n`);
+    const buf = new Uint8Array(head.length + body.length);
     buf.set(head);
     buf.set(body, head.length);
-    buf[buf.length - 1] = 0x7d; // }
     return this.invoke(Op.Plan, buf);
   }
 }
