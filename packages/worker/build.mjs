@@ -14,11 +14,11 @@ const dist = join(here, "dist");
 mkdirSync(dist, { recursive: true });
 
 // Inlining (on wasm every inlined copy is spelled out in full) is kept only
-// in the packages a plan call spends its time in — the runtime, JSON,
-// reflection, number formatting and our own — and turned off (-l) in the
-// rest (time, fmt, crypto, unicode, …): 58 KB less gzipped, no measurable
-// change in the plan call's cost (decision 0030).
-const inlined = ["runtime/...", "internal/runtime/...", "encoding/json", "reflect", "strconv", "internal/strconv", "github.com/santokit/..."];
+// in the packages a plan call spends its time in — the runtime, number
+// formatting and our own (JSON included, decision 0037) — and turned off
+// (-l) in the rest (time, unicode, …): less code, no measurable change in
+// the plan call's cost (decision 0030).
+const inlined = ["runtime/...", "internal/runtime/...", "strconv", "internal/strconv", "github.com/santokit/..."];
 const gcflags = ["-gcflags=all=-l", ...inlined.map((p) => `-gcflags=${p}=`)];
 execFileSync("go", ["build", "-buildmode=c-shared", "-trimpath", ...gcflags, "-ldflags=-s -w", "-o", join(dist, "plan.wasm"), "./planwasm"], {
   cwd: here,
@@ -46,11 +46,11 @@ const sizes = ["worker.js", "plan.wasm"].map((f) => {
 });
 const total = sizes.reduce((n, s) => n + s.gzip, 0);
 const budget = 1048576;
-const ceiling = 1240000;
+const ceiling = 1035000; // 1.6 % above 1,018,249 (decision 0037); never above budget
 const report = sizes.map((s) => `${s.file}: ${s.bytes} bytes, ${s.gzip} gzipped`).join("\n") + `\ntotal gzipped: ${total} bytes (budget ${budget}, ceiling ${ceiling})\n`;
 writeFileSync(join(dist, "size.txt"), report);
 process.stdout.write(report);
-if (total > ceiling) {
-  process.stderr.write(`build: the Worker is ${total} bytes gzipped, over its ceiling of ${ceiling}: find what grew (docs/decisions/0030-workers-runtime.md shows how to measure)\n`);
+if (total > Math.min(ceiling, budget)) {
+  process.stderr.write(`build: the Worker is ${total} bytes gzipped, over its ceiling of ${ceiling}: find what grew (go test -run TestLinkedCode ./packages/worker/planwasm/ names what links fmt, reflection or sha256; docs/decisions/0030-workers-runtime.md shows how to measure)\n`);
   process.exit(1);
 }

@@ -18,10 +18,12 @@ import (
 // net/http), and nothing it links — for wasip1 — pulls a database driver,
 // cel-go, or what only the Hub and CLI need and would swell the Workers'
 // wasm module (decision 0030): the YAML parser, regexp, net/mail, net/url,
-// log/slog, id and key generation.
+// log/slog, id and key generation. What the Worker's module may call at all
+// (no fmt, reflection or crypto/sha256, decision 0037) is checked on the
+// linked module by TestLinkedCode in packages/worker/planwasm.
 
 var allowedImports = []string{
-	"bytes", "crypto/sha256", "crypto/subtle", "encoding/base64", "encoding/hex", "encoding/json",
+	"bytes", "crypto/subtle", "encoding/base64", "encoding/json",
 	"math", "slices", "strconv", "strings", "time", "unicode/utf8",
 	"github.com/santokit/santokit/packages/core/apierr",
 	"github.com/santokit/santokit/packages/core/apikey",
