@@ -381,8 +381,9 @@ func (p *parser) array(i int) (any, int, *SyntaxError) {
 // AppendString appends s as a JSON string, escaped as encoding/json does
 // with SetEscapeHTML(false): `"` and `\` with a backslash, controls as \b
 // \f \n \r \t or \u00XX, U+2028 and U+2029 as \u2028 and \u2029, and each
-// byte of invalid UTF-8 as \ufffd.
-func AppendString(dst []byte, s string) []byte {
+// byte of invalid UTF-8 as \ufffd. It takes bytes too, so that encoders of
+// driver results (the Bridge's) need not copy them into strings.
+func AppendString[T ~string | ~[]byte](dst []byte, s T) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -414,7 +415,9 @@ func AppendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		// A string of at most UTFMax bytes: the conversion of a []byte
+		// does not allocate.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		switch {
 		case r == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)

@@ -165,6 +165,9 @@ func FuzzAppendString(f *testing.F) {
 		if got := string(AppendString(nil, s)) + "\n"; got != want.String() {
 			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want.String())
 		}
+		if got := string(AppendString(nil, []byte(s))) + "\n"; got != want.String() {
+			t.Fatalf("AppendString([]byte(%q)) = %s, want %s", s, got, want.String())
+		}
 	})
 }
 

@@ -468,7 +468,7 @@ func (p *planner) insertPlan(ps *params, plan *Plan) error {
 				buf = append(buf, ',')
 			}
 			if p.eng == enginePostgres {
-				buf = appendJSONString(buf, col.name)
+				buf = jsonscan.AppendString(buf, col.name)
 				buf = append(buf, ':')
 				buf = appendJSONValue(buf, cv, enginePostgres)
 			} else {
@@ -558,9 +558,9 @@ func appendSQLiteCell(b []byte, col *colEnv, v any) []byte {
 		}
 		return append(b, '0')
 	case []byte:
-		return appendJSONString(b, hexString(v))
+		return jsonscan.AppendString(b, hexString(v))
 	case []any, rawJSON:
-		return appendJSONString(b, string(appendJSONValue(nil, v, engineSQLite)))
+		return jsonscan.AppendString(b, string(appendJSONValue(nil, v, engineSQLite)))
 	}
 	return appendJSONValue(b, v, engineSQLite)
 }

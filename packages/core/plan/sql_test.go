@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/jsonscan"
 )
 
 type golden struct {
@@ -437,7 +438,7 @@ func TestInjection(t *testing.T) {
 }
 
 func jsonString(s string) (string, error) {
-	return string(appendJSONString(nil, s)), nil
+	return string(jsonscan.AppendString(nil, s)), nil
 }
 
 // A select that pins the primary key with $eq at the top level reads at

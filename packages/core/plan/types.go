@@ -754,7 +754,7 @@ func appendJSONValue(b []byte, v any, eng engine) []byte {
 		}
 		return append(b, ']')
 	case string:
-		return appendJSONString(b, v)
+		return jsonscan.AppendString(b, v)
 	case int64:
 		return strconv.AppendInt(b, v, 10)
 	case float64:
@@ -763,37 +763,11 @@ func appendJSONValue(b []byte, v any, eng engine) []byte {
 		return strconv.AppendBool(b, v)
 	case []byte:
 		if eng == enginePostgres {
-			return appendJSONString(b, `\x`+hexString(v))
+			return jsonscan.AppendString(b, `\x`+hexString(v))
 		}
-		return appendJSONString(b, base64.StdEncoding.EncodeToString(v))
+		return jsonscan.AppendString(b, base64.StdEncoding.EncodeToString(v))
 	case rawJSON:
 		return append(b, v...)
 	}
 	return append(b, "null"...)
-}
-
-// appendJSONString writes s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			switch c {
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-			}
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }

@@ -168,16 +168,6 @@ func TestBind(t *testing.T) {
 	}
 }
 
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "a", `"\`, "\n\r\t\x00\x1f\x7f", "é\u2028😀", "<&>"} {
-		got := appendJSONString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil || back != s {
-			t.Errorf("appendJSONString(%q) = %s (%v, %q)", s, got, err, back)
-		}
-	}
-}
-
 func TestLikeToGlob(t *testing.T) {
 	for _, tc := range []struct{ like, glob string }{
 		{"abc", "abc"},

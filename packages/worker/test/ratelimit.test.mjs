@@ -1,21 +1,11 @@
 // Unit tests of the Worker's STK_RATE_LIMIT (src/ratelimit.ts): the rule's
 // syntax as the Bridge's ratelimit.Parse reads it, and the token bucket's
-// arithmetic as golang.org/x/time/rate computes it. The module is bundled
-// with esbuild and imported from memory (Node 20 does not read TypeScript).
+// arithmetic as golang.org/x/time/rate computes it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { load } from "./load.mjs";
 
-const out = await build({
-  entryPoints: [fileURLToPath(new URL("../src/ratelimit.ts", import.meta.url))],
-  bundle: true,
-  write: false,
-  format: "esm",
-  platform: "neutral",
-  logLevel: "silent",
-});
-const { parseRule, Limiter, limit, clip } = await import("data:text/javascript;base64," + Buffer.from(out.outputFiles[0].text).toString("base64"));
+const { parseRule, Limiter, limit, clip } = await load("ratelimit.ts");
 
 test("parseRule reads the Bridge's syntax", () => {
   assert.deepEqual(parseRule("100/s,burst=200"), { rate: 100, burst: 200 });

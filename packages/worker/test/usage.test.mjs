@@ -1,18 +1,9 @@
 // Unit tests of the Worker's API key usage reporter (src/usage.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { load } from "./load.mjs";
 
-const out = await build({
-  entryPoints: [fileURLToPath(new URL("../src/usage.ts", import.meta.url))],
-  bundle: true,
-  write: false,
-  format: "esm",
-  platform: "neutral",
-  logLevel: "silent",
-});
-const { UsageReporter, maxBatch } = await import("data:text/javascript;base64," + Buffer.from(out.outputFiles[0].text).toString("base64"));
+const { UsageReporter, maxBatch } = await load("usage.ts");
 
 test("reports the latest use of each key, at most once an interval", async () => {
   const sent = [];

@@ -8,8 +8,8 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/santokit/santokit/packages/core/jsonscan"
 	"github.com/santokit/santokit/packages/core/schema"
 )
 
@@ -35,13 +35,13 @@ func appendPG(dst []byte, typ string, raw []byte) []byte {
 		if out, ok := appendPGArray(dst, elem, raw); ok {
 			return out
 		}
-		return appendString(dst, raw)
+		return jsonscan.AppendString(dst, raw)
 	}
 	switch typ {
 	case schema.Integer, schema.Bigint:
 		return appendIntText(dst, raw)
 	case schema.Numeric:
-		return appendString(dst, raw)
+		return jsonscan.AppendString(dst, raw)
 	case schema.Float:
 		return appendFloatText(dst, raw)
 	case schema.Boolean:
@@ -51,7 +51,7 @@ func appendPG(dst []byte, typ string, raw []byte) []byte {
 		if len(raw) == 1 && raw[0] == 'f' {
 			return append(dst, "false"...)
 		}
-		return appendString(dst, raw)
+		return jsonscan.AppendString(dst, raw)
 	case schema.Timestamptz:
 		return appendPGTimestamptz(dst, raw)
 	case schema.Timestamp:
@@ -68,7 +68,7 @@ func appendPG(dst []byte, typ string, raw []byte) []byte {
 		}
 		return appendBase64(dst, raw)
 	default: // text, date, time, uuid, other
-		return appendString(dst, raw)
+		return jsonscan.AppendString(dst, raw)
 	}
 }
 
@@ -80,7 +80,7 @@ func appendIntText(dst []byte, raw []byte) []byte {
 	}
 	n, err := strconv.ParseInt(string(raw), 10, 64)
 	if err != nil {
-		return appendString(dst, raw)
+		return jsonscan.AppendString(dst, raw)
 	}
 	return appendInt(dst, n)
 }
@@ -117,7 +117,7 @@ func appendFloatText(dst []byte, raw []byte) []byte {
 			return append(dst, raw...)
 		}
 	}
-	return appendString(dst, raw)
+	return jsonscan.AppendString(dst, raw)
 }
 
 func appendFloat(dst []byte, f float64) []byte {
@@ -156,7 +156,7 @@ func appendPGTimestamptz(dst []byte, raw []byte) []byte {
 			return appendTime(dst, t.UTC(), true)
 		}
 	}
-	return appendString(dst, raw)
+	return jsonscan.AppendString(dst, raw)
 }
 
 // appendPGTimestamp turns "2024-01-02 03:04:05.5" into "2024-01-02T03:04:05.5".
@@ -168,7 +168,7 @@ func appendPGTimestamp(dst []byte, raw []byte) []byte {
 		dst = append(dst, raw[11:]...)
 		return append(dst, '"')
 	}
-	return appendString(dst, raw)
+	return jsonscan.AppendString(dst, raw)
 }
 
 func appendTime(dst []byte, t time.Time, zone bool) []byte {
@@ -332,7 +332,7 @@ func appendSQLite(dst []byte, typ string, v any) []byte {
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 				return appendInt(dst, n)
 			}
-			return appendString(dst, s)
+			return jsonscan.AppendString(dst, s)
 		}
 	case schema.Numeric:
 		switch x := v.(type) {
@@ -356,7 +356,7 @@ func appendSQLite(dst []byte, typ string, v any) []byte {
 			if f, err := strconv.ParseFloat(s, 64); err == nil {
 				return appendFloat(dst, f)
 			}
-			return appendString(dst, s)
+			return jsonscan.AppendString(dst, s)
 		}
 	case schema.Boolean:
 		switch x := v.(type) {
@@ -371,7 +371,7 @@ func appendSQLite(dst []byte, typ string, v any) []byte {
 			if b, err := strconv.ParseBool(s); err == nil {
 				return appendBool01(dst, b)
 			}
-			return appendString(dst, s)
+			return jsonscan.AppendString(dst, s)
 		}
 	case schema.Timestamptz, schema.Timestamp, schema.Date, schema.Time:
 		return appendSQLiteTime(dst, typ, v)
@@ -388,7 +388,7 @@ func appendSQLite(dst []byte, typ string, v any) []byte {
 			if json.Valid(b) {
 				return append(dst, bytes.TrimSpace(b)...)
 			}
-			return appendString(dst, b)
+			return jsonscan.AppendString(dst, b)
 		}
 	case schema.Bytea:
 		if b, ok := bytesOf(v); ok {
@@ -403,9 +403,9 @@ func appendSQLite(dst []byte, typ string, v any) []byte {
 func appendScalarText(dst []byte, v any) []byte {
 	switch x := v.(type) {
 	case string:
-		return appendString(dst, x)
+		return jsonscan.AppendString(dst, x)
 	case []byte:
-		return appendString(dst, x)
+		return jsonscan.AppendString(dst, x)
 	case int64:
 		dst = append(dst, '"')
 		dst = strconv.AppendInt(dst, x, 10)
@@ -415,7 +415,7 @@ func appendScalarText(dst []byte, v any) []byte {
 		dst = strconv.AppendFloat(dst, x, 'g', -1, 64)
 		return append(dst, '"')
 	case bool:
-		return appendString(dst, strconv.FormatBool(x))
+		return jsonscan.AppendString(dst, strconv.FormatBool(x))
 	case time.Time:
 		return appendTime(dst, x, true)
 	default:
@@ -478,7 +478,7 @@ func appendSQLiteTime(dst []byte, typ string, v any) []byte {
 			return appendScalarText(dst, v)
 		}
 		if typ == schema.Date || typ == schema.Time {
-			return appendString(dst, s)
+			return jsonscan.AppendString(dst, s)
 		}
 		parsed := false
 		for _, layout := range sqliteTimeLayouts {
@@ -488,7 +488,7 @@ func appendSQLiteTime(dst []byte, typ string, v any) []byte {
 			}
 		}
 		if !parsed {
-			return appendString(dst, s)
+			return jsonscan.AppendString(dst, s)
 		}
 	}
 	switch typ {
@@ -519,7 +519,7 @@ func appendSQLiteArray(dst []byte, elem string, v any) []byte {
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(b, &items); err != nil {
-		return appendString(dst, b)
+		return jsonscan.AppendString(dst, b)
 	}
 	dst = append(dst, '[')
 	for i, it := range items {
@@ -553,7 +553,7 @@ func appendJSONElem(dst []byte, elem string, raw json.RawMessage) []byte {
 		if f, err := x.Float64(); err == nil {
 			return appendSQLite(dst, elem, f)
 		}
-		return appendString(dst, string(x))
+		return jsonscan.AppendString(dst, string(x))
 	case string:
 		return appendSQLite(dst, elem, x)
 	case bool:
@@ -561,56 +561,4 @@ func appendJSONElem(dst []byte, elem string, raw json.RawMessage) []byte {
 	default: // nested arrays and objects pass through
 		return append(dst, raw...)
 	}
-}
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
-// U+2028 and U+2029 are escaped for JavaScript's sake.
-func appendString[T ~string | ~[]byte](dst []byte, s T) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		end := min(i+utf8.UTFMax, len(s))
-		r, size := utf8.DecodeRuneInString(string(s[i:end]))
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

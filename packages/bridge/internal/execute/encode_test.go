@@ -133,23 +133,6 @@ func TestAppendSQLite(t *testing.T) {
 	}
 }
 
-func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", "quote\" back\\slash", "\x00\x1f\x7f", "日本語", "\u2028\u2029", "a\xc3"} {
-		got := appendString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Fatalf("%q → %s: %v", s, got, err)
-		}
-		want := s
-		if s == "a\xc3" {
-			want = "a\ufffd"
-		}
-		if back != want {
-			t.Errorf("%q → %s → %q", s, got, back)
-		}
-	}
-}
-
 func TestDetailColumns(t *testing.T) {
 	for detail, want := range map[string]string{
 		`Key (email)=(a@b.c) already exists.`:                  "email",

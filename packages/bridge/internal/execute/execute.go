@@ -25,6 +25,7 @@ import (
 
 	"github.com/santokit/santokit/packages/bridge/internal/dbpool"
 	"github.com/santokit/santokit/packages/core/apierr"
+	"github.com/santokit/santokit/packages/core/jsonscan"
 	"github.com/santokit/santokit/packages/core/plan"
 	"github.com/santokit/santokit/packages/core/schema"
 	"github.com/santokit/santokit/packages/core/tracing"
@@ -124,7 +125,7 @@ func (r *run) checkFailed() error { return apierr.New(apierr.Forbidden, "%s", r.
 // appendKey writes `"name":` for column i. Encoding it per row costs less
 // than allocating the keys per request: most calls return one or few rows.
 func (r *run) appendKey(i int) {
-	r.out = appendString(r.out, r.cols[i].Name)
+	r.out = jsonscan.AppendString(r.out, r.cols[i].Name)
 	r.out = append(r.out, ':')
 }
 
