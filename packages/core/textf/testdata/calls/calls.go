@@ -50,3 +50,7 @@ func passed() error {
 func use(fail func(string, ...any) error) error {
 	return fail("%d of them", "some")
 }
+
+func byteSlice(b []byte) string {
+	return textf.Sprintf("%s %q %v", b, b, b)
+}
