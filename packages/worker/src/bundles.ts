@@ -140,10 +140,14 @@ export class BundleCache {
   async get(project: string, env: string, now: number, waitUntil: (p: Promise<unknown>) => void, budgeted = true): Promise<Entry> {
     const id = `${project}/${env}`;
     let st = this.envs.get(id);
-    if (!st) {
-      // A name not seen before (or forgotten) costs a lookup, unless an
-      // API key the Hub located is bound to it.
+    if (st && st.notFoundUntil > now) throw new EnvNotFound();
+    if (!st?.entry && !st?.inflight) {
+      // A first load — a name not seen before, forgotten, or whose last
+      // load failed (the Bridge forgets those) — costs a lookup, unless an
+      // API key the Hub located is bound to the env.
       if (budgeted) this.spendLookup(now);
+    }
+    if (!st) {
       for (const [other, s] of this.envs) {
         // Envs the Hub did not know are forgotten once expired.
         if (!s.entry && !s.inflight && s.notFoundUntil <= now) this.envs.delete(other);
@@ -151,7 +155,6 @@ export class BundleCache {
       st = { lastOK: 0, checkedAt: 0, notFoundUntil: 0 };
       this.envs.set(id, st);
     }
-    if (st.notFoundUntil > now) throw new EnvNotFound();
     const state = st;
     const refresh = () =>
       (state.inflight ??= this.load(state, project, env).finally(() => {

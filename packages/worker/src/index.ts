@@ -198,11 +198,6 @@ async function call(rt: Runtime, request: Request, env: Env, ctx: ExecutionConte
 
   // 2–3. Credential form, context and verification.
   const { entry, caller, counted } = await authenticate(rt, request, (p) => ctx.waitUntil(p));
-  if (counted.keyId) {
-    rt.usage.used(counted.keyId, Date.now());
-    const report = rt.usage.report(Date.now());
-    if (report) ctx.waitUntil(report);
-  }
   if (rt.cfg.limits) limit(rt.cfg.limits, counted, Date.now());
 
   // 4. Release.
@@ -311,6 +306,11 @@ async function authenticate(rt: Runtime, request: Request, waitUntil: (p: Promis
       throw e;
     }
     const caller = await rt.planner.authenticate(entry.handle, keyId, key, Date.now());
+    // The key authenticated, so it was used — also when the headers name
+    // another env below — as the Bridge records it (SPEC §7.2 lastUsedAt).
+    rt.usage.used(keyId, Date.now());
+    const report = rt.usage.report(Date.now());
+    if (report) waitUntil(report);
     if ((project && project !== loc.project) || (envName && envName !== loc.env)) {
       throw new ApiError(
         "FORBIDDEN",
