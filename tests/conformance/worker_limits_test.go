@@ -106,22 +106,36 @@ func TestWorkerRateLimit(t *testing.T) {
 	}
 }
 
-// A malformed STK_RATE_LIMIT leaves the Worker answering 503 and logging
-// what is wrong, naming the variable (as the Bridge refuses to start).
-func TestWorkerRateLimitConfig(t *testing.T) {
+// A malformed STK_RATE_LIMIT, or a statement timeout over PostgreSQL's
+// limit, leaves the Worker answering 503 and logging what is wrong, naming
+// the variable (as the Bridge refuses to start).
+func TestWorkerMisconfigured(t *testing.T) {
 	st := setup(t, "postgres")
-	vars := map[string]string{"STK_HUB_URL": st.hub.base, "STK_BRIDGE_TOKEN": bridgeToken, "STK_RATE_LIMIT": "100/sec"}
-	p, err := workerd.Start(workerd.Options{Root: repoRoot, Vars: vars, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	status, code, msg := answer(t, p.URL, map[string]string{"X-Santokit-Api-Key": st.keys["reader"]}, selectItems)
-	if status != 503 || code != "SERVICE_UNAVAILABLE" || !strings.Contains(msg, "misconfigured") {
-		t.Fatalf("%d %s %q, want 503 naming the misconfiguration", status, code, msg)
-	}
-	if logs := p.Logs(); !strings.Contains(logs, `STK_RATE_LIMIT "100/sec": the unit must be s, m or h`) {
-		t.Fatalf("the log does not name the variable and the fault:\n%s", logs)
+	for name, c := range map[string]struct {
+		vars map[string]string
+		log  string
+	}{
+		"rate limit":        {map[string]string{"STK_RATE_LIMIT": "100/sec"}, `STK_RATE_LIMIT "100/sec": the unit must be s, m or h`},
+		"statement timeout": {map[string]string{"STK_STATEMENT_TIMEOUT": "600h"}, `STK_STATEMENT_TIMEOUT: "600h" is over PostgreSQL's limit of 2147483647ms`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			vars := map[string]string{"STK_HUB_URL": st.hub.base, "STK_BRIDGE_TOKEN": bridgeToken}
+			for k, v := range c.vars {
+				vars[k] = v
+			}
+			p, err := workerd.Start(workerd.Options{Root: repoRoot, Vars: vars, Dir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Stop()
+			status, code, msg := answer(t, p.URL, map[string]string{"X-Santokit-Api-Key": st.keys["reader"]}, selectItems)
+			if status != 503 || code != "SERVICE_UNAVAILABLE" || !strings.Contains(msg, "misconfigured") {
+				t.Fatalf("%d %s %q, want 503 naming the misconfiguration", status, code, msg)
+			}
+			if logs := p.Logs(); !strings.Contains(logs, c.log) {
+				t.Fatalf("the log does not name the variable and the fault (%s):\n%s", c.log, logs)
+			}
+		})
 	}
 }
 

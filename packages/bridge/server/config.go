@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -91,10 +92,13 @@ const (
 	DefaultBundleMaxStale   = 10 * time.Minute
 	DefaultDBMaxConns       = 10
 	DefaultStatementTimeout = 5 * time.Second
-	DefaultMaxBodyBytes     = 1 << 20
-	DefaultMaxLimit         = 1000
-	DefaultMaxBatch         = 1000
-	DefaultMaxAffected      = 10000
+	// MaxStatementTimeout is PostgreSQL's largest statement_timeout
+	// (2147483647 ms, about 24.8 days).
+	MaxStatementTimeout = math.MaxInt32 * time.Millisecond
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultMaxLimit     = 1000
+	DefaultMaxBatch     = 1000
+	DefaultMaxAffected  = 10000
 )
 
 // DefaultConfig is the configuration with every default and no token.
@@ -200,6 +204,11 @@ func (c Config) Check() error {
 	if c.BundleMaxStale <= 0 || c.StatementTimeout <= 0 || c.DBMaxConns <= 0 || c.MaxBodyBytes <= 0 ||
 		c.MaxLimit <= 0 || c.MaxBatch <= 0 || c.MaxAffected <= 0 {
 		return errors.New("limits must be positive (start from server.DefaultConfig())")
+	}
+	if c.StatementTimeout > MaxStatementTimeout {
+		// PostgreSQL's statement_timeout is an int32 of milliseconds: a
+		// larger one would fail every connection, not the start-up.
+		return fmt.Errorf("STK_STATEMENT_TIMEOUT %s is over PostgreSQL's limit of %s", c.StatementTimeout, MaxStatementTimeout)
 	}
 	if _, err := cors.Parse(strings.Join(c.CORSOrigins, ",")); err != nil {
 		return err

@@ -652,6 +652,16 @@ func TestConfig(t *testing.T) {
 			t.Errorf("%s=%s accepted", k, v)
 		}
 	}
+	// PostgreSQL takes statement_timeout as an int32 of milliseconds.
+	c = testConfig("http://127.0.0.1:4000")
+	c.StatementTimeout = MaxStatementTimeout + time.Millisecond
+	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "STK_STATEMENT_TIMEOUT") {
+		t.Fatalf("statement timeout over PostgreSQL's limit: %v", err)
+	}
+	c.StatementTimeout = MaxStatementTimeout
+	if err := c.Check(); err != nil {
+		t.Fatalf("statement timeout at PostgreSQL's limit: %v", err)
+	}
 	// A plain-HTTP Hub off loopback is refused unless allowed.
 	c = testConfig("http://hub.example.com:4000")
 	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "STK_ALLOW_INSECURE_HUB") {

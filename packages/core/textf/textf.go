@@ -115,6 +115,9 @@ func appendArg(b []byte, verb byte, arg any) []byte {
 	}
 	s, ok := text(arg)
 	if !ok {
+		if arg == nil && verb == 'v' {
+			return append(b, "<nil>"...)
+		}
 		if arg == nil {
 			return append(append(append(b, '%', '!'), verb), "(<nil>)"...)
 		}
@@ -134,8 +137,15 @@ func bad(b []byte, verb byte, typ, val string) []byte {
 	return append(append(append(append(b, typ...), '='), val...), ')')
 }
 
-// text is the string form of a string, an error or a Stringer.
-func text(arg any) (string, bool) {
+// text is the string form of a string, an error or a Stringer. A method
+// that panics — a nil pointer's, typically — gives "<nil>", as fmt prints
+// for a nil receiver, rather than failing the call that formats a message.
+func text(arg any) (s string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			s, ok = "<nil>", true
+		}
+	}()
 	switch v := arg.(type) {
 	case string:
 		return v, true

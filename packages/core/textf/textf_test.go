@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+type nilStringer struct{ name string }
+
+func (n *nilStringer) String() string { return n.name }
+
 type stringer struct{}
 
 func (stringer) String() string { return "str\"inger" }
@@ -34,6 +38,8 @@ func TestSameAsFmt(t *testing.T) {
 		{"%q", []any{true}},
 		{"%s %s", []any{"one"}},
 		{"%s", []any{nil}},
+		{"%v", []any{nil}},
+		{"%s %v", []any{(*nilStringer)(nil), (*nilStringer)(nil)}},
 		{"end %", nil},
 	} {
 		want := fmt.Sprintf(tc.format, tc.args...)

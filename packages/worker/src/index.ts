@@ -71,6 +71,13 @@ function parseDuration(s: string | undefined, def: number, name: string): number
   return total;
 }
 
+/** statementTimeout is STK_STATEMENT_TIMEOUT, within PostgreSQL's int32 of milliseconds (as the Bridge checks). */
+function statementTimeout(raw: string | undefined): number {
+  const ms = parseDuration(raw, 5000, "STK_STATEMENT_TIMEOUT");
+  if (ms > 2_147_483_647) throw new Error(`STK_STATEMENT_TIMEOUT: ${JSON.stringify(raw)} is over PostgreSQL's limit of 2147483647ms (about 24.8 days)`);
+  return ms;
+}
+
 function int(s: string | undefined, def: number, name: string): number {
   if (!s) return def;
   if (!/^\d+$/.test(s)) throw new Error(`${name}: ${JSON.stringify(s)} is not a whole number`);
@@ -92,7 +99,7 @@ function setup(env: Env): Runtime {
   const cfg: Config = {
     maxBody: int(env.STK_MAX_BODY_BYTES, 1 << 20, "STK_MAX_BODY_BYTES"),
     exec: {
-      statementTimeoutMs: parseDuration(env.STK_STATEMENT_TIMEOUT, 5000, "STK_STATEMENT_TIMEOUT"),
+      statementTimeoutMs: statementTimeout(env.STK_STATEMENT_TIMEOUT),
       maxAffected: int(env.STK_MAX_AFFECTED, 10000, "STK_MAX_AFFECTED"),
     },
     cors: parsePolicy(env.STK_CORS_ORIGINS),
