@@ -27,9 +27,6 @@ const module = "github.com/santokit/santokit/"
 // function used as a value, and args... passed on by a function that is
 // not itself a formatting function.
 func TestCallSites(t *testing.T) {
-	if testing.Short() {
-		t.Skip("loads and type-checks the whole module")
-	}
 	pkgs := load(t, "./...")
 	problems, wrappers, calls := checkCalls(pkgs)
 	for _, p := range problems {
@@ -47,9 +44,6 @@ func TestCallSites(t *testing.T) {
 // testdata/calls, each made through a way of calling that a check of
 // declared functions named "format" alone would miss (#16 review).
 func TestCallSitesSeesThrough(t *testing.T) {
-	if testing.Short() {
-		t.Skip("type-checks packages")
-	}
 	problems, _, _ := checkCalls(load(t, "./packages/core/textf/testdata/calls", "./packages/core/textf", "./packages/core/apierr"))
 	want := []string{
 		"calls.go:18:", // a closure wrapper: %d of a string

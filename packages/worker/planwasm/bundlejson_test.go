@@ -400,9 +400,12 @@ func FuzzDecodeBundle(f *testing.F) {
 		f.Add([]byte(c))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		// Outside what the decoders promise (decision 0037), so not
+		// compared: keys equal under case folding (encoding/json takes the
+		// last in the text, the tree has no order) — the Hub never writes them.
 		tree, err := jsonscan.Decode(raw)
 		if err == nil && foldTwins(tree) {
-			t.Skip("keys equal under case folding: encoding/json takes the last, the tree has no order")
+			return
 		}
 		var want bundle.Bundle
 		if json.Unmarshal(raw, &want) != nil && bytes.IndexByte(raw, '\\') >= 0 {
@@ -410,7 +413,7 @@ func FuzzDecodeBundle(f *testing.F) {
 			// refuses escapes (go.dev/issue/47353); the decoders see it
 			// unescaped. Only the Hub writes bundles, and it writes none.
 			if _, err := decodeBundle(raw); err == nil {
-				t.Skip("an escaped time string")
+				return
 			}
 		}
 		sameAsUnmarshal(t, raw)
